@@ -1,0 +1,161 @@
+using Ci.Pipeline.Diagnostics;
+using Ci.Pipeline.Expressions;
+using Ci.Pipeline.Model;
+using Ci.Pipeline.Plan;
+using Ci.Pipeline.Values;
+
+namespace Ci.Pipeline.Compilation;
+
+public sealed partial class PipelineCompiler
+{
+    private PlannedJob? CompileJob(JobSpec spec, Dictionary<string, string> cell, Dictionary<string, string> globals,
+        Dictionary<string, List<string>> idsByName, List<PlannedJob> compiled)
+    {
+        var name = spec.Name.Value;
+        var id = cell.Count == 0 ? name : $"{name}-{CellSuffix(cell)}";
+        var display = cell.Count == 0 ? name : $"{name} ({string.Join(", ", cell.Values)})";
+
+        var vars = new Dictionary<string, string>(globals, StringComparer.Ordinal) { ["CI_JOB_NAME"] = id };
+        foreach (var (k, v) in cell)
+        {
+            vars["matrix." + k] = v;
+        }
+
+        var env = ResolveEnv([.. _doc.Env, .. spec.Env], vars, []);
+        var needs = spec.Needs.SelectMany(n => idsByName.GetValueOrDefault(n.Value) ?? []).Distinct().ToList();
+        var image = (spec.Image ?? _doc.Image) is { } img ? Expand(img, vars) : null;
+        var resources = spec.Resources?.Over(_doc.Resources) ?? _doc.Resources;
+        var limits = Limits(resources, null);
+        var defaults = _doc.Defaults;
+        var timeout = spec.Timeout ?? defaults.Timeout ?? DefaultTimeout;
+        var retry = ToPolicy(spec.Retry ?? defaults.Retry);
+        var allowFailure = ToPolicy(spec.AllowFailure ?? defaults.AllowFailure);
+        var workdir = ResolveWorkdir(spec.Workdir ?? defaults.Workdir, DefaultWorkdir, vars);
+        var user = (spec.User ?? defaults.User) is { } u ? Expand(u, vars) : null;
+        var shell = spec.Shell ?? defaults.Shell;
+        var network = spec.Network ?? defaults.Network ?? NetworkMode.Host;
+
+        var (condition, skip) = JobCondition(spec, vars);
+        if (skip is null)
+        {
+            var skippedNeed = needs.Select(n => compiled.FirstOrDefault(j => j.Id == n)).FirstOrDefault(j => j is { IsSkipped: true });
+            if (skippedNeed is not null && !condition.AtRunTime)
+            {
+                skip = $"needs '{skippedNeed!.Id}', which is skipped";
+            }
+        }
+
+        var steps = new List<PlannedStep>();
+        for (var i = 0; i < spec.Steps.Count; i++)
+        {
+            if (CompileStep(spec.Steps[i], i, vars, env, image, workdir, user, shell, resources, timeout) is { } step)
+            {
+                steps.Add(step);
+            }
+        }
+
+        return new PlannedJob(id, name, display, cell, needs, image, steps, env, limits, timeout, retry, allowFailure,
+            condition, skip, Services(spec, vars), Caches(spec, vars), Artifacts(spec, vars), workdir, user, network, vars);
+    }
+
+    private PlannedStep? CompileStep(StepSpec spec, int index, Dictionary<string, string> jobVars, IReadOnlyList<EnvVar> jobEnv,
+        string? image, string jobWorkdir, string? jobUser, ShellSpec? jobShell, ResourcesSpec? jobResources, TimeSpan jobTimeout)
+    {
+        var vars = new Dictionary<string, string>(jobVars, StringComparer.Ordinal);
+        var env = ResolveEnv(spec.Env, vars, jobEnv);
+        var script = Expand(spec.Run, vars) ?? "";
+        var name = spec.Name is { } n ? Expand(n, vars) ?? n.Value : FirstLine(script);
+        var workdir = ResolveWorkdir(spec.Workdir, jobWorkdir, vars);
+        var user = spec.User is { } u ? Expand(u, vars) : jobUser;
+        var shell = spec.Shell ?? jobShell;
+        var command = ShellCommand(shell, script);
+        var timeout = spec.Timeout is { } t && t < jobTimeout ? t : jobTimeout;
+        var resources = spec.Resources?.Over(jobResources) ?? jobResources;
+
+        var (condition, skip) = (RunCondition.OnSuccess, (string?)null);
+        if (spec.If is { } cond)
+        {
+            (condition, skip) = Condition(cond, vars);
+        }
+
+        LayerCachePlan? layer = null;
+        if (spec.LayerCache)
+        {
+            var keyFiles = spec.KeyFiles.Count > 0 ? _hasher.Match(spec.KeyFiles, _diagnostics) : [];
+            var inputs = SourceHasher.Digest(
+                ["step-layer-v1", image ?? "", string.Join("\0", command), user ?? "", workdir,
+                 .. env.Select(e => $"{e.Name}={e.Value}"),
+                 .. keyFiles.Select(f => $"{f}:{_hasher.FileDigest(f)}")]);
+            layer = new LayerCachePlan(inputs, keyFiles, WholeCheckout: spec.KeyFiles.Count == 0);
+        }
+
+        return new PlannedStep(index + 1, name, command, script, env, workdir, user, Limits(resources, null), timeout,
+            ToPolicy(spec.Retry), ToPolicy(spec.AllowFailure), condition, skip, layer);
+    }
+
+    /// <summary>Resolves env entries in order over <paramref name="inherited"/>; each value may use earlier ones.</summary>
+    private List<EnvVar> ResolveEnv(IEnumerable<EnvEntry> entries, Dictionary<string, string> vars, IReadOnlyList<EnvVar> inherited)
+    {
+        var result = inherited.ToDictionary(e => e.Name, StringComparer.Ordinal);
+        foreach (var entry in entries)
+        {
+            var secrets = new List<string>();
+            if (_interpolator.Expand(entry.Value, vars, _trigger.ChangedFiles, secrets) is not { } value)
+            {
+                continue;
+            }
+
+            result[entry.Name.Value] = new EnvVar(entry.Name.Value, value, secrets);
+            if (secrets.Count == 0)
+            {
+                vars[entry.Name.Value] = value;
+            }
+        }
+
+        return [.. result.Values];
+    }
+
+    private string? Expand(Text text, Dictionary<string, string> vars) => _interpolator.Expand(text, vars, _trigger.ChangedFiles);
+
+    private string ResolveWorkdir(Text? workdir, string parent, Dictionary<string, string> vars)
+    {
+        if (workdir is not { } w || Expand(w, vars) is not { } value)
+        {
+            return parent;
+        }
+
+        var combined = value.StartsWith('/') ? value : parent.TrimEnd('/') + "/" + value;
+        var normalized = "/" + (Sources.RelativePath.Normalize(combined.TrimStart('/')) ?? "");
+        if (combined.Split('/').Contains(".."))
+        {
+            _diagnostics.Warning(w.Position, DiagnosticCodes.Ignored, $"workdir '{value}' uses '..'; it resolves to '{normalized}'");
+        }
+
+        return normalized;
+    }
+
+    private static IReadOnlyList<string> ShellCommand(ShellSpec? shell, string script)
+    {
+        var words = shell?.Command ?? ["sh"];
+        IReadOnlyList<string> prefix = words switch
+        {
+            ["sh"] => ["/bin/sh", "-e", "-c"],
+            ["bash"] => ["bash", "--noprofile", "--norc", "-e", "-o", "pipefail", "-c"],
+            _ => words,
+        };
+        return [.. prefix, script];
+    }
+
+    private ResourceLimits Limits(ResourcesSpec? r, ResourceLimits? _) =>
+        new(r?.MilliCpus, r?.MemoryBytes, r?.SwapBytes, r?.Pids ?? DefaultPids);
+
+    private static RetryPolicy ToPolicy(RetrySpec? r) => r is null ? RetryPolicy.None : new RetryPolicy(r.Max, r.ExitCodes, r.Delay);
+
+    private static FailurePolicy ToPolicy(AllowFailureSpec? a) => a is null ? FailurePolicy.None : new FailurePolicy(a.Any, a.ExitCodes);
+
+    private static string FirstLine(string script)
+    {
+        var line = script.Split('\n').Select(l => l.Trim()).FirstOrDefault(l => l.Length > 0) ?? "";
+        return line.Length > 60 ? line[..60] + "…" : line;
+    }
+}

@@ -1,0 +1,7 @@
+namespace Ci.Pipeline.Diagnostics;
+
+public enum Severity
+{
+    Warning,
+    Error,
+}

@@ -1,0 +1,131 @@
+using System.Text;
+using Ci.Pipeline.Diagnostics;
+using Ci.Pipeline.Model;
+using Ci.Pipeline.Sources;
+using Ci.Pipeline.Values;
+using Ci.Pipeline.Yaml;
+
+namespace Ci.Pipeline.Parsing;
+
+/// <summary>
+/// Loads a pipeline file and the files it includes from a source tree, and merges them into one
+/// document. Included files add jobs and env; keys that shape the whole pipeline stay in the root.
+/// </summary>
+public static class PipelineLoader
+{
+    public const string DefaultFile = ".runner.yml";
+    private const int MaxIncludeFiles = 50;
+
+    private static readonly string[] RootOnlyKeys = ["name", "image", "resources", "defaults", "on", "secrets"];
+
+    public static PipelineDocument? Load(ISourceTree tree, string path, DiagnosticBag diagnostics, YamlLimits? limits = null)
+    {
+        var rootPath = RelativePath.Normalize(path) ?? path;
+        var root = LoadOne(tree, rootPath, diagnostics, limits, new SourcePosition(rootPath, 1, 1), isRoot: true);
+        if (root is null)
+        {
+            return null;
+        }
+
+        var jobs = new List<JobSpec>(root.Jobs);
+        var env = new List<EnvEntry>();
+        var visited = new HashSet<string>(StringComparer.Ordinal) { rootPath };
+        var stack = new List<string> { rootPath };
+        IncludeAll(tree, root, diagnostics, limits, visited, stack, jobs, env);
+        env.AddRange(root.Env);
+        return root with { Jobs = jobs, Env = env };
+    }
+
+    private static void IncludeAll(ISourceTree tree, PipelineDocument doc, DiagnosticBag diagnostics, YamlLimits? limits,
+        HashSet<string> visited, List<string> stack, List<JobSpec> jobs, List<EnvEntry> env)
+    {
+        foreach (var include in doc.Includes)
+        {
+            var rel = RelativePath.Normalize(include.Value);
+            if (rel is null)
+            {
+                diagnostics.Error(include.Position, DiagnosticCodes.IncludeInvalid,
+                    $"include '{include.Value}' must be a path inside the repository, relative to its root");
+                continue;
+            }
+
+            if (stack.Contains(rel))
+            {
+                diagnostics.Error(include.Position, DiagnosticCodes.IncludeCycle,
+                    $"include cycle: {string.Join(" → ", stack.Append(rel))}");
+                continue;
+            }
+
+            if (!visited.Add(rel))
+            {
+                continue;
+            }
+
+            if (visited.Count > MaxIncludeFiles)
+            {
+                diagnostics.Error(include.Position, DiagnosticCodes.IncludeInvalid, $"more than {MaxIncludeFiles} included files");
+                return;
+            }
+
+            var child = LoadOne(tree, rel, diagnostics, limits, include.Position, isRoot: false);
+            if (child is null)
+            {
+                continue;
+            }
+
+            stack.Add(rel);
+            IncludeAll(tree, child, diagnostics, limits, visited, stack, jobs, env);
+            stack.RemoveAt(stack.Count - 1);
+            jobs.AddRange(child.Jobs);
+            env.AddRange(child.Env);
+        }
+    }
+
+    private static PipelineDocument? LoadOne(ISourceTree tree, string path, DiagnosticBag diagnostics, YamlLimits? limits,
+        SourcePosition referencedFrom, bool isRoot)
+    {
+        limits ??= YamlLimits.Default;
+        var size = tree.FileSize(path);
+        if (size is null)
+        {
+            diagnostics.Error(referencedFrom, isRoot ? DiagnosticCodes.FileNotFound : DiagnosticCodes.IncludeInvalid,
+                isRoot ? $"no pipeline file '{path}' in {tree.Description}" : $"included file '{path}' does not exist");
+            return null;
+        }
+
+        if (size > limits.MaxFileBytes)
+        {
+            diagnostics.Error(new SourcePosition(path, 1, 1), DiagnosticCodes.FileTooLarge,
+                $"the file is {Units.FormatBytes(size.Value)}; a pipeline file may be at most {Units.FormatBytes(limits.MaxFileBytes)}");
+            return null;
+        }
+
+        string text;
+        using (var stream = tree.OpenRead(path))
+        using (var reader = new StreamReader(stream, new UTF8Encoding(false, false), detectEncodingFromByteOrderMarks: true))
+        {
+            text = reader.ReadToEnd();
+        }
+
+        var node = YamlLoader.Load(text, path, diagnostics, limits);
+        if (node is null)
+        {
+            return null;
+        }
+
+        var doc = PipelineReader.Read(node, path, diagnostics);
+        if (!isRoot && node is YamlMapping map)
+        {
+            foreach (var key in RootOnlyKeys)
+            {
+                if (map.Find(key) is { } entry)
+                {
+                    diagnostics.Error(entry.Key.Position, DiagnosticCodes.RootOnlyKey,
+                        $"'{key}' may be set only in the root pipeline file, not in an included one");
+                }
+            }
+        }
+
+        return doc;
+    }
+}

@@ -1,0 +1,54 @@
+using System.CommandLine;
+using Ci.Pipeline.Compilation;
+using Ci.Pipeline.Plan;
+using Ci.Pipeline.Sources;
+using Ci.Runner.Output;
+using Serilog;
+
+namespace Ci.Runner.Cli;
+
+/// <summary><c>runner validate</c>: reports every diagnostic of a pipeline file; exit 2 when there are errors.</summary>
+internal static class ValidateCommand
+{
+    public static Command Create()
+    {
+        var command = new Command("validate", "Check a pipeline file and report every problem with its file, line and column");
+        PipelineOptions.AddTo(command);
+        command.SetAction(Run);
+        return command;
+    }
+
+    private static int Run(ParseResult parse)
+    {
+        var (root, file) = PipelineOptions.Resolve(parse);
+        Log.Debug("Validating {File} in {Root}", file, root);
+        var result = PipelineCompiler.Compile(new DirectorySourceTree(root), file, new TriggerContext());
+        var errors = result.Errors.Count();
+        var warnings = result.Diagnostics.Count - errors;
+        if (parse.GetValue(GlobalOptions.Json))
+        {
+            JsonOutput.Write(Console.Out, new
+            {
+                file,
+                valid = result.Succeeded,
+                errors,
+                warnings,
+                jobs = result.Plan?.Jobs.Count,
+                diagnostics = result.Diagnostics.Select(JsonOutput.Describe),
+            });
+        }
+        else
+        {
+            foreach (var d in result.Diagnostics)
+            {
+                Console.Out.WriteLine(d);
+            }
+
+            Console.Out.WriteLine(result.Succeeded
+                ? $"{file}: valid, {result.Plan!.Jobs.Count} job{(result.Plan.Jobs.Count == 1 ? "" : "s")}{(warnings > 0 ? $", {warnings} warning{(warnings == 1 ? "" : "s")}" : "")}"
+                : $"{file}: {errors} error{(errors == 1 ? "" : "s")}{(warnings > 0 ? $", {warnings} warning{(warnings == 1 ? "" : "s")}" : "")}");
+        }
+
+        return result.Succeeded ? ExitCodes.Ok : ExitCodes.InvalidInput;
+    }
+}

@@ -1,0 +1,50 @@
+using System.CommandLine;
+using Ci.Runner.Cli;
+using Serilog;
+using Serilog.Events;
+
+namespace Ci.Runner;
+
+/// <summary>The composition root: builds the verbs, sets up logging, maps failures to exit codes.</summary>
+public static class Program
+{
+    public static async Task<int> Main(string[] args)
+    {
+        var root = new RootCommand("runner: run CI pipelines locally or as a service, every step in a fresh container, no daemon");
+        root.Options.Add(GlobalOptions.Verbose);
+        root.Options.Add(GlobalOptions.Json);
+        root.Subcommands.Add(ValidateCommand.Create());
+        root.Subcommands.Add(PlanCommand.Create());
+
+        var parse = root.Parse(args);
+        Log.Logger = new LoggerConfiguration()
+            .MinimumLevel.Is(parse.GetValue(GlobalOptions.Verbose) ? LogEventLevel.Debug : LogEventLevel.Warning)
+            .WriteTo.Console(standardErrorFromLevel: LogEventLevel.Verbose, outputTemplate: "{Timestamp:HH:mm:ss.fff} {Level:u3} {Message:lj}{NewLine}{Exception}")
+            .CreateLogger();
+        try
+        {
+            if (parse.Errors.Count > 0)
+            {
+                foreach (var error in parse.Errors)
+                {
+                    await Console.Error.WriteLineAsync($"runner: {error.Message}");
+                }
+
+                await Console.Error.WriteLineAsync($"See 'runner {string.Join(' ', parse.CommandResult.Command.Name == root.Name ? "" : parse.CommandResult.Command.Name)} --help'.".Replace("runner  --", "runner --", StringComparison.Ordinal));
+                return ExitCodes.InvalidInput;
+            }
+
+            return await parse.InvokeAsync(new InvocationConfiguration { EnableDefaultExceptionHandler = false });
+        }
+        catch (Exception ex)
+        {
+            Log.Fatal(ex, "Internal error");
+            await Console.Error.WriteLineAsync($"runner: internal error: {ex.Message}");
+            return ExitCodes.InternalError;
+        }
+        finally
+        {
+            await Log.CloseAndFlushAsync();
+        }
+    }
+}
