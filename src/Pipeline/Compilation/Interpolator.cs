@@ -96,9 +96,9 @@ internal sealed class Interpolator(DiagnosticBag diagnostics, IReadOnlySet<strin
             }
 
             var problems = ExpressionEvaluator.Check(expr!, (IReadOnlyCollection<string>)variables.Keys);
-            foreach (var (offset, message) in problems)
+            foreach (var (offset, code, message) in problems)
             {
-                diagnostics.Error(At(text, innerOffset + offset), DiagnosticCodes.UnknownVariable, message);
+                diagnostics.Error(At(text, innerOffset + offset), code, message);
             }
 
             if (problems.Count > 0 || ContainsSecret(expr!))

@@ -39,9 +39,9 @@ public sealed partial class PipelineCompiler
         }
 
         var problems = ExpressionEvaluator.Check(expr!, (IReadOnlyCollection<string>)vars.Keys);
-        foreach (var (offset, message) in problems)
+        foreach (var (offset, code, message) in problems)
         {
-            _diagnostics.Error(Interpolator.At(text, lead + offset), DiagnosticCodes.UnknownVariable, $"if: {message}");
+            _diagnostics.Error(Interpolator.At(text, lead + offset), code, $"if: {message}");
         }
 
         if (problems.Count > 0)

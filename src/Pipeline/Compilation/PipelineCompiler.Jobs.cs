@@ -8,7 +8,7 @@ namespace Ci.Pipeline.Compilation;
 
 public sealed partial class PipelineCompiler
 {
-    private PlannedJob? CompileJob(JobSpec spec, Dictionary<string, string> cell, Dictionary<string, string> globals,
+    private PlannedJob? CompileJob(JobSpec spec, Dictionary<string, string> cell, IReadOnlyList<string> matrixKeys, Dictionary<string, string> globals,
         Dictionary<string, List<string>> idsByName, List<PlannedJob> compiled)
     {
         var name = spec.Name.Value;
@@ -16,9 +16,9 @@ public sealed partial class PipelineCompiler
         var display = cell.Count == 0 ? name : $"{name} ({string.Join(", ", cell.Values)})";
 
         var vars = new Dictionary<string, string>(globals, StringComparer.Ordinal) { ["CI_JOB_NAME"] = id };
-        foreach (var (k, v) in cell)
+        foreach (var k in matrixKeys)
         {
-            vars["matrix." + k] = v;
+            vars["matrix." + k] = cell.GetValueOrDefault(k, "");
         }
 
         var env = ResolveEnv([.. _doc.Env, .. spec.Env], vars, []);
@@ -39,7 +39,8 @@ public sealed partial class PipelineCompiler
         if (skip is null)
         {
             var skippedNeed = needs.Select(n => compiled.FirstOrDefault(j => j.Id == n)).FirstOrDefault(j => j is { IsSkipped: true });
-            if (skippedNeed is not null && !condition.AtRunTime)
+            // A job that asks for the status itself (always(), failure()) still runs after a skipped need.
+            if (skippedNeed is not null && condition == RunCondition.OnSuccess)
             {
                 skip = $"needs '{skippedNeed!.Id}', which is skipped";
             }

@@ -98,5 +98,5 @@ public sealed partial class PipelineCompiler
 
     /// <summary>A cell's id part: values joined by '-', reduced to characters safe in paths and cgroup names.</summary>
     private static string CellSuffix(IReadOnlyDictionary<string, string> cell) =>
-        string.Join("-", cell.Values.Select(v => new string(v.Select(ch => char.IsAsciiLetterOrDigit(ch) || ch is '.' or '_' ? ch : '_').ToArray())));
+        string.Join("-", cell.Values.Select(v => new string(v.Select(ch => char.IsAsciiLetterOrDigit(ch) || ch is '.' or '_' or '-' ? ch : '_').ToArray())));
 }

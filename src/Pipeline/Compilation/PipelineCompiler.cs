@@ -77,6 +77,8 @@ public sealed partial class PipelineCompiler
                 continue;
             }
 
+            // A key that only some cells have (from include) is empty in the others, so expressions can test it.
+            var matrixKeys = cells.SelectMany(c => c.Keys).Distinct(StringComparer.Ordinal).ToList();
             foreach (var cell in cells)
             {
                 if (jobs.Count >= MaxJobs)
@@ -85,7 +87,7 @@ public sealed partial class PipelineCompiler
                     return null;
                 }
 
-                var job = CompileJob(spec, cell, globals, idsByName, jobs);
+                var job = CompileJob(spec, cell, matrixKeys, globals, idsByName, jobs);
                 if (job is null)
                 {
                     continue;

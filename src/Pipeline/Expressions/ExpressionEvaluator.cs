@@ -1,4 +1,5 @@
 using System.Text.RegularExpressions;
+using Ci.Pipeline.Diagnostics;
 using Ci.Pipeline.Values;
 
 namespace Ci.Pipeline.Expressions;
@@ -29,21 +30,21 @@ public static class ExpressionEvaluator
     public static IReadOnlyCollection<string> FunctionNames => Functions.Keys;
 
     /// <summary>Problems with their offsets; empty when the expression can be evaluated in a scope with these variable names.</summary>
-    public static IReadOnlyList<(int Offset, string Message)> Check(Expr expr, IReadOnlyCollection<string> variables)
+    public static IReadOnlyList<(int Offset, string Code, string Message)> Check(Expr expr, IReadOnlyCollection<string> variables)
     {
-        var problems = new List<(int, string)>();
+        var problems = new List<(int, string, string)>();
         Walk(expr, e =>
         {
             switch (e)
             {
                 case VariableExpr v when !variables.Contains(v.Name):
-                    problems.Add((v.Offset, $"unknown variable '{v.Name}'{Parsing.Suggestions.Hint(v.Name, variables)}"));
+                    problems.Add((v.Offset, DiagnosticCodes.UnknownVariable, $"unknown variable '{v.Name}'{Parsing.Suggestions.Hint(v.Name, variables)}"));
                     break;
                 case CallExpr c when !Functions.TryGetValue(c.Function, out _):
-                    problems.Add((c.Offset, $"unknown function '{c.Function}'{Parsing.Suggestions.Hint(c.Function, Functions.Keys)}"));
+                    problems.Add((c.Offset, DiagnosticCodes.ExpressionSyntax, $"unknown function '{c.Function}'{Parsing.Suggestions.Hint(c.Function, Functions.Keys)}"));
                     break;
                 case CallExpr c when Functions[c.Function] is var (min, max) && (c.Arguments.Count < min || c.Arguments.Count > max):
-                    problems.Add((c.Offset, min == max
+                    problems.Add((c.Offset, DiagnosticCodes.ExpressionSyntax, min == max
                         ? $"{c.Function}() takes {min} argument{(min == 1 ? "" : "s")}, not {c.Arguments.Count}"
                         : $"{c.Function}() takes {min} to {max} arguments, not {c.Arguments.Count}"));
                     break;
@@ -54,7 +55,7 @@ public static class ExpressionEvaluator
                     }
                     catch (ArgumentException ex)
                     {
-                        problems.Add((b.Right.Offset, $"invalid regular expression '{pattern}': {ex.Message}"));
+                        problems.Add((b.Right.Offset, DiagnosticCodes.InvalidPattern, $"invalid regular expression '{pattern}': {ex.Message}"));
                     }
 
                     break;

@@ -141,7 +141,12 @@ internal static partial class PipelineReader
         var list = new List<SecretDecl>();
         IEnumerable<(YamlScalar Name, YamlNode? Options)> items = n switch
         {
-            YamlSequence seq => seq.Items.Select(i => i is YamlScalar s ? (s, (YamlNode?)null) : (new YamlScalar(i.Position, "", true), i)),
+            YamlSequence seq => seq.Items.Select(i => i switch
+            {
+                YamlScalar s => (s, (YamlNode?)null),
+                YamlMapping { Entries.Count: 1 } m => (m.Entries[0].Key, m.Entries[0].Value),
+                _ => (new YamlScalar(i.Position, "", true), i),
+            }),
             YamlMapping map => map.Entries.Select(e => (e.Key, (YamlNode?)e.Value)),
             _ => [],
         };

@@ -33,7 +33,15 @@ public static class Glob
             return $"'{pattern}' has a '[' without ']'";
         }
 
-        return null;
+        try
+        {
+            _ = new Regex(Translate(p), RegexOptions.CultureInvariant, MatchTimeout);
+            return null;
+        }
+        catch (ArgumentException)
+        {
+            return $"'{pattern}' has a character class that cannot be used (a range in reverse order?)";
+        }
     }
 
     public static bool IsMatch(string pattern, string input) => ToRegex(pattern).IsMatch(input);
@@ -56,7 +64,20 @@ public static class Glob
         return result ?? !anyInclude;
     }
 
+    /// <summary>The pattern as a regular expression; a pattern <see cref="Validate"/> refuses matches only itself, literally.</summary>
     public static Regex ToRegex(string pattern)
+    {
+        try
+        {
+            return new Regex(Translate(pattern), RegexOptions.CultureInvariant, MatchTimeout);
+        }
+        catch (ArgumentException)
+        {
+            return new Regex("^" + Regex.Escape(pattern) + "$", RegexOptions.CultureInvariant, MatchTimeout);
+        }
+    }
+
+    private static string Translate(string pattern)
     {
         var sb = new StringBuilder("^");
         for (var i = 0; i < pattern.Length; i++)
@@ -103,6 +124,6 @@ public static class Glob
         }
 
         sb.Append('$');
-        return new Regex(sb.ToString(), RegexOptions.CultureInvariant, MatchTimeout);
+        return sb.ToString();
     }
 }
