@@ -115,7 +115,7 @@ internal static partial class PipelineReader
                     StepSchema.Read(c, m, step);
                     if (step.KeyFiles.Count > 0 && !step.LayerCache)
                     {
-                        c.Error(m.Find("key_files")!.Key, DiagnosticCodes.Ignored,
+                        c.Diagnostics.Warning(m.Find("key_files")!.Key.Position, DiagnosticCodes.Ignored,
                             "key_files has an effect only with 'cache: layer' on the same step");
                     }
 

@@ -65,6 +65,13 @@ internal static partial class PipelineReader
             "a secret's value must not be written in the repository; give it to the runner through its environment or --secrets-file"),
     });
 
+    /// <summary>Every mapping schema of the language, for the reference and its test.</summary>
+    internal static IReadOnlyList<IObjectSchema> Schemas =>
+    [
+        PipelineSchema, DefaultsSchema, TriggerFilterSchema, SecretSchema, JobSchema, StepSchema, ResourcesSchema, RetrySchema,
+        AllowFailureSchema, WhenSchema, ServiceSchema, ReadinessSchema, CacheSchema, CacheKeySchema, ArtifactsSchema,
+    ];
+
     public static PipelineDocument Read(YamlNode root, string file, DiagnosticBag diagnostics)
     {
         var ctx = new ReadContext(diagnostics);
