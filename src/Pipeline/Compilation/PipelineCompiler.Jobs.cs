@@ -25,7 +25,7 @@ public sealed partial class PipelineCompiler
         var needs = spec.Needs.SelectMany(n => idsByName.GetValueOrDefault(n.Value) ?? []).Distinct().ToList();
         var image = (spec.Image ?? _doc.Image) is { } img ? Expand(img, vars) : null;
         var resources = spec.Resources?.Over(_doc.Resources) ?? _doc.Resources;
-        var limits = Limits(resources, null);
+        var limits = Limits(resources);
         var defaults = _doc.Defaults;
         var timeout = spec.Timeout ?? defaults.Timeout ?? DefaultTimeout;
         var retry = ToPolicy(spec.Retry ?? defaults.Retry);
@@ -90,7 +90,7 @@ public sealed partial class PipelineCompiler
             layer = new LayerCachePlan(inputs, keyFiles, WholeCheckout: spec.KeyFiles.Count == 0);
         }
 
-        return new PlannedStep(index + 1, name, command, script, env, workdir, user, Limits(resources, null), timeout,
+        return new PlannedStep(index + 1, name, command, script, env, workdir, user, Limits(resources), timeout,
             ToPolicy(spec.Retry), ToPolicy(spec.AllowFailure), condition, skip, layer);
     }
 
@@ -147,7 +147,7 @@ public sealed partial class PipelineCompiler
         return [.. prefix, script];
     }
 
-    private ResourceLimits Limits(ResourcesSpec? r, ResourceLimits? _) =>
+    private static ResourceLimits Limits(ResourcesSpec? r) =>
         new(r?.MilliCpus, r?.MemoryBytes, r?.SwapBytes, r?.Pids ?? DefaultPids);
 
     private static RetryPolicy ToPolicy(RetrySpec? r) => r is null ? RetryPolicy.None : new RetryPolicy(r.Max, r.ExitCodes, r.Delay);
