@@ -1,0 +1,31 @@
+namespace Ci.Isolation.Containers;
+
+public enum OutputStream
+{
+    Stdout,
+    Stderr,
+}
+
+/// <summary>A line the container printed, with the time the runtime received it.</summary>
+public readonly record struct OutputLine(OutputStream Stream, string Text, DateTimeOffset Timestamp);
+
+/// <summary>
+/// How a container ended. A failing command is a result, not an exception: exit code or signal,
+/// whether the kernel's OOM killer struck (from the cgroup's oom_kill counter), whether the
+/// timeout fired, and what it used.
+/// </summary>
+public sealed record ContainerResult(
+    int? ExitCode,
+    int? Signal,
+    bool OomKilled,
+    bool TimedOut,
+    TimeSpan WallTime,
+    TimeSpan CpuTime,
+    long PeakMemoryBytes,
+    ContainerLimits Limits)
+{
+    /// <summary>The shell's view of the end: the exit code, or 128 + the signal.</summary>
+    public int ShellExitCode => ExitCode ?? 128 + (Signal ?? 0);
+
+    public bool Succeeded => ExitCode == 0 && !OomKilled && !TimedOut;
+}

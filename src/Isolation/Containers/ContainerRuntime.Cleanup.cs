@@ -1,0 +1,103 @@
+using Ci.Isolation.Cgroups;
+
+namespace Ci.Isolation.Containers;
+
+public sealed partial class ContainerRuntime
+{
+    private const string OwnerFile = "owner";
+
+    /// <summary>The process that owns a container directory: pid and start time, so a reused pid is not mistaken for it.</summary>
+    private sealed record Owner(int Pid, long StartTicks)
+    {
+        public static Owner Current() => new(Environment.ProcessId, StartTime(Environment.ProcessId) ?? 0);
+
+        public static Owner? Parse(string text) =>
+            text.Split(' ') is [var p, var s] && int.TryParse(p, out var pid) && long.TryParse(s, out var start) ? new Owner(pid, start) : null;
+
+        public bool IsAlive => StartTime(Pid) == StartTicks;
+
+        public override string ToString() => $"{Pid} {StartTicks}";
+
+        private static long? StartTime(int pid)
+        {
+            try
+            {
+                // Field 22 of /proc/PID/stat, after the parenthesised command name (which may hold spaces).
+                var stat = File.ReadAllText($"/proc/{pid}/stat");
+                var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+                return long.Parse(fields[19], System.Globalization.CultureInfo.InvariantCulture);
+            }
+            catch (Exception ex) when (ex is IOException or FormatException or IndexOutOfRangeException)
+            {
+                return null;
+            }
+        }
+    }
+
+    private void Cleanup(string id, string dir, ContainerCgroup cgroup, string? keptUpper)
+    {
+        try
+        {
+            cgroup.KillAll();
+            cgroup.Remove();
+        }
+        finally
+        {
+            if (keptUpper is not null)
+            {
+                DeleteTree(keptUpper.TrimEnd('/') + ".work");
+            }
+
+            DeleteTree(dir);
+            _log.Debug("Removed container {Id}", id);
+        }
+    }
+
+    /// <summary>Removes the directories and cgroups of containers whose runner is gone (killed, crashed, power lost).</summary>
+    private void RemoveLeftovers()
+    {
+        foreach (var dir in Directory.EnumerateDirectories(ContainersDirectory))
+        {
+            var ownerFile = Path.Combine(dir, OwnerFile);
+            var owner = File.Exists(ownerFile) ? Owner.Parse(File.ReadAllText(ownerFile)) : null;
+            if (owner is { IsAlive: true })
+            {
+                continue;
+            }
+
+            var id = Path.GetFileName(dir);
+            _log.Information("Removing container {Id} left behind by runner {Pid}", id, owner?.Pid);
+            var cgroup = ContainerCgroup.For(_cgroups, id);
+            cgroup.KillAll();
+            cgroup.Remove();
+            DeleteTree(dir);
+        }
+
+        // cgroups without a state directory (the runner died between the two): nobody can own them.
+        foreach (var parent in CgroupParents())
+        {
+            foreach (var child in Directory.Exists(parent) ? Directory.EnumerateDirectories(parent) : [])
+            {
+                var id = Path.GetFileName(child);
+                if (!Directory.Exists(Path.Combine(ContainersDirectory, id)))
+                {
+                    var cgroup = ContainerCgroup.For(_cgroups, id);
+                    cgroup.KillAll();
+                    cgroup.Remove();
+                }
+            }
+        }
+    }
+
+    private IEnumerable<string> CgroupParents() => _cgroups.Mode == CgroupMode.Unified
+        ? [Path.Combine(_cgroups.UnifiedMount!, ContainerCgroup.ParentName)]
+        : _cgroups.V1Mounts.Values.Distinct().Select(m => Path.Combine(m, ContainerCgroup.ParentName));
+
+    private static void DeleteTree(string path)
+    {
+        if (Directory.Exists(path))
+        {
+            Directory.Delete(path, recursive: true);
+        }
+    }
+}

@@ -1,0 +1,136 @@
+using System.Security.Cryptography;
+using System.Text.Json;
+using Ci.Isolation.Cgroups;
+using Ci.Isolation.Init;
+using Serilog;
+
+namespace Ci.Isolation.Containers;
+
+/// <summary>
+/// Runs containers: a fresh one per <see cref="RunAsync"/>, limited, hardened and removed
+/// completely when it ends, whatever the end. Thread-safe: containers may run concurrently.
+/// Creating a runtime first removes what a crashed runner left behind.
+/// </summary>
+public sealed partial class ContainerRuntime
+{
+    private readonly RuntimeOptions _options;
+    private readonly CgroupLayout _cgroups;
+    private readonly ILogger _log;
+
+    private ContainerRuntime(RuntimeOptions options, CgroupLayout cgroups, ILogger log)
+    {
+        _options = options;
+        _cgroups = cgroups;
+        _log = log;
+    }
+
+    public CgroupLayout Cgroups => _cgroups;
+
+    private string ContainersDirectory => Path.Combine(_options.StateDirectory, "c");
+
+    /// <summary>Detects the host's cgroups, checks the helpers, and cleans up leftovers of dead runners.</summary>
+    public static ContainerRuntime Create(RuntimeOptions? options = null, ILogger? log = null)
+    {
+        options ??= new RuntimeOptions();
+        if (!File.Exists(options.InitPath))
+        {
+            throw new IsolationException($"runner-init not found at {options.InitPath}; it is built with src/Isolation");
+        }
+
+        var runtime = new ContainerRuntime(options, CgroupLayout.Detect(), log ?? Serilog.Core.Logger.None);
+        Directory.CreateDirectory(runtime.ContainersDirectory);
+        runtime.RemoveLeftovers();
+        return runtime;
+    }
+
+    public async Task<ContainerResult> RunAsync(ContainerSpec spec, Action<OutputLine>? output = null, CancellationToken cancellationToken = default)
+    {
+        if (spec.Layers.Count == 0 || spec.Command.Count == 0)
+        {
+            throw new ArgumentException("a container needs at least one layer and a command", nameof(spec));
+        }
+
+        var id = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(5));
+        var dir = Path.Combine(ContainersDirectory, id);
+        var cgroup = ContainerCgroup.For(_cgroups, id);
+        var started = DateTimeOffset.UtcNow;
+        Directory.CreateDirectory(dir);
+        try
+        {
+            File.WriteAllText(Path.Combine(dir, OwnerFile), Owner.Current().ToString());
+            var init = Prepare(spec, dir, cgroup);
+            cgroup.Create(spec.Limits);
+            var (timedOut, _) = await ExecuteAsync(spec, dir, output, cancellationToken);
+            var stats = cgroup.ReadStats();
+            var result = ReadResult(init.ResultFile);
+            if (result.Error is { } error)
+            {
+                if (!error.StartsWith("exec ", StringComparison.Ordinal))
+                {
+                    throw new IsolationException($"container set-up failed: {error}");
+                }
+
+                // A command that cannot be executed is the user's failure, reported like a shell does.
+                output?.Invoke(new OutputLine(OutputStream.Stderr, $"runner: {error}", DateTimeOffset.UtcNow));
+                result = new InitResult(127, null, null);
+            }
+
+            return new ContainerResult(result.ExitCode, result.Signal, stats.OomKills > 0, timedOut,
+                DateTimeOffset.UtcNow - started, stats.CpuTime, stats.PeakMemoryBytes, spec.Limits);
+        }
+        finally
+        {
+            Cleanup(id, dir, cgroup, spec.UpperDirectory);
+        }
+    }
+
+    private InitSpec Prepare(ContainerSpec spec, string dir, ContainerCgroup cgroup)
+    {
+        var upper = spec.UpperDirectory ?? Path.Combine(dir, "u");
+        var work = spec.UpperDirectory is null ? Path.Combine(dir, "w") : spec.UpperDirectory.TrimEnd('/') + ".work";
+        var root = Path.Combine(dir, "r");
+        foreach (var d in (string[])[upper, work, root])
+        {
+            Directory.CreateDirectory(d);
+        }
+
+        var init = new InitSpec
+        {
+            LowerDirs = spec.Layers,
+            UpperDir = upper,
+            WorkDir = work,
+            RootDirectory = root,
+            ReadOnlyRoot = spec.ReadOnlyRoot,
+            Mounts = spec.Mounts.Select(m => new InitMount(m.Source, m.Target, m.ReadOnly)).ToList(),
+            CgroupProcs = cgroup.ProcsFiles,
+            NewCgroupNamespace = true,
+            HostNetwork = spec.Network == ContainerNetwork.Host,
+            Hostname = spec.Hostname,
+            Args = spec.Command,
+            Env = spec.Env.Select(kv => $"{kv.Key}={kv.Value}").ToList(),
+            WorkingDirectory = spec.WorkingDirectory,
+            Uid = spec.Uid,
+            Gid = spec.Gid,
+            AdditionalGids = spec.AdditionalGids,
+            Capabilities = DefaultCapabilities.Docker,
+            NoNewPrivileges = true,
+            ResultFile = Path.Combine(dir, "result.json"),
+        };
+        File.WriteAllText(Path.Combine(dir, "spec.json"), JsonSerializer.Serialize(init, InitJson.Default.InitSpec));
+        return init;
+    }
+
+    private static InitResult ReadResult(string file)
+    {
+        try
+        {
+            return JsonSerializer.Deserialize(File.ReadAllText(file), InitJson.Default.InitResult)
+                ?? new InitResult(null, null, "runner-init wrote an empty result");
+        }
+        catch (Exception ex) when (ex is IOException or JsonException)
+        {
+            // runner-init was killed before it could report (timeout, SIGKILL): the command died with it.
+            return new InitResult(null, Native.Libc.SigKill, null);
+        }
+    }
+}

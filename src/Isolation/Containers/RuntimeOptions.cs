@@ -1,0 +1,14 @@
+namespace Ci.Isolation.Containers;
+
+/// <summary>Where the runtime keeps its state and finds its helpers.</summary>
+public sealed record RuntimeOptions
+{
+    /// <summary>Per-container directories (<c>c/ID</c>) live here; short paths keep overlay options within a page.</summary>
+    public string StateDirectory { get; init; } = "/var/lib/runner";
+
+    /// <summary>The runner-init binary, built beside Ci.Isolation.dll.</summary>
+    public string InitPath { get; init; } = Path.Combine(AppContext.BaseDirectory, "runner-init");
+
+    /// <summary>util-linux unshare, the single-threaded entry that creates the namespaces.</summary>
+    public string UnsharePath { get; init; } = "unshare";
+}

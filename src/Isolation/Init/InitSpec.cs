@@ -1,0 +1,65 @@
+using System.Text.Json.Serialization;
+
+namespace Ci.Isolation.Init;
+
+// The contract between the runtime (which writes it) and runner-init (which reads it). This file
+// is compiled into both, so the two cannot drift apart.
+
+/// <summary>A bind mount into the container.</summary>
+public sealed record InitMount(string Source, string Target, bool ReadOnly);
+
+/// <summary>What runner-init sets up, in the order it does it.</summary>
+public sealed record InitSpec
+{
+    /// <summary>Read-only lower layers, top first; empty when <see cref="RootDirectory"/> is used as is.</summary>
+    public IReadOnlyList<string> LowerDirs { get; init; } = [];
+
+    public string? UpperDir { get; init; }
+
+    public string? WorkDir { get; init; }
+
+    /// <summary>Where the root file system is assembled (the overlay mount point, or a plain root directory).</summary>
+    public required string RootDirectory { get; init; }
+
+    public bool ReadOnlyRoot { get; init; }
+
+    public IReadOnlyList<InitMount> Mounts { get; init; } = [];
+
+    /// <summary>cgroup.procs files to join before anything else (one per v1 hierarchy, or one on v2).</summary>
+    public IReadOnlyList<string> CgroupProcs { get; init; } = [];
+
+    public bool NewCgroupNamespace { get; init; }
+
+    /// <summary>True when the network namespace is shared with the host: /sys is then bound, not mounted.</summary>
+    public bool HostNetwork { get; init; }
+
+    public string Hostname { get; init; } = "runner";
+
+    public required IReadOnlyList<string> Args { get; init; }
+
+    public IReadOnlyList<string> Env { get; init; } = [];
+
+    public string WorkingDirectory { get; init; } = "/";
+
+    public uint Uid { get; init; }
+
+    public uint Gid { get; init; }
+
+    public IReadOnlyList<uint> AdditionalGids { get; init; } = [];
+
+    /// <summary>Capability numbers the command keeps (bounding, permitted, effective); all others are dropped.</summary>
+    public IReadOnlyList<int> Capabilities { get; init; } = [];
+
+    public bool NoNewPrivileges { get; init; } = true;
+
+    /// <summary>Where runner-init writes its <see cref="InitResult"/> (opened before pivot_root).</summary>
+    public required string ResultFile { get; init; }
+}
+
+/// <summary>How the command ended, or why it could not start.</summary>
+public sealed record InitResult(int? ExitCode, int? Signal, string? Error);
+
+[JsonSerializable(typeof(InitSpec))]
+[JsonSerializable(typeof(InitResult))]
+[JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase)]
+public sealed partial class InitJson : JsonSerializerContext;

@@ -1,0 +1,120 @@
+using System.Runtime.InteropServices;
+
+namespace Ci.Isolation.Init;
+
+/// <summary>
+/// The libc calls of runner-init, bound once. Signatures are blittable so that calls made
+/// between fork and execve (<see cref="CommandLauncher"/>) marshal and allocate nothing; those
+/// read errno through <see cref="Errno"/> instead of SetLastError.
+/// </summary>
+internal static unsafe partial class Native
+{
+    private const string Libc = "libc";
+
+    // x86_64 syscall numbers (arch/x86/entry/syscalls/syscall_64.tbl); a test checks them against the kernel headers.
+    public const long SysPivotRoot = 155;
+    public const long SysCapset = 126;
+    public const long SysCloseRange = 436;
+
+    public const ulong MsRdonly = 1, MsNosuid = 2, MsNodev = 4, MsNoexec = 8, MsRemount = 32, MsBind = 4096,
+        MsRec = 16384, MsPrivate = 1 << 18, MsSlave = 1 << 19, MsStrictatime = 1 << 24;
+
+    public const int MntDetach = 2;
+    public const int CloneNewCgroup = 0x02000000;
+    public const int OWronly = 1, OCreat = 0x40, OTrunc = 0x200, OCloexec = 0x80000;
+    public const int PrSetPdeathsig = 1, PrCapbsetDrop = 24, PrSetNoNewPrivs = 38, PrSetChildSubreaper = 36;
+    public const uint CloseRangeCloexec = 1 << 2;
+    public const int SigKill = 9, SigTerm = 15;
+    public const int Echild = 10, Eintr = 4;
+    public const uint SIfchr = 0x2000;
+
+    [LibraryImport(Libc, StringMarshalling = StringMarshalling.Utf8, SetLastError = true)]
+    public static partial int mount(string? source, string target, string? fstype, ulong flags, string? data);
+
+    [LibraryImport(Libc, StringMarshalling = StringMarshalling.Utf8, SetLastError = true)]
+    public static partial int umount2(string target, int flags);
+
+    [LibraryImport(Libc, StringMarshalling = StringMarshalling.Utf8, SetLastError = true)]
+    public static partial int chdir(string path);
+
+    [LibraryImport(Libc, StringMarshalling = StringMarshalling.Utf8, SetLastError = true)]
+    public static partial int mknod(string path, uint mode, ulong dev);
+
+    [LibraryImport(Libc, StringMarshalling = StringMarshalling.Utf8, SetLastError = true)]
+    public static partial int symlink(string target, string linkPath);
+
+    [LibraryImport(Libc, StringMarshalling = StringMarshalling.Utf8, SetLastError = true)]
+    public static partial int open(string path, int flags, uint mode);
+
+    [LibraryImport(Libc, SetLastError = true)]
+    public static partial int sethostname(byte* name, nint length);
+
+    [LibraryImport(Libc, SetLastError = true)]
+    public static partial int unshare(int flags);
+
+    [LibraryImport(Libc, SetLastError = true)]
+    public static partial long syscall(long number, long a, long b, long c);
+
+    [LibraryImport(Libc, SetLastError = true)]
+    public static partial int pipe2(int* fds, int flags);
+
+    [LibraryImport(Libc)]
+    public static partial int umask(int mask);
+
+    // Used between fork and execve: no SetLastError, no marshalling.
+    [LibraryImport(Libc)]
+    public static partial int fork();
+
+    [LibraryImport(Libc)]
+    public static partial int* __errno_location();
+
+    [LibraryImport(Libc)]
+    public static partial nint write(int fd, void* buffer, nint count);
+
+    [LibraryImport(Libc)]
+    public static partial nint read(int fd, void* buffer, nint count);
+
+    [LibraryImport(Libc)]
+    public static partial int close(int fd);
+
+    [LibraryImport(Libc)]
+    public static partial int execve(byte* path, byte** argv, byte** envp);
+
+    [LibraryImport(Libc)]
+    public static partial void _exit(int status);
+
+    [LibraryImport(Libc)]
+    public static partial int setsid();
+
+    [LibraryImport(Libc)]
+    public static partial int setgroups(nint size, uint* list);
+
+    [LibraryImport(Libc)]
+    public static partial int setresuid(uint ruid, uint euid, uint suid);
+
+    [LibraryImport(Libc)]
+    public static partial int setresgid(uint rgid, uint egid, uint sgid);
+
+    [LibraryImport(Libc)]
+    public static partial int prctl(int option, ulong arg2, ulong arg3, ulong arg4, ulong arg5);
+
+    [LibraryImport(Libc)]
+    public static partial int chdir(byte* path);
+
+    [LibraryImport(Libc)]
+    public static partial int waitpid(int pid, int* status, int options);
+
+    [LibraryImport(Libc)]
+    public static partial int kill(int pid, int signal);
+
+    [LibraryImport(Libc)]
+    public static partial nint signal(int signum, nint handler);
+
+    [LibraryImport(Libc)]
+    public static partial int sigprocmask(int how, ulong* set, ulong* oldSet);
+
+    public static int Errno => *__errno_location();
+
+    public static ulong Makedev(uint major, uint minor) =>
+        ((ulong)(major & 0xfffff000) << 32) | ((ulong)(major & 0xfff) << 8) | ((ulong)(minor & 0xffffff00) << 12) | (minor & 0xff);
+}

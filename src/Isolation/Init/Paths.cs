@@ -1,0 +1,44 @@
+namespace Ci.Isolation.Init;
+
+internal static class Paths
+{
+    /// <summary>
+    /// A container path under the root directory, refusing "..": mount targets come from the
+    /// runtime's spec, but a symlink in an image must not lead a mount out of the root.
+    /// </summary>
+    public static string InRoot(string root, string path)
+    {
+        var parts = path.Split('/', StringSplitOptions.RemoveEmptyEntries);
+        var current = root.TrimEnd('/');
+        foreach (var part in parts)
+        {
+            if (part is "." or "..")
+            {
+                throw new InvalidOperationException($"container path '{path}' may not contain '.' or '..'");
+            }
+
+            current = $"{current}/{part}";
+            var info = new FileInfo(current);
+            if (info.LinkTarget is not null)
+            {
+                throw new InvalidOperationException($"container path '{path}' goes through a symbolic link ({current}); refusing to mount there");
+            }
+        }
+
+        return current.Length == 0 ? "/" : current;
+    }
+
+    /// <summary>Creates the mount target: a directory for a directory source, an empty file for a file.</summary>
+    public static void EnsureLike(string source, string target)
+    {
+        if (Directory.Exists(source))
+        {
+            Directory.CreateDirectory(target);
+        }
+        else if (!File.Exists(target))
+        {
+            Directory.CreateDirectory(Path.GetDirectoryName(target)!);
+            File.WriteAllBytes(target, []);
+        }
+    }
+}

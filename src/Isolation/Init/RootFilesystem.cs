@@ -1,0 +1,150 @@
+using static Ci.Isolation.Init.Native;
+
+namespace Ci.Isolation.Init;
+
+/// <summary>
+/// Assembles the container's root and pivots into it, in runc's order: root mount, volumes,
+/// /proc, /dev, /sys, pivot_root, then masked and read-only paths (which need the final /proc).
+/// </summary>
+internal static class RootFilesystem
+{
+    // Docker's defaults (moby daemon/pkg/oci/defaults.go).
+    private static readonly string[] MaskedFiles = ["/proc/kcore", "/proc/keys", "/proc/latency_stats", "/proc/timer_list", "/proc/timer_stats", "/proc/sched_debug", "/proc/interrupts"];
+    private static readonly string[] MaskedDirs = ["/proc/acpi", "/proc/asound", "/proc/scsi", "/sys/firmware", "/sys/devices/virtual/powercap"];
+    private static readonly string[] ReadOnlyPaths = ["/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"];
+
+    private static readonly (string Name, uint Major, uint Minor)[] Devices =
+        [("null", 1, 3), ("zero", 1, 5), ("full", 1, 7), ("random", 1, 8), ("urandom", 1, 9), ("tty", 5, 0)];
+
+    public static void Assemble(InitSpec spec)
+    {
+        var root = spec.RootDirectory;
+        if (spec.LowerDirs.Count > 0)
+        {
+            // Paths are short (the runtime keeps layers under short names); the options must fit one page.
+            var options = $"lowerdir={string.Join(':', spec.LowerDirs)},upperdir={spec.UpperDir},workdir={spec.WorkDir}";
+            InitException.Check(mount("overlay", root, "overlay", 0, options), $"mount(overlay → {root})");
+        }
+        else
+        {
+            // pivot_root needs the new root to be a mount point.
+            InitException.Check(mount(root, root, null, MsBind | MsRec, null), $"mount(bind {root})");
+        }
+
+        foreach (var m in spec.Mounts)
+        {
+            var target = Paths.InRoot(root, m.Target);
+            Paths.EnsureLike(m.Source, target);
+            InitException.Check(mount(m.Source, target, null, MsBind | MsRec, null), $"mount(bind {m.Source} → {m.Target})");
+            if (m.ReadOnly)
+            {
+                InitException.Check(mount(null, target, null, MsBind | MsRemount | MsRdonly | MsNosuid | MsNodev, null), $"remount({m.Target}, ro)");
+            }
+        }
+
+        var proc = Paths.InRoot(root, "/proc");
+        Directory.CreateDirectory(proc);
+        InitException.Check(mount("proc", proc, "proc", MsNosuid | MsNodev | MsNoexec, null), "mount(proc → /proc)");
+        MountDev(Paths.InRoot(root, "/dev"));
+        MountSys(Paths.InRoot(root, "/sys"), spec.HostNetwork);
+
+        PivotInto(root);
+        MaskAndProtect();
+        if (spec.ReadOnlyRoot)
+        {
+            InitException.Check(mount(null, "/", null, MsBind | MsRemount | MsRdonly, null), "remount(/, ro)");
+        }
+    }
+
+    private static void MountDev(string dev)
+    {
+        Directory.CreateDirectory(dev);
+        InitException.Check(mount("tmpfs", dev, "tmpfs", MsNosuid | MsStrictatime, "mode=755,size=65536k"), "mount(tmpfs → /dev)");
+        var oldMask = umask(0);
+        try
+        {
+            foreach (var (name, major, minor) in Devices)
+            {
+                InitException.Check(mknod($"{dev}/{name}", SIfchr | 0x1b6, Makedev(major, minor)), $"mknod(/dev/{name})");
+            }
+        }
+        finally
+        {
+            _ = umask(oldMask);
+        }
+
+        foreach (var (link, target) in new[] { ("fd", "/proc/self/fd"), ("stdin", "/proc/self/fd/0"), ("stdout", "/proc/self/fd/1"), ("stderr", "/proc/self/fd/2"), ("ptmx", "pts/ptmx") })
+        {
+            InitException.Check(symlink(target, $"{dev}/{link}"), $"symlink(/dev/{link})");
+        }
+
+        Directory.CreateDirectory($"{dev}/pts");
+        InitException.Check(mount("devpts", $"{dev}/pts", "devpts", MsNosuid | MsNoexec, "newinstance,ptmxmode=0666,mode=0620,gid=5"), "mount(devpts → /dev/pts)");
+        Directory.CreateDirectory($"{dev}/shm");
+        InitException.Check(mount("shm", $"{dev}/shm", "tmpfs", MsNosuid | MsNoexec | MsNodev, "mode=1777,size=65536k"), "mount(tmpfs → /dev/shm)");
+        Directory.CreateDirectory($"{dev}/mqueue");
+        InitException.Check(mount("mqueue", $"{dev}/mqueue", "mqueue", MsNosuid | MsNoexec | MsNodev, null), "mount(mqueue → /dev/mqueue)");
+    }
+
+    private static void MountSys(string sys, bool hostNetwork)
+    {
+        Directory.CreateDirectory(sys);
+        const ulong Flags = MsNosuid | MsNoexec | MsNodev | MsRdonly;
+        if (!hostNetwork)
+        {
+            InitException.Check(mount("sysfs", sys, "sysfs", Flags, null), "mount(sysfs → /sys)");
+            return;
+        }
+
+        // sysfs may only be mounted by the owner of the network namespace; with the host's network, bind the host's /sys read-only (as runc does).
+        InitException.Check(mount("/sys", sys, null, MsBind | MsRec, null), "mount(bind /sys)");
+        InitException.Check(mount(null, sys, null, MsBind | MsRemount | Flags, null), "remount(/sys, ro)");
+    }
+
+    private static void PivotInto(string root)
+    {
+        InitException.Check(chdir(root), $"chdir({root})");
+        // pivot_root(".", ".") stacks the old root on top of the new one; detaching "." then removes it (runc's trick).
+        InitException.Check(syscall(SysPivotRoot, Utf8("."), Utf8("."), 0), "pivot_root(.)");
+        InitException.Check(mount(null, ".", null, MsSlave | MsRec, null), "mount(., rslave)");
+        InitException.Check(umount2(".", MntDetach), "umount2(old root)");
+        InitException.Check(chdir("/"), "chdir(/)");
+    }
+
+    private static void MaskAndProtect()
+    {
+        foreach (var file in MaskedFiles)
+        {
+            if (File.Exists(file))
+            {
+                InitException.Check(mount("/dev/null", file, null, MsBind, null), $"mask({file})");
+            }
+        }
+
+        foreach (var dir in MaskedDirs)
+        {
+            if (Directory.Exists(dir))
+            {
+                InitException.Check(mount("tmpfs", dir, "tmpfs", MsRdonly, "nr_blocks=1,nr_inodes=1"), $"mask({dir})");
+            }
+        }
+
+        foreach (var path in ReadOnlyPaths)
+        {
+            if (Path.Exists(path))
+            {
+                InitException.Check(mount(path, path, null, MsBind | MsRec, null), $"bind({path})");
+                InitException.Check(mount(null, path, null, MsBind | MsRemount | MsRdonly | MsNosuid | MsNodev | MsNoexec, null), $"remount({path}, ro)");
+            }
+        }
+    }
+
+    private static unsafe long Utf8(string s)
+    {
+        // Leaked on purpose: a handful of bytes for a process that execs or exits moments later.
+        var bytes = System.Text.Encoding.UTF8.GetBytes(s + "\0");
+        var p = (byte*)System.Runtime.InteropServices.NativeMemory.Alloc((nuint)bytes.Length);
+        bytes.CopyTo(new Span<byte>(p, bytes.Length));
+        return (long)p;
+    }
+}

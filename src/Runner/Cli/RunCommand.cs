@@ -1,0 +1,195 @@
+using System.CommandLine;
+using Ci.Isolation.Containers;
+using Ci.Pipeline.Values;
+using Ci.Runner.Settings;
+using Serilog;
+
+namespace Ci.Runner.Cli;
+
+/// <summary>
+/// <c>runner run</c>: one container, like <c>docker run --rm</c>. Prints its output and exits
+/// with its exit code (128 + signal when killed); says in words when it was OOM-killed or timed out.
+/// </summary>
+internal static class RunCommand
+{
+    private static readonly Option<DirectoryInfo> Rootfs = new("--rootfs") { Description = "Root file system directory (kept read-only; writes go to a fresh layer)" };
+    private static readonly Argument<string[]> Command = new("command") { Description = "IMAGE (with the image store) or, with --rootfs, the command and its arguments after --", Arity = ArgumentArity.OneOrMore };
+    private static readonly Option<string> Cpus = new("--cpus") { Description = "CPU limit, such as 0.5 or 2" };
+    private static readonly Option<string> Memory = new("--memory", "-m") { Description = "Memory limit, such as 256Mi or 1G" };
+    private static readonly Option<int?> Pids = new("--pids") { Description = "Most processes at once (default 4096)" };
+    private static readonly Option<string> Network = new("--network") { Description = "none (loopback only, the default) or host", DefaultValueFactory = _ => "none" };
+    private static readonly Option<string[]> Volumes = new("--volume", "-v") { Description = "Bind mount SRC:DST[:ro] (repeatable)" };
+    private static readonly Option<string[]> EnvVars = new("--env", "-e") { Description = "Environment variable K=V (repeatable)" };
+    private static readonly Option<string> Workdir = new("--workdir", "-w") { Description = "Working directory inside the container", DefaultValueFactory = _ => "/" };
+    private static readonly Option<string> User = new("--user", "-u") { Description = "UID[:GID] to run as (default 0:0)" };
+    private static readonly Option<string> Timeout = new("--timeout") { Description = "Time limit, such as 30s or 5m; then SIGTERM, 10s, SIGKILL" };
+    private static readonly Option<string> Hostname = new("--hostname") { Description = "Host name inside the container", DefaultValueFactory = _ => "runner" };
+
+    public static Command Create()
+    {
+        var command = new Command("run", "Run one command in a fresh container and remove it afterwards");
+        foreach (var option in new Option[] { Rootfs, Cpus, Memory, Pids, Network, Volumes, EnvVars, Workdir, User, Timeout, Hostname })
+        {
+            command.Options.Add(option);
+        }
+
+        Network.AcceptOnlyFromAmong("none", "host");
+        command.Arguments.Add(Command);
+        command.SetAction((parse, ct) => RunAsync(parse, ct));
+        return command;
+    }
+
+    private static async Task<int> RunAsync(ParseResult parse, CancellationToken cancellationToken)
+    {
+        if (ReadSpec(parse, out var error) is not { } spec)
+        {
+            await Console.Error.WriteLineAsync($"runner: {error}");
+            return ExitCodes.InvalidInput;
+        }
+
+        ContainerRuntime runtime;
+        try
+        {
+            runtime = ContainerRuntime.Create(new RuntimeOptions { StateDirectory = RunnerSettings.FromEnvironment().StateDirectory }, Log.Logger);
+        }
+        catch (Exception ex) when (ex is IsolationException or Isolation.Cgroups.CgroupUnavailableException or UnauthorizedAccessException)
+        {
+            await Console.Error.WriteLineAsync($"runner: cannot start containers here: {ex.Message}");
+            return ExitCodes.InternalError;
+        }
+
+        var stdout = Console.Out;
+        var stderr = Console.Error;
+        var result = await runtime.RunAsync(spec, line => (line.Stream == OutputStream.Stdout ? stdout : stderr).WriteLine(line.Text), cancellationToken);
+        Log.Debug("Container ended: {@Result}", result);
+        if (result.OomKilled)
+        {
+            await stderr.WriteLineAsync($"runner: killed: out of memory (limit {Limit(result.Limits.MemoryBytes)}, peak {Units.FormatBytes(result.PeakMemoryBytes)})");
+        }
+        else if (result.TimedOut)
+        {
+            await stderr.WriteLineAsync($"runner: killed: timed out after {Units.FormatDuration(spec.Timeout!.Value)}");
+        }
+
+        return result.ShellExitCode;
+    }
+
+    private static string Limit(long? bytes) => bytes is { } b ? Units.FormatBytes(b) : "none";
+
+    private static ContainerSpec? ReadSpec(ParseResult parse, out string error)
+    {
+        error = "";
+        var words = parse.GetValue(Command) ?? [];
+        if (parse.GetValue(Rootfs) is not { } rootfs)
+        {
+            error = $"images come with the image store; for now give a root file system directory with --rootfs (got '{words.FirstOrDefault()}')";
+            return null;
+        }
+
+        if (!rootfs.Exists)
+        {
+            error = $"--rootfs {rootfs.FullName}: no such directory";
+            return null;
+        }
+
+        var limits = new ContainerLimits(Pids: parse.GetValue(Pids) ?? 4096);
+        if (parse.GetValue(Cpus) is { } cpus)
+        {
+            if (!Units.TryParseCpus(cpus, out var milli, out error))
+            {
+                error = "--cpus: " + error;
+                return null;
+            }
+
+            limits = limits with { MilliCpus = milli };
+        }
+
+        if (parse.GetValue(Memory) is { } memory)
+        {
+            if (!Units.TryParseSize(memory, out var bytes, out error))
+            {
+                error = "--memory: " + error;
+                return null;
+            }
+
+            limits = limits with { MemoryBytes = bytes };
+        }
+
+        TimeSpan? timeout = null;
+        if (parse.GetValue(Timeout) is { } t)
+        {
+            if (!Units.TryParseDuration(t, out var d, out error))
+            {
+                error = "--timeout: " + error;
+                return null;
+            }
+
+            timeout = d;
+        }
+
+        var env = new Dictionary<string, string>(StringComparer.Ordinal)
+        {
+            ["PATH"] = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+            ["HOME"] = "/root",
+            ["HOSTNAME"] = parse.GetValue(Hostname)!,
+        };
+        foreach (var e in parse.GetValue(EnvVars) ?? [])
+        {
+            var eq = e.IndexOf('=', StringComparison.Ordinal);
+            if (eq <= 0)
+            {
+                error = $"--env '{e}' must be NAME=VALUE";
+                return null;
+            }
+
+            env[e[..eq]] = e[(eq + 1)..];
+        }
+
+        var mounts = new List<BindMount>();
+        foreach (var v in parse.GetValue(Volumes) ?? [])
+        {
+            var parts = v.Split(':');
+            if (parts.Length is < 2 or > 3 || !parts[1].StartsWith('/') || (parts.Length == 3 && parts[2] is not ("ro" or "rw")))
+            {
+                error = $"--volume '{v}' must be SRC:DST or SRC:DST:ro, with DST absolute";
+                return null;
+            }
+
+            if (!Path.Exists(parts[0]))
+            {
+                error = $"--volume '{v}': {Path.GetFullPath(parts[0])} does not exist";
+                return null;
+            }
+
+            mounts.Add(new BindMount(Path.GetFullPath(parts[0]), parts[1], parts.Length == 3 && parts[2] == "ro"));
+        }
+
+        uint uid = 0, gid = 0;
+        if (parse.GetValue(User) is { } user)
+        {
+            var ids = user.Split(':');
+            if (ids.Length > 2 || !uint.TryParse(ids[0], out uid) || (ids.Length == 2 && !uint.TryParse(ids[1], out gid)))
+            {
+                error = $"--user '{user}' must be UID or UID:GID (numbers)";
+                return null;
+            }
+
+            gid = ids.Length == 2 ? gid : uid;
+        }
+
+        return new ContainerSpec
+        {
+            Layers = [rootfs.FullName],
+            Command = words,
+            Env = env,
+            WorkingDirectory = parse.GetValue(Workdir)!,
+            Uid = uid,
+            Gid = gid,
+            Hostname = parse.GetValue(Hostname)!,
+            Mounts = mounts,
+            Limits = limits,
+            Network = parse.GetValue(Network) == "host" ? ContainerNetwork.Host : ContainerNetwork.None,
+            Timeout = timeout,
+        };
+    }
+}
