@@ -21,8 +21,10 @@ public sealed partial class ContainerRuntime
 
         args.AddRange(["--", _options.InitPath, Path.Combine(dir, "spec.json")]);
         using var forceful = new CancellationTokenSource();
+        using var lifeline = new LifelineStream();
         var command = Cli.Wrap(_options.UnsharePath)
             .WithArguments(args)
+            .WithStandardInputPipe(PipeSource.FromStream(lifeline))
             .WithValidation(CommandResultValidation.None)
             .WithStandardOutputPipe(PipeTarget.ToDelegate(line => output?.Invoke(new OutputLine(OutputStream.Stdout, line, DateTimeOffset.UtcNow))))
             .WithStandardErrorPipe(PipeTarget.ToDelegate(line => output?.Invoke(new OutputLine(OutputStream.Stderr, line, DateTimeOffset.UtcNow))));

@@ -112,7 +112,8 @@ public sealed partial class ContainerRuntime
             Uid = spec.Uid,
             Gid = spec.Gid,
             AdditionalGids = spec.AdditionalGids,
-            Capabilities = DefaultCapabilities.Docker,
+            Capabilities = DefaultCapabilities.Podman,
+            DieWithRunner = true,
             NoNewPrivileges = true,
             ResultFile = Path.Combine(dir, "result.json"),
         };

@@ -1,9 +1,14 @@
 namespace Ci.Isolation.Containers;
 
-/// <summary>Docker's default capability set (moby daemon/pkg/oci/caps/defaults.go), as capability numbers.</summary>
+/// <summary>
+/// The capabilities a container's command keeps: Podman's default set (containers/common
+/// pkg/config/default.go), which is Docker's without MKNOD, NET_RAW and AUDIT_WRITE. Without
+/// MKNOD a step cannot create a device node for a host disk; without NET_RAW it cannot spoof
+/// packets. Capability numbers from linux/capability.h.
+/// </summary>
 public static class DefaultCapabilities
 {
-    public static IReadOnlyList<int> Docker { get; } =
+    public static IReadOnlyList<int> Podman { get; } =
     [
         0,  // CHOWN
         1,  // DAC_OVERRIDE
@@ -14,10 +19,7 @@ public static class DefaultCapabilities
         7,  // SETUID
         8,  // SETPCAP
         10, // NET_BIND_SERVICE
-        13, // NET_RAW
         18, // SYS_CHROOT
-        27, // MKNOD
-        29, // AUDIT_WRITE
         31, // SETFCAP
     ];
 }

@@ -29,6 +29,7 @@ internal sealed unsafe class CommandLauncher
     private readonly uint* _capHeader;
     private readonly uint* _capData;
     private readonly string _display;
+    private readonly byte* _devNull = Utf8("/dev/null");
 
     private enum Step
     {
@@ -123,6 +124,14 @@ internal sealed unsafe class CommandLauncher
     private void RunChild(int errorPipe)
     {
         _ = setsid();
+
+        // The command reads from /dev/null; init's own stdin is the runner's lifeline (see Program).
+        var devNull = open(_devNull, 0);
+        if (devNull > 0)
+        {
+            _ = dup2(devNull, 0);
+            _ = close(devNull);
+        }
 
         // .NET ignores SIGPIPE and installs handlers; execve keeps ignored signals ignored, so restore the defaults.
         for (var sig = 1; sig < MaxSignal; sig++)

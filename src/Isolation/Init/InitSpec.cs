@@ -52,6 +52,12 @@ public sealed record InitSpec
 
     public bool NoNewPrivileges { get; init; } = true;
 
+    /// <summary>
+    /// The runtime holds the write end of runner-init's stdin: end of file means the runner died,
+    /// and the container is killed at once. The command's own stdin is /dev/null.
+    /// </summary>
+    public bool DieWithRunner { get; init; }
+
     /// <summary>Where runner-init writes its <see cref="InitResult"/> (opened before pivot_root).</summary>
     public required string ResultFile { get; init; }
 }

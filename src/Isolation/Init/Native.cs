@@ -78,6 +78,12 @@ internal static unsafe partial class Native
     public static partial int close(int fd);
 
     [LibraryImport(Libc)]
+    public static partial int open(byte* path, int flags);
+
+    [LibraryImport(Libc)]
+    public static partial int dup2(int oldFd, int newFd);
+
+    [LibraryImport(Libc)]
     public static partial int execve(byte* path, byte** argv, byte** envp);
 
     [LibraryImport(Libc)]

@@ -47,6 +47,11 @@ public static class Program
                 InitException.Check(unshare(CloneNewCgroup), "unshare(CLONE_NEWCGROUP)");
             }
 
+            if (spec.DieWithRunner)
+            {
+                WatchRunner();
+            }
+
             RootFilesystem.Assemble(spec);
             SetHostname(spec.Hostname);
             child = CommandLauncher.Prepare(spec).Start();
@@ -63,6 +68,30 @@ public static class Program
 
         Report(resultFile, Reaper.Run(child));
         return 0;
+    }
+
+    /// <summary>
+    /// When the runner dies (killed, crashed), the write end of our stdin closes: kill everything in
+    /// the container at once. unshare's --kill-child does not cover this, because nothing kills
+    /// unshare when the runner dies.
+    /// </summary>
+    private static unsafe void WatchRunner()
+    {
+        var thread = new Thread(() =>
+        {
+            var buffer = stackalloc byte[64];
+            while (true)
+            {
+                var n = read(0, buffer, 64);
+                if (n == 0 || (n < 0 && Errno != Eintr))
+                {
+                    _ = kill(-1, SigKill);
+                    _exit(137);
+                }
+            }
+        })
+        { IsBackground = true, Name = "runner-watch" };
+        thread.Start();
     }
 
     private static unsafe void SetHostname(string name)
