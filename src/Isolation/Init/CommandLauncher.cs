@@ -30,6 +30,7 @@ internal sealed unsafe class CommandLauncher
     private readonly uint* _capData;
     private readonly string _display;
     private readonly byte* _devNull = Utf8("/dev/null");
+    private readonly void* _seccomp = SeccompFilter.Build();
 
     private enum Step
     {
@@ -38,6 +39,7 @@ internal sealed unsafe class CommandLauncher
         Uid,
         Capabilities,
         NoNewPrivs,
+        Seccomp,
         Chdir,
         Exec,
     }
@@ -111,6 +113,7 @@ internal sealed unsafe class CommandLauncher
                 Step.Gid => $"setresgid({_gid})",
                 Step.Uid => $"setresuid({_uid})",
                 Step.Capabilities => "capset",
+                Step.Seccomp => "prctl(PR_SET_SECCOMP)",
                 _ => "prctl(no_new_privs)",
             };
             var message = $"{what}: {Marshal.GetPInvokeErrorMessage(report[1])}";
@@ -184,6 +187,12 @@ internal sealed unsafe class CommandLauncher
             Fail(errorPipe, Step.Chdir);
         }
 
+        // Last before execve (runc's second seccomp slot): from here on the filter applies.
+        if (prctl(PrSetSeccomp, SeccompModeFilter, (ulong)_seccomp, 0, 0) != 0)
+        {
+            Fail(errorPipe, Step.Seccomp);
+        }
+
         _ = execve(_path, _argv, _envp);
         Fail(errorPipe, Step.Exec);
     }
@@ -209,13 +218,25 @@ internal sealed unsafe class CommandLauncher
         foreach (var dir in path.Split(':', StringSplitOptions.RemoveEmptyEntries))
         {
             var candidate = $"{dir}/{command}";
-            if (File.Exists(candidate) && (File.GetUnixFileMode(candidate) & (UnixFileMode.UserExecute | UnixFileMode.GroupExecute | UnixFileMode.OtherExecute)) != 0)
+            if (IsExecutable(candidate))
             {
                 return candidate;
             }
         }
 
         throw InitException.ExecFailed($"{command}: not found in PATH ({path})");
+    }
+
+    private static bool IsExecutable(string path)
+    {
+        try
+        {
+            return File.Exists(path) && (File.GetUnixFileMode(path) & (UnixFileMode.UserExecute | UnixFileMode.GroupExecute | UnixFileMode.OtherExecute)) != 0;
+        }
+        catch (IOException)
+        {
+            return false; // a dangling or looping symbolic link
+        }
     }
 
     private static byte* Utf8(string s)

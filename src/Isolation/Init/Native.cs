@@ -11,10 +11,9 @@ internal static unsafe partial class Native
 {
     private const string Libc = "libc";
 
-    // x86_64 syscall numbers (arch/x86/entry/syscalls/syscall_64.tbl); a test checks them against the kernel headers.
-    public const long SysPivotRoot = 155;
-    public const long SysCapset = 126;
-    public const long SysCloseRange = 436;
+    public const long SysPivotRoot = SyscallNumbers.PivotRoot;
+    public const long SysCapset = SyscallNumbers.Capset;
+    public const long SysCloseRange = SyscallNumbers.CloseRange;
 
     public const ulong MsRdonly = 1, MsNosuid = 2, MsNodev = 4, MsNoexec = 8, MsRemount = 32, MsBind = 4096,
         MsRec = 16384, MsPrivate = 1 << 18, MsSlave = 1 << 19, MsStrictatime = 1 << 24;
@@ -22,7 +21,8 @@ internal static unsafe partial class Native
     public const int MntDetach = 2;
     public const int CloneNewCgroup = 0x02000000;
     public const int OWronly = 1, OCreat = 0x40, OTrunc = 0x200, OCloexec = 0x80000;
-    public const int PrSetPdeathsig = 1, PrCapbsetDrop = 24, PrSetNoNewPrivs = 38, PrSetChildSubreaper = 36;
+    public const int PrSetPdeathsig = 1, PrCapbsetDrop = 24, PrSetNoNewPrivs = 38, PrSetChildSubreaper = 36, PrSetSeccomp = 22;
+    public const ulong SeccompModeFilter = 2;
     public const uint CloseRangeCloexec = 1 << 2;
     public const int SigKill = 9, SigTerm = 15;
     public const int Echild = 10, Eintr = 4;

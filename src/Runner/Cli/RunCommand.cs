@@ -60,7 +60,17 @@ internal static class RunCommand
 
         var stdout = Console.Out;
         var stderr = Console.Error;
-        var result = await runtime.RunAsync(spec, line => (line.Stream == OutputStream.Stdout ? stdout : stderr).WriteLine(line.Text), cancellationToken);
+        ContainerResult result;
+        try
+        {
+            result = await runtime.RunAsync(spec, line => (line.Stream == OutputStream.Stdout ? stdout : stderr).WriteLine(line.Text), cancellationToken);
+        }
+        catch (IsolationException ex)
+        {
+            await stderr.WriteLineAsync($"runner: {ex.Message}");
+            return ExitCodes.InternalError;
+        }
+
         Log.Debug("Container ended: {@Result}", result);
         if (result.OomKilled)
         {
