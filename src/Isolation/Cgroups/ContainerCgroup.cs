@@ -24,6 +24,9 @@ public abstract class ContainerCgroup
 
     public abstract CgroupStats ReadStats();
 
+    /// <summary>True when no process is in the cgroup(s), or they do not exist.</summary>
+    public bool IsEmpty => ProcsFiles.All(f => string.IsNullOrWhiteSpace(ReadOrNull(f)));
+
     /// <summary>SIGKILLs every process in the cgroup(s).</summary>
     public abstract void KillAll();
 

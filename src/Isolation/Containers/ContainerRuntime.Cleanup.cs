@@ -73,17 +73,16 @@ public sealed partial class ContainerRuntime
             DeleteTree(dir);
         }
 
-        // cgroups without a state directory (the runner died between the two): nobody can own them.
+        // Empty cgroups without a state directory here: a runner died between creating the two. Cgroups with
+        // processes may belong to a live runner with another state directory, so they are left alone.
         foreach (var parent in CgroupParents())
         {
             foreach (var child in Directory.Exists(parent) ? Directory.EnumerateDirectories(parent) : [])
             {
                 var id = Path.GetFileName(child);
-                if (!Directory.Exists(Path.Combine(ContainersDirectory, id)))
+                if (!Directory.Exists(Path.Combine(ContainersDirectory, id)) && ContainerCgroup.For(_cgroups, id).IsEmpty)
                 {
-                    var cgroup = ContainerCgroup.For(_cgroups, id);
-                    cgroup.KillAll();
-                    cgroup.Remove();
+                    ContainerCgroup.For(_cgroups, id).Remove();
                 }
             }
         }

@@ -1,0 +1,137 @@
+using CliWrap;
+using CliWrap.Buffered;
+using Ci.Isolation.Containers;
+
+namespace Ci.Isolation.Tests.Containers;
+
+/// <summary>
+/// What the container tests share: a root file system built from Debian's busybox-static (never
+/// from the host's own root), a runtime with its own state directory, and the checks that
+/// nothing of a container is left on the host.
+/// </summary>
+internal sealed class ContainerHost : IDisposable
+{
+    private ContainerHost(string dir, ContainerRuntime runtime)
+    {
+        Directory = dir;
+        Runtime = runtime;
+    }
+
+    public string Directory { get; }
+
+    public string Rootfs => Path.Combine(Directory, "busybox");
+
+    public string StateDirectory => Path.Combine(Directory, "state");
+
+    public ContainerRuntime Runtime { get; }
+
+    /// <summary>Skips (with the reason) where the host cannot run containers; builds the busybox root otherwise.</summary>
+    public static async Task<ContainerHost> CreateAsync()
+    {
+        if (!Environment.IsPrivilegedProcess)
+        {
+            Assert.Ignore("container tests need root (CI runs them as root)");
+        }
+
+        if (!File.Exists("/bin/busybox"))
+        {
+            Assert.Ignore("busybox-static is not installed (apt-get install busybox-static; .ci/run does)");
+        }
+
+        var dir = System.IO.Directory.CreateTempSubdirectory("rt-").FullName;
+        var rootfs = Path.Combine(dir, "busybox");
+        foreach (var sub in (string[])["bin", "etc", "tmp", "root", "data"])
+        {
+            System.IO.Directory.CreateDirectory(Path.Combine(rootfs, sub));
+        }
+
+        File.Copy("/bin/busybox", Path.Combine(rootfs, "bin", "busybox"));
+        var applets = await Cli.Wrap("/bin/busybox").WithArguments("--list").ExecuteBufferedAsync();
+        foreach (var applet in applets.StandardOutput.Split('\n', StringSplitOptions.RemoveEmptyEntries).Where(a => a != "busybox"))
+        {
+            File.CreateSymbolicLink(Path.Combine(rootfs, "bin", applet), "busybox");
+        }
+
+        File.WriteAllText(Path.Combine(rootfs, "etc", "passwd"), "root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/:/bin/false\n");
+        File.SetUnixFileMode(Path.Combine(rootfs, "tmp"), (UnixFileMode)0b1_111_111_111);
+        var runtime = ContainerRuntime.Create(new RuntimeOptions { StateDirectory = Path.Combine(dir, "state") });
+        return new ContainerHost(dir, runtime);
+    }
+
+    public ContainerSpec Spec(params string[] command) => new()
+    {
+        Layers = [Rootfs],
+        Command = command,
+        Env = new Dictionary<string, string> { ["PATH"] = "/bin" },
+        Limits = new ContainerLimits(Pids: 256),
+        StopGracePeriod = TimeSpan.FromSeconds(2),
+    };
+
+    public async Task<Run> RunAsync(ContainerSpec spec, CancellationToken cancellationToken = default)
+    {
+        var lines = new List<OutputLine>();
+        var result = await Runtime.RunAsync(spec, line =>
+        {
+            lock (lines)
+            {
+                lines.Add(line);
+            }
+        }, cancellationToken);
+        return new Run(result, lines);
+    }
+
+    public Task<Run> ShAsync(string script, CancellationToken cancellationToken = default) => RunAsync(Spec("/bin/sh", "-c", script), cancellationToken);
+
+    /// <summary>Everything a container could leave on the host: state directories, cgroups, mounts, processes.</summary>
+    public IReadOnlyList<string> Leftovers()
+    {
+        var found = new List<string>();
+        var containers = Path.Combine(StateDirectory, "c");
+        found.AddRange(System.IO.Directory.Exists(containers) ? System.IO.Directory.EnumerateFileSystemEntries(containers).Select(d => $"state dir {d}") : []);
+        foreach (var parent in CgroupParents())
+        {
+            found.AddRange(System.IO.Directory.Exists(parent) ? System.IO.Directory.EnumerateDirectories(parent).Select(d => $"cgroup {d}") : []);
+        }
+
+        found.AddRange(File.ReadLines("/proc/self/mountinfo").Where(l => l.Contains(Directory, StringComparison.Ordinal)).Select(l => $"mount {l}"));
+        found.AddRange(HostProcesses("runner-init").Select(p => $"process {p}"));
+        return found;
+    }
+
+    /// <summary>Command lines of host processes containing <paramref name="text"/>.</summary>
+    public static IEnumerable<string> HostProcesses(string text)
+    {
+        foreach (var proc in System.IO.Directory.EnumerateDirectories("/proc").Where(d => int.TryParse(Path.GetFileName(d), out _)))
+        {
+            string cmdline;
+            try
+            {
+                cmdline = File.ReadAllText(Path.Combine(proc, "cmdline")).Replace('\0', ' ').Trim();
+            }
+            catch (IOException)
+            {
+                continue;
+            }
+
+            if (cmdline.Contains(text, StringComparison.Ordinal) && !cmdline.Contains("testhost", StringComparison.Ordinal))
+            {
+                yield return $"{Path.GetFileName(proc)}: {cmdline}";
+            }
+        }
+    }
+
+    private IEnumerable<string> CgroupParents() => Runtime.Cgroups.Mode == Ci.Isolation.Cgroups.CgroupMode.Unified
+        ? [Path.Combine(Runtime.Cgroups.UnifiedMount!, "runner")]
+        : Runtime.Cgroups.V1Mounts.Values.Distinct().Select(m => Path.Combine(m, "runner"));
+
+    public void Dispose() => System.IO.Directory.Delete(Directory, recursive: true);
+}
+
+internal sealed record Run(ContainerResult Result, IReadOnlyList<OutputLine> Lines)
+{
+    public string Stdout => string.Join("\n", Lines.Where(l => l.Stream == OutputStream.Stdout).Select(l => l.Text));
+
+    public string Stderr => string.Join("\n", Lines.Where(l => l.Stream == OutputStream.Stderr).Select(l => l.Text));
+
+    public override string ToString() => $"{Result}\nstdout:\n{Stdout}\nstderr:\n{Stderr}";
+}

@@ -1,0 +1,145 @@
+using Ci.Isolation.Containers;
+
+namespace Ci.Isolation.Tests.Containers;
+
+/// <summary>A step must not see or touch the host. Real containers, as root.</summary>
+[Category("Container")]
+[NonParallelizable]
+public sealed class IsolationTests
+{
+    private ContainerHost _host = null!;
+
+    [OneTimeSetUp]
+    public async Task SetUp() => _host = await ContainerHost.CreateAsync();
+
+    [OneTimeTearDown]
+    public void TearDown() => _host?.Dispose();
+
+    [Test, CancelAfter(30_000)]
+    public async Task The_command_sees_only_the_containers_init_and_itself(CancellationToken ct)
+    {
+        var run = await _host.RunAsync(_host.Spec("ps", "-o", "pid,args"), ct);
+
+        var processes = run.Stdout.Split('\n').Skip(1).Select(l => l.Trim()).ToList();
+        Assert.That(run.Result.ExitCode, Is.EqualTo(0), run.ToString());
+        Assert.That(processes, Has.Count.EqualTo(2), run.Stdout);
+        Assert.That(processes[0], Does.StartWith("1 ").And.Contain("runner-init"), "PID 1 is the container's init");
+        Assert.That(processes[1], Does.EndWith("ps -o pid,args"));
+    }
+
+    [Test, CancelAfter(30_000)]
+    public async Task The_hosts_files_are_not_visible(CancellationToken ct)
+    {
+        var run = await _host.ShAsync("ls /; test -e /usr/share/dotnet || echo no-dotnet; test -e /etc/os-release || echo no-os-release", ct);
+
+        Assert.That(run.Stdout.Split('\n'), Is.EquivalentTo(new[] { "bin", "data", "dev", "etc", "proc", "root", "sys", "tmp", "no-dotnet", "no-os-release" }));
+    }
+
+    [Test, CancelAfter(30_000)]
+    public async Task The_hostname_is_the_containers_own(CancellationToken ct)
+    {
+        var hostBefore = Environment.MachineName;
+
+        var run = await _host.RunAsync(_host.Spec("/bin/sh", "-c", "hostname; hostname evil 2>&1 || echo refused") with { Hostname = "step-1" }, ct);
+
+        Assert.That(run.Stdout.Split('\n')[0], Is.EqualTo("step-1"));
+        Assert.That(run.Stdout, Does.Contain("refused"));
+        Assert.That(File.ReadAllText("/proc/sys/kernel/hostname").Trim(), Is.EqualTo(hostBefore));
+    }
+
+    [Test, CancelAfter(30_000)]
+    public async Task Writes_to_proc_sys_sys_and_sysrq_trigger_fail(CancellationToken ct)
+    {
+        var run = await _host.ShAsync(
+            "echo x > /proc/sys/kernel/domainname || echo denied-proc-sys;" +
+            "echo 1 > /sys/kernel/mm/ksm/run || echo denied-sys;" +
+            "echo h > /proc/sysrq-trigger || echo denied-sysrq;" +
+            "cat /proc/kcore | head -c 1 | wc -c", ct);
+
+        Assert.That(run.Stdout.Split('\n'), Is.EqualTo(new[] { "denied-proc-sys", "denied-sys", "denied-sysrq", "0" }), run.ToString());
+    }
+
+    [Test, CancelAfter(30_000)]
+    public async Task Mount_unshare_and_setns_escapes_fail(CancellationToken ct)
+    {
+        var run = await _host.ShAsync(
+            "mount -t tmpfs none /tmp 2>/dev/null || echo no-mount;" +
+            "unshare -U -r -m sh -c 'mount -t tmpfs none /tmp' 2>/dev/null || echo no-userns;" +
+            "unshare -m true 2>/dev/null || echo no-mountns;" +
+            "nsenter -t 1 -m true 2>/dev/null || echo no-setns;" +
+            "grep -E '^(Seccomp|NoNewPrivs):' /proc/self/status | tr -s '\\t' ' '", ct);
+
+        Assert.That(run.Stdout.Split('\n'), Is.EqualTo(new[] { "no-mount", "no-userns", "no-mountns", "no-setns", "NoNewPrivs: 1", "Seccomp: 2" }), run.ToString());
+    }
+
+    [Test, CancelAfter(30_000)]
+    public async Task Disk_devices_cannot_be_made_or_read(CancellationToken ct)
+    {
+        var run = await _host.ShAsync("mknod /tmp/sda b 8 0 2>/dev/null || echo no-mknod; ls /dev | tr '\\n' ' '; echo; cat /dev/sda 2>/dev/null || echo no-sda", ct);
+
+        var lines = run.Stdout.Split('\n');
+        Assert.That(lines[0], Is.EqualTo("no-mknod"));
+        Assert.That(lines[1].Split(' ', StringSplitOptions.RemoveEmptyEntries),
+            Is.EquivalentTo(new[] { "fd", "full", "mqueue", "null", "ptmx", "pts", "random", "shm", "stderr", "stdin", "stdout", "tty", "urandom", "zero" }));
+        Assert.That(lines[2], Is.EqualTo("no-sda"));
+    }
+
+    [Test, CancelAfter(30_000)]
+    public async Task A_non_root_user_has_no_capabilities(CancellationToken ct)
+    {
+        var run = await _host.RunAsync(_host.Spec("/bin/sh", "-c", "id -u; id -g; grep CapEff /proc/self/status") with { Uid = 65534, Gid = 65534 }, ct);
+
+        Assert.That(run.Stdout.Split('\n'), Is.EqualTo(new[] { "65534", "65534", "CapEff:\t0000000000000000" }), run.ToString());
+    }
+
+    [Test, CancelAfter(30_000)]
+    public async Task Root_in_the_container_keeps_only_the_default_capabilities(CancellationToken ct)
+    {
+        var run = await _host.ShAsync("grep -E '^Cap(Eff|Bnd)' /proc/self/status", ct);
+
+        var expected = DefaultCapabilities.Podman.Aggregate(0UL, (mask, cap) => mask | 1UL << cap).ToString("x16");
+        Assert.That(run.Stdout.Split('\n'), Is.EqualTo(new[] { $"CapEff:\t{expected}", $"CapBnd:\t{expected}" }));
+    }
+
+    [Test, CancelAfter(30_000)]
+    public unsafe void Descriptors_the_runner_holds_do_not_leak_into_the_container(CancellationToken ct)
+    {
+        // An fd without O_CLOEXEC, as a careless library might leave one open in the runner.
+        var path = Path.Combine(_host.Directory, "secret-fd");
+        File.WriteAllText(path, "host secret");
+        var fd = Open(path, 0);
+        try
+        {
+            var run = _host.ShAsync("ls /proc/self/fd | tr '\\n' ' '", ct).GetAwaiter().GetResult();
+
+            Assert.That(run.Stdout.Split(' ', StringSplitOptions.RemoveEmptyEntries).Select(int.Parse), Is.SubsetOf(new[] { 0, 1, 2, 3 }), run.ToString());
+        }
+        finally
+        {
+            _ = Close(fd);
+        }
+    }
+
+    [Test, CancelAfter(30_000)]
+    public async Task Read_only_volumes_are_read_only_and_others_writable(CancellationToken ct)
+    {
+        var ro = Directory.CreateDirectory(Path.Combine(_host.Directory, "ro-volume")).FullName;
+        var rw = Directory.CreateDirectory(Path.Combine(_host.Directory, "rw-volume")).FullName;
+        File.WriteAllText(Path.Combine(ro, "in.txt"), "input\n");
+
+        var run = await _host.RunAsync(_host.Spec("/bin/sh", "-c", "cat /in/in.txt; echo x > /in/new 2>/dev/null || echo ro-refused; echo out > /out/result") with
+        {
+            Mounts = [new BindMount(ro, "/in", ReadOnly: true), new BindMount(rw, "/out")],
+        }, ct);
+
+        Assert.That(run.Stdout.Split('\n'), Is.EqualTo(new[] { "input", "ro-refused" }));
+        Assert.That(File.ReadAllText(Path.Combine(rw, "result")), Is.EqualTo("out\n"));
+        Assert.That(File.Exists(Path.Combine(ro, "new")), Is.False);
+    }
+
+    [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "open", SetLastError = true)]
+    private static extern int Open([System.Runtime.InteropServices.MarshalAs(System.Runtime.InteropServices.UnmanagedType.LPUTF8Str)] string path, int flags);
+
+    [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "close")]
+    private static extern int Close(int fd);
+}
