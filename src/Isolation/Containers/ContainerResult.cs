@@ -12,7 +12,8 @@ public readonly record struct OutputLine(OutputStream Stream, string Text, DateT
 /// <summary>
 /// How a container ended. A failing command is a result, not an exception: exit code or signal,
 /// whether the kernel's OOM killer struck (from the cgroup's oom_kill counter), whether the
-/// timeout fired, and what it used.
+/// timeout fired, and what it used (CPU time, peak memory, CFS periods in which the CPU quota
+/// throttled it).
 /// </summary>
 public sealed record ContainerResult(
     int? ExitCode,
@@ -22,7 +23,8 @@ public sealed record ContainerResult(
     TimeSpan WallTime,
     TimeSpan CpuTime,
     long PeakMemoryBytes,
-    ContainerLimits Limits)
+    ContainerLimits Limits,
+    long ThrottledPeriods = 0)
 {
     /// <summary>The shell's view of the end: the exit code, or 128 + the signal.</summary>
     public int ShellExitCode => ExitCode ?? 128 + (Signal ?? 0);

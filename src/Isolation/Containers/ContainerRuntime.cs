@@ -76,7 +76,7 @@ public sealed partial class ContainerRuntime
             }
 
             return new ContainerResult(result.ExitCode, result.Signal, stats.OomKills > 0, timedOut,
-                DateTimeOffset.UtcNow - started, stats.CpuTime, stats.PeakMemoryBytes, spec.Limits);
+                DateTimeOffset.UtcNow - started, stats.CpuTime, stats.PeakMemoryBytes, spec.Limits, stats.ThrottledPeriods);
         }
         finally
         {
