@@ -1,0 +1,168 @@
+using CliWrap;
+using CliWrap.Buffered;
+using Ci.Isolation.Containers;
+using Ci.Isolation.Init;
+
+namespace Ci.Isolation.Tests.Containers;
+
+/// <summary>Results, layers and clean-up: a container leaves nothing behind, however it ends.</summary>
+[Category("Container")]
+[NonParallelizable]
+public sealed class LifecycleTests
+{
+    private ContainerHost _host = null!;
+
+    [OneTimeSetUp]
+    public async Task SetUp() => _host = await ContainerHost.CreateAsync();
+
+    [OneTimeTearDown]
+    public void TearDown() => _host?.Dispose();
+
+    [Test, CancelAfter(30_000)]
+    public async Task Exit_codes_and_signals_are_reported_as_the_shell_sees_them(CancellationToken ct)
+    {
+        var exited = await _host.ShAsync("exit 42", ct);
+        var killed = await _host.ShAsync("kill -KILL $$", ct);
+
+        Assert.That((exited.Result.ExitCode, exited.Result.Signal, exited.Result.ShellExitCode), Is.EqualTo((42, (int?)null, 42)));
+        Assert.That((killed.Result.ExitCode, killed.Result.Signal, killed.Result.ShellExitCode), Is.EqualTo(((int?)null, 9, 137)));
+        Assert.That(killed.Result.OomKilled, Is.False);
+    }
+
+    [Test, CancelAfter(30_000)]
+    public async Task Output_streams_arrive_line_by_line_in_order_on_their_own_channels(CancellationToken ct)
+    {
+        var run = await _host.ShAsync("for i in 1 2 3; do echo out$i; echo err$i >&2; done", ct);
+
+        Assert.That(run.Stdout, Is.EqualTo("out1\nout2\nout3"));
+        Assert.That(run.Stderr, Is.EqualTo("err1\nerr2\nerr3"));
+        Assert.That(run.Lines.Select(l => l.Timestamp), Is.Ordered);
+    }
+
+    [Test, CancelAfter(30_000)]
+    public async Task A_missing_command_exits_127_with_a_message(CancellationToken ct)
+    {
+        var run = await _host.RunAsync(_host.Spec("no-such-tool", "--version"), ct);
+
+        Assert.That(run.Result.ExitCode, Is.EqualTo(127));
+        Assert.That(run.Stderr, Is.EqualTo("runner: exec no-such-tool: not found in PATH (/bin)"));
+    }
+
+    [Test, CancelAfter(30_000)]
+    public async Task Layers_stay_unchanged_and_a_kept_upper_directory_holds_the_changes(CancellationToken ct)
+    {
+        var lower = Directory.CreateDirectory(Path.Combine(_host.Directory, "layer-1")).FullName;
+        File.WriteAllText(Path.Combine(lower, "from-layer"), "layer\n");
+        File.WriteAllText(Path.Combine(lower, "doomed"), "x\n");
+        var upper = Path.Combine(_host.Directory, "upper-1");
+
+        var run = await _host.RunAsync(_host.Spec("/bin/sh", "-c", "cat /from-layer; echo new > /created; rm /doomed; echo changed > /from-layer") with
+        {
+            Layers = [lower, _host.Rootfs],
+            UpperDirectory = upper,
+        }, ct);
+
+        Assert.That(run.Stdout, Is.EqualTo("layer"), run.ToString());
+        Assert.That(File.ReadAllText(Path.Combine(lower, "from-layer")), Is.EqualTo("layer\n"), "a lower layer is never written");
+        Assert.That(File.Exists(Path.Combine(lower, "doomed")), Is.True);
+        Assert.That(File.ReadAllText(Path.Combine(upper, "created")), Is.EqualTo("new\n"));
+        Assert.That(File.ReadAllText(Path.Combine(upper, "from-layer")), Is.EqualTo("changed\n"));
+        var whiteout = await Cli.Wrap("stat").WithArguments(["-c", "%F %t:%T", Path.Combine(upper, "doomed")]).ExecuteBufferedAsync(ct);
+        Assert.That(whiteout.StandardOutput.Trim(), Is.EqualTo("character special file 0:0"), "a deletion is an overlayfs whiteout");
+
+        // The next container stacks the kept upper directory as a layer and starts from exactly that state.
+        var next = await _host.RunAsync(_host.Spec("/bin/sh", "-c", "cat /created /from-layer; test -e /doomed || echo gone") with
+        {
+            Layers = [upper, lower, _host.Rootfs],
+        }, ct);
+        Assert.That(next.Stdout, Is.EqualTo("new\nchanged\ngone"));
+        Assert.That(_host.Leftovers(), Is.Empty);
+    }
+
+    [Test, CancelAfter(60_000)]
+    public async Task A_chroot_escape_stays_inside(CancellationToken ct)
+    {
+        var escape = await CompileStaticAsync("escape", """
+            #include <dirent.h>
+            #include <stdio.h>
+            #include <sys/stat.h>
+            #include <unistd.h>
+            int main(void) {
+                mkdir("/tmp/jail", 0755);
+                if (chroot("/tmp/jail") != 0) { perror("chroot"); return 1; }
+                for (int i = 0; i < 64; i++) chdir("..");   /* cwd was left outside the jail */
+                if (chroot(".") != 0) { perror("chroot ."); return 1; }
+                DIR *d = opendir("/");
+                struct dirent *e;
+                while ((e = readdir(d))) if (e->d_name[0] != '.') printf("%s\n", e->d_name);
+                return 0;
+            }
+            """, ct);
+
+        var run = await _host.RunAsync(_host.Spec("/escape") with
+        {
+            Mounts = [new BindMount(escape, "/escape", ReadOnly: true)],
+        }, ct);
+
+        var seen = run.Stdout.Split('\n').ToHashSet();
+        Assert.That(run.Result.ExitCode, Is.EqualTo(0), run.ToString());
+        Assert.That(seen, Is.SupersetOf(new[] { "bin", "etc", "proc" }), "the escape ends at the container's own root");
+        Assert.That(seen, Has.None.AnyOf("usr", "var", "home", "opt", "boot"));
+    }
+
+    [Test]
+    public void Syscall_numbers_match_the_kernel_headers()
+    {
+        const string Header = "/usr/include/x86_64-linux-gnu/asm/unistd_64.h";
+        if (!File.Exists(Header))
+        {
+            Assert.Ignore($"{Header} is not installed (linux-libc-dev)");
+        }
+
+        var defined = File.ReadLines(Header)
+            .Select(l => l.Split(' ', StringSplitOptions.RemoveEmptyEntries))
+            .Where(p => p.Length == 3 && p[0] == "#define" && p[1].StartsWith("__NR_", StringComparison.Ordinal))
+            .ToDictionary(p => p[1][5..], p => long.Parse(p[2], System.Globalization.CultureInfo.InvariantCulture));
+
+        Assert.That(defined["pivot_root"], Is.EqualTo(SyscallNumbers.PivotRoot));
+        Assert.That(defined["capset"], Is.EqualTo(SyscallNumbers.Capset));
+        Assert.That(defined["close_range"], Is.EqualTo(SyscallNumbers.CloseRange));
+        Assert.That(defined["clone"], Is.EqualTo(SyscallNumbers.Clone));
+        Assert.That(defined["clone3"], Is.EqualTo(SyscallNumbers.Clone3));
+        foreach (var (name, number) in SyscallNumbers.Refused)
+        {
+            Assert.That(defined.TryGetValue(name, out var n) ? n : -1, Is.EqualTo(number), name);
+        }
+    }
+
+    [Test, CancelAfter(600_000)]
+    [Category("Long")]
+    public async Task Five_hundred_containers_in_a_row_leave_no_mount_cgroup_process_or_directory(CancellationToken ct)
+    {
+        var mountsBefore = File.ReadAllLines("/proc/self/mountinfo").Length;
+        for (var i = 0; i < 500; i++)
+        {
+            var run = await _host.RunAsync(_host.Spec("/bin/true") with { Limits = new ContainerLimits(MilliCpus: 500, MemoryBytes: 256L << 20, Pids: 16) }, ct);
+            Assert.That(run.Result.ExitCode, Is.EqualTo(0), $"container {i}: {run}");
+        }
+
+        Assert.That(_host.Leftovers(), Is.Empty);
+        Assert.That(File.ReadAllLines("/proc/self/mountinfo"), Has.Length.EqualTo(mountsBefore));
+    }
+
+    private async Task<string> CompileStaticAsync(string name, string source, CancellationToken ct)
+    {
+        var gcc = new[] { "/usr/bin/gcc", "/usr/bin/cc" }.FirstOrDefault(File.Exists);
+        if (gcc is null)
+        {
+            Assert.Ignore("gcc is not installed; .ci/run installs it");
+        }
+
+        var c = Path.Combine(_host.Directory, name + ".c");
+        var exe = Path.Combine(_host.Directory, name);
+        await File.WriteAllTextAsync(c, source, ct);
+        var result = await Cli.Wrap(gcc!).WithArguments(["-static", "-O1", "-o", exe, c]).WithValidation(CommandResultValidation.None).ExecuteBufferedAsync(ct);
+        Assert.That(result.ExitCode, Is.EqualTo(0), result.StandardError);
+        return exe;
+    }
+}
