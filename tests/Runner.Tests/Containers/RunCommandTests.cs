@@ -1,0 +1,145 @@
+using CliWrap;
+using CliWrap.Buffered;
+
+namespace Ci.Runner.Tests.Containers;
+
+/// <summary><c>runner run</c> as a user calls it: a real runner process, real containers, as root.</summary>
+[Category("Container")]
+[NonParallelizable]
+public sealed class RunCommandTests
+{
+    private string _dir = null!;
+    private string _rootfs = null!;
+    private string _state = null!;
+
+    [OneTimeSetUp]
+    public async Task SetUp()
+    {
+        if (!Environment.IsPrivilegedProcess || !File.Exists("/bin/busybox"))
+        {
+            Assert.Ignore("needs root and busybox-static (CI has both)");
+        }
+
+        _dir = Directory.CreateTempSubdirectory("rr-").FullName;
+        _rootfs = Path.Combine(_dir, "rootfs");
+        _state = Path.Combine(_dir, "state");
+        Directory.CreateDirectory(Path.Combine(_rootfs, "bin"));
+        File.Copy("/bin/busybox", Path.Combine(_rootfs, "bin", "busybox"));
+        var applets = await CliWrap.Cli.Wrap("/bin/busybox").WithArguments("--list").ExecuteBufferedAsync();
+        foreach (var applet in applets.StandardOutput.Split('\n', StringSplitOptions.RemoveEmptyEntries).Where(a => a != "busybox"))
+        {
+            File.CreateSymbolicLink(Path.Combine(_rootfs, "bin", applet), "busybox");
+        }
+    }
+
+    [OneTimeTearDown]
+    public void TearDown()
+    {
+        if (_dir is not null)
+        {
+            Directory.Delete(_dir, true);
+        }
+    }
+
+    private Command Runner(params string[] args) => CliWrap.Cli.Wrap("dotnet")
+        .WithArguments([Path.Combine(AppContext.BaseDirectory, "runner.dll"), "run", "--rootfs", _rootfs, .. args])
+        .WithEnvironmentVariables(e => e.Set("RUNNER_STATE_DIR", _state))
+        .WithValidation(CommandResultValidation.None);
+
+    [Test, CancelAfter(60_000)]
+    public async Task Run_prints_the_output_and_exits_with_the_commands_code(CancellationToken ct)
+    {
+        var result = await Runner("-e", "WHO=world", "-w", "/bin", "--", "sh", "-c", "echo hello $WHO from $(pwd); echo oops >&2; exit 5").ExecuteBufferedAsync(ct);
+
+        Assert.That(result.ExitCode, Is.EqualTo(5));
+        Assert.That(result.StandardOutput, Is.EqualTo("hello world from /bin\n"));
+        Assert.That(result.StandardError, Is.EqualTo("oops\n"));
+    }
+
+    [Test, CancelAfter(60_000)]
+    public async Task An_oom_kill_is_said_in_words_with_the_limit_and_the_peak(CancellationToken ct)
+    {
+        var result = await Runner("--memory", "256Mi", "--", "dd", "if=/dev/zero", "of=/dev/null", "bs=512M", "count=1").ExecuteBufferedAsync(ct);
+
+        Assert.That(result.ExitCode, Is.EqualTo(137));
+        Assert.That(result.StandardError, Does.Match(@"runner: killed: out of memory \(limit 256 MiB, peak 2\d\d(\.\d)? MiB\)\n$"));
+    }
+
+    [Test, CancelAfter(60_000)]
+    public async Task A_timeout_is_said_in_words(CancellationToken ct)
+    {
+        var result = await Runner("--timeout", "1s", "--", "sleep", "30").ExecuteBufferedAsync(ct);
+
+        Assert.That(result.ExitCode, Is.EqualTo(143), "sleep ends on SIGTERM");
+        Assert.That(result.StandardError, Is.EqualTo("runner: killed: timed out after 1s\n"));
+    }
+
+    [TestCase("--memory", "512m", "--memory: '512m' has an unknown unit 'm'")]
+    [TestCase("--cpus", "lots", "--cpus: 'lots' is not a CPU count")]
+    [TestCase("-v", "relative", "--volume 'relative' must be SRC:DST or SRC:DST:ro")]
+    [TestCase("--user", "bob", "--user 'bob' must be UID or UID:GID")]
+    public async Task Bad_arguments_say_what_is_wrong_and_exit_2(string option, string value, string message)
+    {
+        var result = await Runner(option, value, "--", "true").ExecuteBufferedAsync();
+
+        Assert.That(result.ExitCode, Is.EqualTo(2));
+        Assert.That(result.StandardError, Does.StartWith("runner: " + message));
+    }
+
+    [Test, CancelAfter(60_000)]
+    public async Task Killing_the_runner_mid_container_leaves_nothing_once_it_starts_again(CancellationToken ct)
+    {
+        var running = Runner("--", "sh", "-c", "sleep 317 & sleep 317").ExecuteAsync(ct);
+        var containers = Path.Combine(_state, "c");
+        while (!ContainerRunning())
+        {
+            await Task.Delay(50, ct);
+        }
+
+        // SIGKILL to the runner alone (not its process tree): it gets no chance to clean up.
+        System.Diagnostics.Process.GetProcessById(running.ProcessId).Kill(entireProcessTree: false);
+        await ExpectEnded(running);
+
+        while (Processes("sleep 317").Any())
+        {
+            await Task.Delay(50, ct);
+        }
+
+        Assert.That(Directory.EnumerateDirectories(containers), Is.Not.Empty, "the dead runner's directory is still there");
+        var next = await Runner("--", "true").ExecuteBufferedAsync(ct);
+
+        Assert.That(next.ExitCode, Is.EqualTo(0), next.StandardError);
+        Assert.That(Directory.EnumerateDirectories(containers), Is.Empty);
+        Assert.That(Processes("runner-init"), Is.Empty);
+        Assert.That(File.ReadAllText("/proc/self/mountinfo"), Does.Not.Contain(_dir));
+        foreach (var hierarchy in (string[])["memory", "pids", "cpu"])
+        {
+            var parent = $"/sys/fs/cgroup/{hierarchy}/runner";
+            if (Directory.Exists(parent))
+            {
+                Assert.That(Directory.EnumerateDirectories(parent).Where(d => !File.ReadAllText(Path.Combine(d, "cgroup.procs")).Trim().Equals("", StringComparison.Ordinal)), Is.Empty);
+            }
+        }
+
+        bool ContainerRunning() => Directory.Exists(containers) && Directory.EnumerateDirectories(containers).Any() && Processes("sleep 317").Count() >= 2;
+    }
+
+    private static async Task ExpectEnded(CommandTask<CommandResult> task) => Assert.That((await task).ExitCode, Is.EqualTo(137));
+
+    private static IEnumerable<string> Processes(string text) =>
+        Directory.EnumerateDirectories("/proc")
+            .Where(d => int.TryParse(Path.GetFileName(d), out _))
+            .Select(d =>
+            {
+                try
+                {
+                    return File.ReadAllText(Path.Combine(d, "cmdline")).Replace('\0', ' ');
+                }
+                catch (IOException)
+                {
+                    return "";
+                }
+            })
+            .Where(c => c.Contains(text, StringComparison.Ordinal))
+            .ToList();
+}
