@@ -31,7 +31,7 @@ public sealed class SecretMasker
 
             forms.Add(value);
             forms.Add(Uri.EscapeDataString(value));
-            forms.Add(JsonSerializer.Serialize(value)[1..^1]);
+            forms.Add(JsonEncodedText.Encode(value).ToString());
             foreach (var b64 in Base64Forms(Encoding.UTF8.GetBytes(value)))
             {
                 forms.Add(b64);

@@ -1,4 +1,6 @@
+using System.Runtime.InteropServices;
 using LibGit2Sharp;
+using Serilog;
 
 namespace Ci.Runner.Cli;
 
@@ -7,14 +9,40 @@ internal sealed record GitHead(string Branch, string Commit)
 {
     public static GitHead? TryRead(string root)
     {
-        if (Repository.Discover(root) is not { } gitDir)
+        try
         {
+            if (Repository.Discover(root) is { } gitDir)
+            {
+                using var repo = new Repository(gitDir);
+                var head = repo.Head;
+                return new GitHead(repo.Info.IsHeadDetached ? "" : head.FriendlyName, head.Tip?.Sha ?? "");
+            }
+        }
+        catch (Exception ex) when (ex is LibGit2SharpException or TypeInitializationException or DllNotFoundException or MarshalDirectiveException)
+        {
+            Log.Warning("Cannot read the git repository at {Root}: {Message}; pass --branch and --commit", root, ex.Message);
             return null;
         }
 
-        using var repo = new Repository(gitDir);
-        var head = repo.Head;
-        var branch = repo.Info.IsHeadDetached ? "" : head.FriendlyName;
-        return new GitHead(branch, head.Tip?.Sha ?? "");
+        // LibGit2Sharp's path marshalling (ICustomMarshaler) does not work in a NativeAOT build: Discover then finds nothing.
+        if (!System.Runtime.CompilerServices.RuntimeFeature.IsDynamicCodeSupported && HasGitDirectory(root))
+        {
+            Log.Warning("This NativeAOT build of the runner cannot read git repositories (LibGit2Sharp); pass --branch and --commit");
+        }
+
+        return null;
+    }
+
+    private static bool HasGitDirectory(string root)
+    {
+        for (var dir = new DirectoryInfo(root); dir is not null; dir = dir.Parent)
+        {
+            if (Path.Exists(Path.Combine(dir.FullName, ".git")))
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 }

@@ -29,7 +29,7 @@ internal static class PlanCommand
         {
             if (json)
             {
-                JsonOutput.Write(Console.Out, new { file, valid = false, diagnostics = result.Diagnostics.Select(JsonOutput.Describe) });
+                JsonOutput.Write(Console.Out, new PlanOutput(file, false, result.Diagnostics.Select(DiagnosticOutput.From).ToList(), null));
             }
             else
             {
@@ -44,7 +44,7 @@ internal static class PlanCommand
 
         if (json)
         {
-            JsonOutput.Write(Console.Out, new { file, valid = true, diagnostics = result.Diagnostics.Select(JsonOutput.Describe), plan = result.Plan });
+            JsonOutput.Write(Console.Out, new PlanOutput(file, true, result.Diagnostics.Select(DiagnosticOutput.From).ToList(), result.Plan));
         }
         else
         {

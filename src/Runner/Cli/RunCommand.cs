@@ -71,7 +71,7 @@ internal static class RunCommand
             return ExitCodes.InternalError;
         }
 
-        Log.Debug("Container ended: {@Result}", result);
+        Log.Debug("Container ended: {Result}", result);
         if (result.OomKilled)
         {
             await stderr.WriteLineAsync($"runner: killed: out of memory (limit {Limit(result.Limits.MemoryBytes)}, peak {Units.FormatBytes(result.PeakMemoryBytes)})");

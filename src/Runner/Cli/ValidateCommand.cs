@@ -27,15 +27,8 @@ internal static class ValidateCommand
         var warnings = result.Diagnostics.Count - errors;
         if (parse.GetValue(GlobalOptions.Json))
         {
-            JsonOutput.Write(Console.Out, new
-            {
-                file,
-                valid = result.Succeeded,
-                errors,
-                warnings,
-                jobs = result.Plan?.Jobs.Count,
-                diagnostics = result.Diagnostics.Select(JsonOutput.Describe),
-            });
+            JsonOutput.Write(Console.Out, new ValidateOutput(file, result.Succeeded, errors, warnings, result.Plan?.Jobs.Count,
+                result.Diagnostics.Select(DiagnosticOutput.From).ToList()));
         }
         else
         {

@@ -1,39 +1,55 @@
+using System.Text.Encodings.Web;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using Ci.Pipeline.Diagnostics;
+using Ci.Pipeline.Model;
+using Ci.Pipeline.Plan;
 
 namespace Ci.Runner.Output;
 
-/// <summary>The one JSON shape of the CLI: camelCase names, enums as strings, durations in seconds.</summary>
-internal static class JsonOutput
+/// <summary>A diagnostic as tools read it.</summary>
+internal sealed record DiagnosticOutput(string File, int Line, int Column, string Severity, string Code, string Message)
 {
-    public static readonly JsonSerializerOptions Options = new()
+    public static DiagnosticOutput From(Diagnostic d) =>
+        new(d.Position.File, d.Position.Line, d.Position.Column, d.IsError ? "error" : "warning", d.Code, d.Message);
+}
+
+internal sealed record ValidateOutput(string File, bool Valid, int Errors, int Warnings, int? Jobs, IReadOnlyList<DiagnosticOutput> Diagnostics);
+
+internal sealed record PlanOutput(string File, bool Valid, IReadOnlyList<DiagnosticOutput> Diagnostics, ExecutionPlan? Plan);
+
+/// <summary>
+/// The one JSON shape of the CLI: camelCase names, enums as snake_case strings, durations in
+/// seconds, no escaping of ordinary punctuation. Source-generated, so the runner publishes as
+/// NativeAOT (a fast `runner run`).
+/// </summary>
+[JsonSourceGenerationOptions(
+    PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase,
+    WriteIndented = true,
+    DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
+    Converters = [typeof(JsonOutput.Seconds), typeof(JsonOutput.Snake<TriggerEvent>), typeof(JsonOutput.Snake<NetworkMode>),
+        typeof(JsonOutput.Snake<CachePolicy>), typeof(JsonOutput.Snake<ArtifactsWhen>)])]
+[JsonSerializable(typeof(ValidateOutput))]
+[JsonSerializable(typeof(PlanOutput))]
+internal sealed partial class JsonOutput : JsonSerializerContext
+{
+    private static JsonOutput? _relaxed;
+
+    private static JsonOutput Relaxed => _relaxed ??= new(new JsonSerializerOptions(Default!.Options) { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping });
+
+    public static void Write(TextWriter writer, ValidateOutput value) => writer.WriteLine(JsonSerializer.Serialize(value, Relaxed.ValidateOutput));
+
+    public static void Write(TextWriter writer, PlanOutput value) => writer.WriteLine(JsonSerializer.Serialize(value, Relaxed.PlanOutput));
+
+    internal sealed class Seconds : JsonConverter<System.TimeSpan>
     {
-        PropertyNamingPolicy = JsonNamingPolicy.CamelCase,
-        WriteIndented = true,
-        Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
-        DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
-        Converters = { new JsonStringEnumConverter(JsonNamingPolicy.SnakeCaseLower), new SecondsConverter() },
-    };
+        public override System.TimeSpan Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options) =>
+            System.TimeSpan.FromSeconds(reader.GetDouble());
 
-    public static object Describe(Diagnostic d) => new
-    {
-        file = d.Position.File,
-        line = d.Position.Line,
-        column = d.Position.Column,
-        severity = d.IsError ? "error" : "warning",
-        code = d.Code,
-        message = d.Message,
-    };
-
-    public static void Write(TextWriter writer, object value) => writer.WriteLine(JsonSerializer.Serialize(value, Options));
-
-    private sealed class SecondsConverter : JsonConverter<TimeSpan>
-    {
-        public override TimeSpan Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options) =>
-            TimeSpan.FromSeconds(reader.GetDouble());
-
-        public override void Write(Utf8JsonWriter writer, TimeSpan value, JsonSerializerOptions options) =>
+        public override void Write(Utf8JsonWriter writer, System.TimeSpan value, JsonSerializerOptions options) =>
             writer.WriteNumberValue(value.TotalSeconds);
     }
+
+    internal sealed class Snake<T>() : JsonStringEnumConverter<T>(JsonNamingPolicy.SnakeCaseLower)
+        where T : struct, Enum;
 }
