@@ -1,4 +1,3 @@
-using System.Security.Cryptography;
 using System.Text.Json;
 using Ci.Isolation.Cgroups;
 using Ci.Isolation.Init;
@@ -50,7 +49,8 @@ public sealed partial class ContainerRuntime
             throw new ArgumentException("a container needs at least one layer and a command", nameof(spec));
         }
 
-        var id = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(5));
+        // Not RandomNumberGenerator: on Linux it loads OpenSSL, a few milliseconds of every `runner run`. Ids only need to be unique here.
+        var id = Random.Shared.NextInt64(1L << 40).ToString("x10");
         var dir = Path.Combine(ContainersDirectory, id);
         var cgroup = ContainerCgroup.For(_cgroups, id);
         var started = DateTimeOffset.UtcNow;
