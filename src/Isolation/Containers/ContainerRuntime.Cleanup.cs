@@ -73,6 +73,22 @@ public sealed partial class ContainerRuntime
             DeleteTree(dir);
         }
 
+        // Network namespaces of runners that are gone: n/PID/ID files, kept while that runner lives.
+        foreach (var owner in Directory.Exists(NetworksDirectory) ? Directory.EnumerateDirectories(NetworksDirectory) : [])
+        {
+            if (int.TryParse(Path.GetFileName(owner), out var pid) && Directory.Exists($"/proc/{pid}") && pid != Environment.ProcessId)
+            {
+                continue;
+            }
+
+            foreach (var file in Directory.EnumerateFiles(owner))
+            {
+                NetworkNamespace.Remove(file);
+            }
+
+            Directory.Delete(owner);
+        }
+
         // Empty cgroups without a state directory here: a runner died between creating the two. Cgroups with
         // processes may belong to a live runner with another state directory, so they are left alone.
         foreach (var parent in CgroupParents())

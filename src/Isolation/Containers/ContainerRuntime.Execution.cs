@@ -14,7 +14,7 @@ public sealed partial class ContainerRuntime
         CancellationToken cancellationToken)
     {
         List<string> args = ["--fork", "--pid", "--mount", "--uts", "--ipc", "--propagation", "private", "--kill-child"];
-        if (spec.Network == ContainerNetwork.None)
+        if (spec.Network is ContainerNetwork.NoneNetwork)
         {
             args.Add("--net");
         }

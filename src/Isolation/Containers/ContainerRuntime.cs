@@ -27,6 +27,9 @@ public sealed partial class ContainerRuntime
 
     private string ContainersDirectory => Path.Combine(_options.StateDirectory, "c");
 
+    /// <summary>Network namespace files, in a directory per owning runner process (n/PID).</summary>
+    private string NetworksDirectory => Path.Combine(_options.StateDirectory, "n");
+
     /// <summary>Detects the host's cgroups, checks the helpers, and cleans up leftovers of dead runners.</summary>
     public static ContainerRuntime Create(RuntimeOptions? options = null, ILogger? log = null)
     {
@@ -41,6 +44,10 @@ public sealed partial class ContainerRuntime
         runtime.RemoveLeftovers();
         return runtime;
     }
+
+    /// <summary>Makes a network namespace for several containers to share (see <see cref="ContainerNetwork.Shared"/>).</summary>
+    public Task<NetworkNamespace> CreateNetworkNamespaceAsync(CancellationToken cancellationToken = default) =>
+        NetworkNamespace.CreateAsync(Path.Combine(NetworksDirectory, Owner.Current().Pid.ToString()), _options.UnsharePath, cancellationToken);
 
     public async Task<ContainerResult> RunAsync(ContainerSpec spec, Action<OutputLine>? output = null, CancellationToken cancellationToken = default)
     {
@@ -104,7 +111,8 @@ public sealed partial class ContainerRuntime
             Mounts = spec.Mounts.Select(m => new InitMount(m.Source, m.Target, m.ReadOnly)).ToList(),
             CgroupProcs = cgroup.ProcsFiles,
             NewCgroupNamespace = true,
-            HostNetwork = spec.Network == ContainerNetwork.Host,
+            HostNetwork = spec.Network is ContainerNetwork.HostNetwork,
+            NetworkNamespace = (spec.Network as ContainerNetwork.SharedNetwork)?.Namespace.Path,
             Hostname = spec.Hostname,
             Args = spec.Command,
             Env = spec.Env.Select(kv => $"{kv.Key}={kv.Value}").ToList(),

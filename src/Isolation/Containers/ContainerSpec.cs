@@ -1,12 +1,26 @@
 namespace Ci.Isolation.Containers;
 
-public enum ContainerNetwork
+/// <summary>Which network namespace a container runs in.</summary>
+public abstract record ContainerNetwork
 {
-    /// <summary>A new network namespace with loopback only.</summary>
-    None,
+    private ContainerNetwork()
+    {
+    }
+
+    /// <summary>A new namespace of its own, with loopback only (up).</summary>
+    public static ContainerNetwork None { get; } = new NoneNetwork();
 
     /// <summary>The host's network namespace.</summary>
-    Host,
+    public static ContainerNetwork Host { get; } = new HostNetwork();
+
+    /// <summary>A namespace created once and shared, e.g. by every step and service of a job.</summary>
+    public static ContainerNetwork Shared(NetworkNamespace ns) => new SharedNetwork(ns);
+
+    public sealed record NoneNetwork : ContainerNetwork;
+
+    public sealed record HostNetwork : ContainerNetwork;
+
+    public sealed record SharedNetwork(NetworkNamespace Namespace) : ContainerNetwork;
 }
 
 /// <summary>A bind mount of a host path into the container.</summary>

@@ -33,6 +33,9 @@ public sealed record InitSpec
     /// <summary>True when the network namespace is shared with the host: /sys is then bound, not mounted.</summary>
     public bool HostNetwork { get; init; }
 
+    /// <summary>A network namespace file (a bind mount of nsfs) to join instead of the one unshare made; shared by a job's containers.</summary>
+    public string? NetworkNamespace { get; init; }
+
     public string Hostname { get; init; } = "runner";
 
     public required IReadOnlyList<string> Args { get; init; }

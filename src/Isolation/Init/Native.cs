@@ -20,6 +20,7 @@ internal static unsafe partial class Native
 
     public const int MntDetach = 2;
     public const int CloneNewCgroup = 0x02000000;
+    public const int CloneNewNet = 0x40000000;
     public const int OWronly = 1, OCreat = 0x40, OTrunc = 0x200, OCloexec = 0x80000;
     public const int PrSetPdeathsig = 1, PrCapbsetDrop = 24, PrSetNoNewPrivs = 38, PrSetChildSubreaper = 36, PrSetSeccomp = 22;
     public const ulong SeccompModeFilter = 2;
@@ -54,6 +55,15 @@ internal static unsafe partial class Native
 
     [LibraryImport(Libc, SetLastError = true)]
     public static partial long syscall(long number, long a, long b, long c);
+
+    [LibraryImport(Libc, SetLastError = true)]
+    public static partial int setns(int fd, int nstype);
+
+    [LibraryImport(Libc, SetLastError = true)]
+    public static partial int socket(int domain, int type, int protocol);
+
+    [LibraryImport(Libc, SetLastError = true)]
+    public static partial int ioctl(int fd, ulong request, void* argument);
 
     [LibraryImport(Libc, SetLastError = true)]
     public static partial int pipe2(int* fds, int flags);

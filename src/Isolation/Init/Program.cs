@@ -42,6 +42,16 @@ public static class Program
                 File.WriteAllText(procs, "0");
             }
 
+            if (spec.NetworkNamespace is { } netns)
+            {
+                Network.Join(netns);
+            }
+
+            if (!spec.HostNetwork)
+            {
+                Network.LoopbackUp();
+            }
+
             if (spec.NewCgroupNamespace)
             {
                 InitException.Check(unshare(CloneNewCgroup), "unshare(CLONE_NEWCGROUP)");

@@ -49,6 +49,12 @@ internal static class RootFilesystem
         MountSys(Paths.InRoot(root, "/sys"), spec.HostNetwork);
 
         PivotInto(root);
+        if (!spec.HostNetwork)
+        {
+            // ICMP echo sockets for every group, so ping works without CAP_NET_RAW (Podman's default). Per network namespace.
+            File.WriteAllText("/proc/sys/net/ipv4/ping_group_range", "0 2147483647");
+        }
+
         MaskAndProtect();
         if (spec.ReadOnlyRoot)
         {
