@@ -48,6 +48,11 @@ internal sealed class CgroupV1 : ContainerCgroup
             Write(Path.Combine(_cpu, "cpu.cfs_quota_us"), (milli * CpuPeriodMicros / 1000).ToString());
         }
 
+        if (limits.CpuShares is { } shares)
+        {
+            Write(Path.Combine(_cpu, "cpu.shares"), Math.Clamp(shares, 2, 262144).ToString());
+        }
+
         Write(Path.Combine(_pids, "pids.max"), limits.Pids is { } pids ? pids.ToString() : "max");
     }
 

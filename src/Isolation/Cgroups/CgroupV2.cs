@@ -36,7 +36,33 @@ internal sealed class CgroupV2(string mount, string id) : ContainerCgroup
             Write(Path.Combine(_dir, "cpu.max"), $"{milli * CpuPeriodMicros / 1000} {CpuPeriodMicros}");
         }
 
+        if (limits.CpuShares is { } shares)
+        {
+            Write(Path.Combine(_dir, "cpu.weight"), SharesToWeight(shares).ToString());
+        }
+
         Write(Path.Combine(_dir, "pids.max"), limits.Pids is { } pids ? pids.ToString() : "max");
+    }
+
+    /// <summary>
+    /// v1 cpu.shares [2, 262144] to v2 cpu.weight [1, 10000] on a log scale that maps the defaults
+    /// onto each other (1024 → 100): runc's ConvertCPUSharesToCgroupV2Value, as in crun.
+    /// </summary>
+    public static long SharesToWeight(int shares)
+    {
+        if (shares <= 2)
+        {
+            return 1;
+        }
+
+        if (shares >= 262144)
+        {
+            return 10000;
+        }
+
+        var l = Math.Log2(shares);
+        var exponent = ((l * l) + (125 * l)) / 612.0 - 7.0 / 34.0;
+        return (long)Math.Ceiling(Math.Pow(10, exponent));
     }
 
     public override CgroupStats ReadStats()

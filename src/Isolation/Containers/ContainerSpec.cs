@@ -26,8 +26,12 @@ public abstract record ContainerNetwork
 /// <summary>A bind mount of a host path into the container.</summary>
 public sealed record BindMount(string Source, string Target, bool ReadOnly = false);
 
-/// <summary>Limits applied through cgroups before the command runs. Null means unlimited.</summary>
-public sealed record ContainerLimits(int? MilliCpus = null, long? MemoryBytes = null, long? SwapBytes = null, int? Pids = null);
+/// <summary>
+/// Limits applied through cgroups before the command runs. Null means unlimited. <see cref="CpuShares"/>
+/// is the relative weight under contention, in v1 units (2 to 262144, 1024 by default); on v2 it is
+/// converted to cpu.weight as runc and crun do.
+/// </summary>
+public sealed record ContainerLimits(int? MilliCpus = null, long? MemoryBytes = null, long? SwapBytes = null, int? Pids = null, int? CpuShares = null);
 
 /// <summary>
 /// One container: its root file system (read-only layers, top first, with a fresh writable

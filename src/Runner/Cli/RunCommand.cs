@@ -16,6 +16,7 @@ internal static class RunCommand
     private static readonly Argument<string[]> Command = new("command") { Description = "IMAGE (with the image store) or, with --rootfs, the command and its arguments after --", Arity = ArgumentArity.OneOrMore };
     private static readonly Option<string> Cpus = new("--cpus") { Description = "CPU limit, such as 0.5 or 2" };
     private static readonly Option<string> Memory = new("--memory", "-m") { Description = "Memory limit, such as 256Mi or 1G" };
+    private static readonly Option<int?> CpuShares = new("--cpu-shares") { Description = "Relative CPU weight under contention (2-262144, default 1024)" };
     private static readonly Option<int?> Pids = new("--pids") { Description = "Most processes at once (default 4096)" };
     private static readonly Option<string> Network = new("--network") { Description = "none (loopback only, the default) or host", DefaultValueFactory = _ => "none" };
     private static readonly Option<string[]> Volumes = new("--volume", "-v") { Description = "Bind mount SRC:DST[:ro] (repeatable)" };
@@ -28,7 +29,7 @@ internal static class RunCommand
     public static Command Create()
     {
         var command = new Command("run", "Run one command in a fresh container and remove it afterwards");
-        foreach (var option in new Option[] { Rootfs, Cpus, Memory, Pids, Network, Volumes, EnvVars, Workdir, User, Timeout, Hostname })
+        foreach (var option in new Option[] { Rootfs, Cpus, CpuShares, Memory, Pids, Network, Volumes, EnvVars, Workdir, User, Timeout, Hostname })
         {
             command.Options.Add(option);
         }
@@ -102,7 +103,7 @@ internal static class RunCommand
             return null;
         }
 
-        var limits = new ContainerLimits(Pids: parse.GetValue(Pids) ?? 4096);
+        var limits = new ContainerLimits(Pids: parse.GetValue(Pids) ?? 4096, CpuShares: parse.GetValue(CpuShares));
         if (parse.GetValue(Cpus) is { } cpus)
         {
             if (!Units.TryParseCpus(cpus, out var milli, out error))

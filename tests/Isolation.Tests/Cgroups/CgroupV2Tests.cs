@@ -38,6 +38,13 @@ public sealed class CgroupV2Tests
         Assert.That(cgroup.ProcsFiles, Is.EqualTo(new[] { Path.Combine(dir, "cgroup.procs") }));
     }
 
+    [TestCase(2, 1)]
+    [TestCase(1024, 100)]
+    [TestCase(262144, 10000)]
+    [TestCase(512, 59)]
+    public void Cpu_shares_map_to_weights_as_runc_maps_them(int shares, long weight) =>
+        Assert.That(CgroupV2.SharesToWeight(shares), Is.InRange(weight - 1, weight + 1));
+
     [Test]
     public void Stats_are_read_from_memory_events_peak_and_cpu_stat()
     {
