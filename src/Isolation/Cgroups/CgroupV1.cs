@@ -10,6 +10,7 @@ internal sealed class CgroupV1 : ContainerCgroup
     private readonly string _cpuacct;
     private readonly string _memory;
     private readonly string _pids;
+    private readonly string? _devices;
     private readonly IReadOnlyList<string> _dirs;
 
     public CgroupV1(IReadOnlyDictionary<string, string> mounts, string id)
@@ -19,7 +20,8 @@ internal sealed class CgroupV1 : ContainerCgroup
         _cpuacct = Dir("cpuacct");
         _memory = Dir("memory");
         _pids = Dir("pids");
-        _dirs = new[] { _cpu, _cpuacct, _memory, _pids }.Distinct().ToList();
+        _devices = mounts.ContainsKey("devices") ? Dir("devices") : null;
+        _dirs = new[] { _cpu, _cpuacct, _memory, _pids, _devices }.OfType<string>().Distinct().ToList();
     }
 
     public override IReadOnlyList<string> ProcsFiles => _dirs.Select(d => Path.Combine(d, "cgroup.procs")).ToList();
@@ -54,6 +56,16 @@ internal sealed class CgroupV1 : ContainerCgroup
         }
 
         Write(Path.Combine(_pids, "pids.max"), limits.Pids is { } pids ? pids.ToString() : "max");
+        if (_devices is not null)
+        {
+            // Deny every device, then allow the ones in the container's own /dev (Docker's list). A host disk
+            // bind-mounted as a volume then still cannot be opened.
+            Write(Path.Combine(_devices, "devices.deny"), "a");
+            foreach (var rule in DeviceRules.Allowed)
+            {
+                Write(Path.Combine(_devices, "devices.allow"), rule);
+            }
+        }
     }
 
     public override CgroupStats ReadStats()

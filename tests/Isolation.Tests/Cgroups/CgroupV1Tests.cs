@@ -17,7 +17,7 @@ public sealed class CgroupV1Tests
     [Test]
     public void Limits_are_written_to_each_controllers_hierarchy()
     {
-        var mounts = new[] { "cpu", "cpuacct", "memory", "pids" }.ToDictionary(c => c, c => Directory.CreateDirectory(Path.Combine(_root, c)).FullName);
+        var mounts = new[] { "cpu", "cpuacct", "memory", "pids", "devices" }.ToDictionary(c => c, c => Directory.CreateDirectory(Path.Combine(_root, c)).FullName);
         var cgroup = ContainerCgroup.For(new CgroupLayout(CgroupMode.Hybrid, null, mounts), "c1");
 
         cgroup.Create(new ContainerLimits(MilliCpus: 1500, MemoryBytes: 512L << 20, Pids: 100, CpuShares: 512));
@@ -28,6 +28,8 @@ public sealed class CgroupV1Tests
         Assert.That(Read("cpu", "cpu.shares"), Is.EqualTo("512"));
         Assert.That(Read("memory", "memory.limit_in_bytes"), Is.EqualTo("536870912"));
         Assert.That(Read("pids", "pids.max"), Is.EqualTo("100"));
-        Assert.That(cgroup.ProcsFiles, Has.Count.EqualTo(4));
+        Assert.That(Read("devices", "devices.deny"), Is.EqualTo("a"));
+        Assert.That(Read("devices", "devices.allow"), Is.EqualTo("c 136:* rwm"), "the last of the allowed devices (each is written in turn)");
+        Assert.That(cgroup.ProcsFiles, Has.Count.EqualTo(5));
     }
 }

@@ -85,6 +85,30 @@ public sealed class IsolationTests
     }
 
     [Test, CancelAfter(30_000)]
+    public async Task A_host_disk_given_as_a_volume_still_cannot_be_read(CancellationToken ct)
+    {
+        if (_host.Runtime.Cgroups.Mode == Ci.Isolation.Cgroups.CgroupMode.Unified)
+        {
+            Assert.Ignore("the device controller on cgroup v2 needs an eBPF program, which the runtime does not load yet");
+        }
+
+        // A node for the block device under the host's root file system, as a careless volume might expose it.
+        var root = File.ReadLines("/proc/self/mountinfo").Select(l => l.Split(' ')).First(f => f[4] == "/")[2];
+        var node = Path.Combine(_host.Directory, "disk");
+        var mknod = await CliWrap.Cli.Wrap("mknod").WithArguments([node, "b", .. root.Split(':')]).ExecuteAsync(ct);
+        Assert.That(mknod.ExitCode, Is.EqualTo(0));
+
+        // Writable, so the mount is not nodev: the device cgroup is what refuses it.
+        var run = await _host.RunAsync(_host.Spec("/bin/sh", "-c", "head -c 512 /disk > /dev/null && echo read || echo refused") with
+        {
+            Mounts = [new BindMount(node, "/disk")],
+        }, ct);
+
+        Assert.That(run.Stdout, Is.EqualTo("refused"), run.ToString());
+        Assert.That(run.Stderr, Does.Contain("Operation not permitted"), "EPERM from the device cgroup");
+    }
+
+    [Test, CancelAfter(30_000)]
     public async Task A_non_root_user_has_no_capabilities(CancellationToken ct)
     {
         var run = await _host.RunAsync(_host.Spec("/bin/sh", "-c", "id -u; id -g; grep CapEff /proc/self/status") with { Uid = 65534, Gid = 65534 }, ct);
