@@ -61,7 +61,8 @@ public sealed partial class ContainerRuntime
         var dir = Path.Combine(ContainersDirectory, id);
         var cgroup = ContainerCgroup.For(_cgroups, id);
         var started = DateTimeOffset.UtcNow;
-        Directory.CreateDirectory(dir);
+        // 0700: the spec holds the command's environment, secrets included.
+        Directory.CreateDirectory(dir, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
         try
         {
             File.WriteAllText(Path.Combine(dir, OwnerFile), Owner.Current().ToString());

@@ -40,6 +40,22 @@ public sealed class LifecycleTests
     }
 
     [Test, CancelAfter(30_000)]
+    public async Task A_containers_state_directory_is_private_to_root_while_it_runs(CancellationToken ct)
+    {
+        var run = _host.RunAsync(_host.Spec("sleep", "1") with { Env = new Dictionary<string, string> { ["TOKEN"] = "s3cret" } }, ct);
+        var containers = Path.Combine(_host.StateDirectory, "c");
+        string? dir = null;
+        while (dir is null && !run.IsCompleted)
+        {
+            dir = Directory.Exists(containers) ? Directory.EnumerateDirectories(containers).FirstOrDefault() : null;
+        }
+
+        Assert.That(dir, Is.Not.Null);
+        Assert.That(File.GetUnixFileMode(dir!), Is.EqualTo(UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute));
+        await run;
+    }
+
+    [Test, CancelAfter(30_000)]
     public async Task A_missing_command_exits_127_with_a_message(CancellationToken ct)
     {
         var run = await _host.RunAsync(_host.Spec("no-such-tool", "--version"), ct);
