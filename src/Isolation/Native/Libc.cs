@@ -8,10 +8,36 @@ internal static partial class Libc
     public const int SigKill = 9;
     public const int SigTerm = 15;
     public const int MntDetach = 2;
+    public const uint SIfchr = 0x2000, SIfblk = 0x6000, SIfifo = 0x1000;
 
     [LibraryImport("libc", SetLastError = true)]
     public static partial int kill(int pid, int signal);
 
     [LibraryImport("libc", StringMarshalling = StringMarshalling.Utf8, SetLastError = true)]
     public static partial int umount2(string target, int flags);
+
+    [LibraryImport("libc", StringMarshalling = StringMarshalling.Utf8, SetLastError = true)]
+    public static partial int link(string existing, string newPath);
+
+    [LibraryImport("libc", StringMarshalling = StringMarshalling.Utf8, SetLastError = true)]
+    public static partial int lchown(string path, uint owner, uint group);
+
+    [LibraryImport("libc", StringMarshalling = StringMarshalling.Utf8, SetLastError = true)]
+    public static partial int mknod(string path, uint mode, ulong dev);
+
+    [LibraryImport("libc", StringMarshalling = StringMarshalling.Utf8, SetLastError = true)]
+    public static partial int lsetxattr(string path, string name, byte[] value, nuint size, int flags);
+
+    public static ulong Makedev(uint major, uint minor) =>
+        ((ulong)(major & 0xfffff000) << 32) | ((ulong)(major & 0xfff) << 8) | ((ulong)(minor & 0xffffff00) << 12) | (minor & 0xff);
+
+    /// <summary>Throws an <see cref="Containers.IsolationException"/> naming the call and the errno when a libc call failed.</summary>
+    public static void Check(int result, string operation)
+    {
+        if (result != 0)
+        {
+            var errno = Marshal.GetLastPInvokeError();
+            throw new Containers.IsolationException($"{operation}: {Marshal.GetPInvokeErrorMessage(errno)} (errno {errno})");
+        }
+    }
 }

@@ -1,0 +1,62 @@
+using System.Security.Cryptography;
+
+namespace Ci.Isolation.Images;
+
+/// <summary>A read-only pass-through that hashes every byte read, so a layer is verified while it is unpacked, in one pass.</summary>
+internal sealed class HashingStream(Stream inner) : Stream
+{
+    private readonly IncrementalHash _hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+
+    public long BytesRead { get; private set; }
+
+    public override bool CanRead => true;
+
+    public override bool CanSeek => false;
+
+    public override bool CanWrite => false;
+
+    public override long Length => throw new NotSupportedException();
+
+    public override long Position { get => BytesRead; set => throw new NotSupportedException(); }
+
+    public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
+
+    public override int Read(Span<byte> buffer)
+    {
+        var n = inner.Read(buffer);
+        _hash.AppendData(buffer[..n]);
+        BytesRead += n;
+        return n;
+    }
+
+    /// <summary>Reads what the consumer left (a tar's trailing zero blocks) and returns the digest of the whole stream.</summary>
+    public Digest Finish()
+    {
+        Span<byte> rest = stackalloc byte[8192];
+        while (Read(rest) > 0)
+        {
+        }
+
+        return Digest.Of(_hash);
+    }
+
+    public override void Flush()
+    {
+    }
+
+    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+
+    public override void SetLength(long value) => throw new NotSupportedException();
+
+    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing)
+        {
+            _hash.Dispose();
+        }
+
+        base.Dispose(disposing);
+    }
+}

@@ -1,0 +1,72 @@
+using System.Text.Json;
+using Ci.Isolation.Containers;
+
+namespace Ci.Isolation.Images;
+
+/// <summary>
+/// Named images over the <see cref="LayerStore"/>: one JSON record per name, written to a
+/// temporary file and renamed, so a crash never leaves a half-written record.
+/// </summary>
+public sealed class ImageStore
+{
+    private readonly string _root;
+
+    public ImageStore(string stateDirectory, LayerStore layers)
+    {
+        _root = Path.Combine(stateDirectory, "i");
+        Layers = layers;
+        Directory.CreateDirectory(_root);
+    }
+
+    public LayerStore Layers { get; }
+
+    public Image? Find(ImageReference reference)
+    {
+        var file = FileFor(reference.ToString());
+        return File.Exists(file) ? JsonSerializer.Deserialize(File.ReadAllText(file), ImageJson.Default.Image) : null;
+    }
+
+    public IReadOnlyList<Image> List() =>
+        Directory.EnumerateFiles(_root, "*.json")
+            .Select(f => JsonSerializer.Deserialize(File.ReadAllText(f), ImageJson.Default.Image)!)
+            .OrderBy(i => i.Name, StringComparer.Ordinal)
+            .ToList();
+
+    public void Save(Image image)
+    {
+        var file = FileFor(image.Name);
+        File.WriteAllText(file + ".tmp", JsonSerializer.Serialize(image, ImageJson.Default.Image));
+        File.Move(file + ".tmp", file, overwrite: true);
+    }
+
+    public bool Remove(ImageReference reference)
+    {
+        var file = FileFor(reference.ToString());
+        if (!File.Exists(file))
+        {
+            return false;
+        }
+
+        File.Delete(file);
+        return true;
+    }
+
+    /// <summary>A plain root file system tarball (plain or gzip) as a one-layer image with the default config.</summary>
+    public Image ImportRootfs(string tarPath, ImageReference name)
+    {
+        using var file = File.OpenRead(tarPath);
+        var layer = Layers.Import(file);
+        var image = new Image(name.ToString(), [layer.DiffId.ToString()], ImageConfig.Default, DateTimeOffset.UtcNow);
+        Save(image);
+        return image;
+    }
+
+    /// <summary>The image's layer directories, top first, as a container stacks them.</summary>
+    public IReadOnlyList<string> LayerPaths(Image image) =>
+        image.Layers.Reverse()
+            .Select(d => Layers.Find(Digest.Parse(d))?.Path
+                ?? throw new IsolationException($"image {image.Name} needs layer {d}, which is not in the store; import or pull the image again"))
+            .ToList();
+
+    private string FileFor(string name) => Path.Combine(_root, Uri.EscapeDataString(name) + ".json");
+}

@@ -1,0 +1,115 @@
+using System.IO.Compression;
+using Ci.Isolation.Containers;
+
+namespace Ci.Isolation.Images;
+
+/// <summary>An unpacked layer: its DiffID (digest of the uncompressed tar) and the directory overlayfs stacks.</summary>
+public sealed record Layer(Digest DiffId, string Path);
+
+/// <summary>
+/// Unpacked layers keyed by DiffID, each unpacked once and shared by every container. Directories
+/// are named by the digest's first 16 hex digits (short paths keep many lower layers within the
+/// one page of overlay mount options); the full digest is kept beside each. A layer is unpacked
+/// under a temporary name and renamed into place only when complete and verified, so the store is
+/// never half-written; concurrent imports of the same layer end with one copy.
+/// </summary>
+public sealed class LayerStore
+{
+    private readonly string _root;
+
+    public LayerStore(string stateDirectory)
+    {
+        _root = System.IO.Path.Combine(stateDirectory, "l");
+        Directory.CreateDirectory(_root);
+    }
+
+    public Layer? Find(Digest diffId)
+    {
+        var path = System.IO.Path.Combine(_root, diffId.Short);
+        var recorded = DigestFile(path);
+        return Directory.Exists(path) && File.Exists(recorded) && File.ReadAllText(recorded) == diffId.ToString()
+            ? new Layer(diffId, path)
+            : null;
+    }
+
+    /// <summary>
+    /// Unpacks a layer tar (plain or gzip) and returns it. With <paramref name="expected"/>, a
+    /// stream whose uncompressed digest differs is refused and nothing is kept.
+    /// </summary>
+    public Layer Import(Stream stream, Digest? expected = null)
+    {
+        if (expected is { } e && Find(e) is { } known)
+        {
+            return known;
+        }
+
+        var temp = System.IO.Path.Combine(_root, ".tmp-" + Random.Shared.NextInt64(1L << 40).ToString("x10"));
+        Directory.CreateDirectory(temp);
+        try
+        {
+            Digest diffId;
+            using (var hashing = new HashingStream(Decompress(stream)))
+            {
+                LayerExtractor.Extract(hashing, temp);
+                diffId = hashing.Finish();
+            }
+
+            if (expected is { } want && want != diffId)
+            {
+                throw new IsolationException($"layer content does not match its digest: expected {want}, got {diffId}");
+            }
+
+            var final = System.IO.Path.Combine(_root, diffId.Short);
+            if (Find(diffId) is { } existing)
+            {
+                return existing; // unpacked meanwhile by someone else; ours is dropped in finally
+            }
+
+            if (Directory.Exists(final))
+            {
+                // A directory without its digest file: a crash between the rename and the record. Replace it.
+                Directory.Delete(final, recursive: true);
+            }
+
+            Directory.Move(temp, final);
+            File.WriteAllText(DigestFile(final) + ".tmp", diffId.ToString());
+            File.Move(DigestFile(final) + ".tmp", DigestFile(final), overwrite: true);
+            return new Layer(diffId, final);
+        }
+        finally
+        {
+            if (Directory.Exists(temp))
+            {
+                Directory.Delete(temp, recursive: true);
+            }
+        }
+    }
+
+    private static string DigestFile(string layerPath) => layerPath + ".digest";
+
+    /// <summary>Picks the decompressor from the first bytes. Layers come from files (downloads are verified into blobs first), so the stream can seek back.</summary>
+    private static Stream Decompress(Stream stream)
+    {
+        if (!stream.CanSeek)
+        {
+            throw new ArgumentException("layers are imported from seekable streams (files)", nameof(stream));
+        }
+
+        var start = stream.Position;
+        Span<byte> magic = stackalloc byte[4];
+        var peek = stream.ReadAtLeast(magic, 4, throwOnEndOfStream: false);
+        stream.Position = start;
+        var buffered = new BufferedStream(stream, 1 << 16);
+        if (peek >= 2 && magic[0] == 0x1f && magic[1] == 0x8b)
+        {
+            return new GZipStream(buffered, CompressionMode.Decompress);
+        }
+
+        if (peek == 4 && magic[0] == 0x28 && magic[1] == 0xb5 && magic[2] == 0x2f && magic[3] == 0xfd)
+        {
+            throw new IsolationException("zstd-compressed layers are not supported yet; use a gzip or uncompressed tar");
+        }
+
+        return buffered;
+    }
+}
