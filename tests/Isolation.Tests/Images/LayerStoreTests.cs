@@ -169,4 +169,22 @@ public sealed class LayerStoreTests
         Assert.That(_layers.Find(claimed), Is.Null);
         Assert.That(Directory.EnumerateDirectories(Path.Combine(_host.StateDirectory, "l"), ".tmp-*"), Is.Empty);
     }
+
+    [Test, CancelAfter(120_000)]
+    public async Task An_image_of_120_layers_mounts_and_runs(CancellationToken ct)
+    {
+        // The busybox root as a layer too, so all lower directories live in the store, as pulled images do.
+        var tarOfRoot = Path.Combine(_host.Directory, "busybox-root.tar");
+        await Cli.Wrap("tar").WithArguments(["-C", _host.Rootfs, "-cf", tarOfRoot, "."]).ExecuteAsync(ct);
+        var layers = new List<string> { Import(tarOfRoot).Path };
+        for (var i = 0; i < 120; i++)
+        {
+            layers.Add(Import(Tar(new LayerTar().Dir("stack/").File($"stack/{i:000}", $"{i}\n").File("stack/top", $"{i}\n"))).Path);
+        }
+
+        layers.Reverse();
+        var run = await _host.RunAsync(_host.Spec("/bin/sh", "-c", "ls /stack | wc -l; cat /stack/top") with { Layers = layers }, ct);
+
+        Assert.That(run.Stdout.Split('\n'), Is.EqualTo(new[] { "121", "119" }), run.ToString());
+    }
 }
