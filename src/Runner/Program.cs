@@ -16,6 +16,7 @@ public static class Program
         root.Subcommands.Add(ValidateCommand.Create());
         root.Subcommands.Add(PlanCommand.Create());
         root.Subcommands.Add(RunCommand.Create());
+        root.Subcommands.Add(ImageCommand.Create());
 
         var parse = root.Parse(args);
         Log.Logger = new LoggerConfiguration()

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using Ci.Isolation.Containers;
+using Ci.Isolation.Images;
 using Ci.Pipeline.Values;
 using Ci.Runner.Settings;
 using Serilog;
@@ -13,7 +14,7 @@ namespace Ci.Runner.Cli;
 internal static class RunCommand
 {
     private static readonly Option<DirectoryInfo> Rootfs = new("--rootfs") { Description = "Root file system directory (kept read-only; writes go to a fresh layer)" };
-    private static readonly Argument<string[]> Command = new("command") { Description = "IMAGE (with the image store) or, with --rootfs, the command and its arguments after --", Arity = ArgumentArity.OneOrMore };
+    private static readonly Argument<string[]> Command = new("command") { Description = "IMAGE [COMMAND ARGS...], or with --rootfs: COMMAND ARGS... (after --)", Arity = ArgumentArity.OneOrMore };
     private static readonly Option<string> Cpus = new("--cpus") { Description = "CPU limit, such as 0.5 or 2" };
     private static readonly Option<string> Memory = new("--memory", "-m") { Description = "Memory limit, such as 256Mi or 1G" };
     private static readonly Option<int?> CpuShares = new("--cpu-shares") { Description = "Relative CPU weight under contention (2-262144, default 1024)" };
@@ -21,7 +22,7 @@ internal static class RunCommand
     private static readonly Option<string> Network = new("--network") { Description = "none (loopback only, the default) or host", DefaultValueFactory = _ => "none" };
     private static readonly Option<string[]> Volumes = new("--volume", "-v") { Description = "Bind mount SRC:DST[:ro] (repeatable)" };
     private static readonly Option<string[]> EnvVars = new("--env", "-e") { Description = "Environment variable K=V (repeatable)" };
-    private static readonly Option<string> Workdir = new("--workdir", "-w") { Description = "Working directory inside the container", DefaultValueFactory = _ => "/" };
+    private static readonly Option<string> Workdir = new("--workdir", "-w") { Description = "Working directory inside the container (default: the image's, or /)" };
     private static readonly Option<string> User = new("--user", "-u") { Description = "UID[:GID] to run as (default 0:0)" };
     private static readonly Option<string> Timeout = new("--timeout") { Description = "Time limit, such as 30s or 5m; then SIGTERM, 10s, SIGKILL" };
     private static readonly Option<string> Hostname = new("--hostname") { Description = "Host name inside the container", DefaultValueFactory = _ => "runner" };
@@ -42,7 +43,18 @@ internal static class RunCommand
 
     private static async Task<int> RunAsync(ParseResult parse, CancellationToken cancellationToken)
     {
-        if (ReadSpec(parse, out var error) is not { } spec)
+        ContainerSpec? spec;
+        string error;
+        try
+        {
+            spec = ReadSpec(parse, out error);
+        }
+        catch (IsolationException ex)
+        {
+            (spec, error) = (null, ex.Message);
+        }
+
+        if (spec is null)
         {
             await Console.Error.WriteLineAsync($"runner: {error}");
             return ExitCodes.InvalidInput;
@@ -91,15 +103,43 @@ internal static class RunCommand
     {
         error = "";
         var words = parse.GetValue(Command) ?? [];
-        if (parse.GetValue(Rootfs) is not { } rootfs)
+        IReadOnlyList<string> layers;
+        var config = ImageConfig.Default;
+        if (parse.GetValue(Rootfs) is { } rootfs)
         {
-            error = $"images come with the image store; for now give a root file system directory with --rootfs (got '{words.FirstOrDefault()}')";
-            return null;
+            if (!rootfs.Exists)
+            {
+                error = $"--rootfs {rootfs.FullName}: no such directory";
+                return null;
+            }
+
+            layers = [rootfs.FullName];
+        }
+        else
+        {
+            if (!ImageReference.TryParse(words[0], out var reference, out error))
+            {
+                error = $"image '{words[0]}': {error}";
+                return null;
+            }
+
+            var store = ImageCommand.OpenStore();
+            if (store.Find(reference!) is not { } image)
+            {
+                error = $"no image {reference} in the store (runner image ls); import one with 'runner image import ROOTFS.tar --tag {words[0]}', or use --rootfs DIR";
+                return null;
+            }
+
+            layers = store.LayerPaths(image);
+            config = image.Config;
+            words = words[1..];
         }
 
-        if (!rootfs.Exists)
+        // Docker's rule: given words replace the image's Cmd and follow its Entrypoint.
+        IReadOnlyList<string> command = [.. config.Entrypoint ?? [], .. words.Length > 0 ? words : config.Cmd ?? []];
+        if (command.Count == 0)
         {
-            error = $"--rootfs {rootfs.FullName}: no such directory";
+            error = "no command: give one after the image (or --rootfs DIR --), or use an image with a Cmd";
             return null;
         }
 
@@ -144,6 +184,15 @@ internal static class RunCommand
             ["HOME"] = "/root",
             ["HOSTNAME"] = parse.GetValue(Hostname)!,
         };
+        foreach (var e in config.Env)
+        {
+            var eq = e.IndexOf('=', StringComparison.Ordinal);
+            if (eq > 0)
+            {
+                env[e[..eq]] = e[(eq + 1)..];
+            }
+        }
+
         foreach (var e in parse.GetValue(EnvVars) ?? [])
         {
             var eq = e.IndexOf('=', StringComparison.Ordinal);
@@ -176,12 +225,12 @@ internal static class RunCommand
         }
 
         uint uid = 0, gid = 0;
-        if (parse.GetValue(User) is { } user)
+        if ((parse.GetValue(User) ?? config.User) is { Length: > 0 } user)
         {
             var ids = user.Split(':');
             if (ids.Length > 2 || !uint.TryParse(ids[0], out uid) || (ids.Length == 2 && !uint.TryParse(ids[1], out gid)))
             {
-                error = $"--user '{user}' must be UID or UID:GID (numbers)";
+                error = $"user '{user}' must be UID or UID:GID (numbers; names are not looked up yet)";
                 return null;
             }
 
@@ -190,10 +239,10 @@ internal static class RunCommand
 
         return new ContainerSpec
         {
-            Layers = [rootfs.FullName],
-            Command = words,
+            Layers = layers,
+            Command = command,
             Env = env,
-            WorkingDirectory = parse.GetValue(Workdir)!,
+            WorkingDirectory = parse.GetValue(Workdir) ?? config.WorkingDir ?? "/",
             Uid = uid,
             Gid = gid,
             Hostname = parse.GetValue(Hostname)!,

@@ -16,6 +16,8 @@ internal sealed record DiagnosticOutput(string File, int Line, int Column, strin
 
 internal sealed record ValidateOutput(string File, bool Valid, int Errors, int Warnings, int? Jobs, IReadOnlyList<DiagnosticOutput> Diagnostics);
 
+internal sealed record ImageOutput(string Name, IReadOnlyList<string> Layers, DateTimeOffset Created);
+
 internal sealed record PlanOutput(string File, bool Valid, IReadOnlyList<DiagnosticOutput> Diagnostics, ExecutionPlan? Plan);
 
 /// <summary>
@@ -31,6 +33,7 @@ internal sealed record PlanOutput(string File, bool Valid, IReadOnlyList<Diagnos
         typeof(JsonOutput.Snake<CachePolicy>), typeof(JsonOutput.Snake<ArtifactsWhen>)])]
 [JsonSerializable(typeof(ValidateOutput))]
 [JsonSerializable(typeof(PlanOutput))]
+[JsonSerializable(typeof(List<ImageOutput>))]
 internal sealed partial class JsonOutput : JsonSerializerContext
 {
     private static JsonOutput? _relaxed;
@@ -40,6 +43,8 @@ internal sealed partial class JsonOutput : JsonSerializerContext
     public static void Write(TextWriter writer, ValidateOutput value) => writer.WriteLine(JsonSerializer.Serialize(value, Relaxed.ValidateOutput));
 
     public static void Write(TextWriter writer, PlanOutput value) => writer.WriteLine(JsonSerializer.Serialize(value, Relaxed.PlanOutput));
+
+    public static void Write(TextWriter writer, List<ImageOutput> value) => writer.WriteLine(JsonSerializer.Serialize(value, Relaxed.ListImageOutput));
 
     internal sealed class Seconds : JsonConverter<System.TimeSpan>
     {

@@ -77,7 +77,7 @@ public sealed class RunCommandTests
     [TestCase("--memory", "512m", "--memory: '512m' has an unknown unit 'm'")]
     [TestCase("--cpus", "lots", "--cpus: 'lots' is not a CPU count")]
     [TestCase("-v", "relative", "--volume 'relative' must be SRC:DST or SRC:DST:ro")]
-    [TestCase("--user", "bob", "--user 'bob' must be UID or UID:GID")]
+    [TestCase("--user", "bob", "user 'bob' must be UID or UID:GID")]
     public async Task Bad_arguments_say_what_is_wrong_and_exit_2(string option, string value, string message)
     {
         var result = await Runner(option, value, "--", "true").ExecuteBufferedAsync();
@@ -142,4 +142,49 @@ public sealed class RunCommandTests
             })
             .Where(c => c.Contains(text, StringComparison.Ordinal))
             .ToList();
+
+    private CliWrap.Command RunnerVerb(params string[] args) => CliWrap.Cli.Wrap("dotnet")
+        .WithArguments([Path.Combine(AppContext.BaseDirectory, "runner.dll"), .. args])
+        .WithEnvironmentVariables(e => e.Set("RUNNER_STATE_DIR", _state))
+        .WithValidation(CommandResultValidation.None);
+
+    [Test, CancelAfter(120_000)]
+    public async Task An_imported_root_file_system_runs_by_name_with_its_config(CancellationToken ct)
+    {
+        var tar = Path.Combine(_dir, "busybox.tar.gz");
+        await CliWrap.Cli.Wrap("tar").WithArguments(["-C", _rootfs, "-czf", tar, "."]).ExecuteAsync(ct);
+
+        var import = await RunnerVerb("image", "import", tar, "--tag", "box:1").ExecuteBufferedAsync(ct);
+        var list = await RunnerVerb("image", "ls", "--json").ExecuteBufferedAsync(ct);
+        var run = await RunnerVerb("run", "box:1", "sh", "-c", "echo $PATH; pwd; ls /bin/busybox").ExecuteBufferedAsync(ct);
+        var defaultCmd = await RunnerVerb("run", "docker.io/library/box:1").ExecuteBufferedAsync(ct);
+
+        Assert.That(import.ExitCode, Is.EqualTo(0), import.StandardError);
+        Assert.That(import.StandardOutput, Does.Match("^docker.io/library/box:1 sha256:[0-9a-f]{64}\n$"));
+        Assert.That(list.StandardOutput, Does.Contain("\"name\": \"docker.io/library/box:1\""));
+        Assert.That(run.StandardOutput, Is.EqualTo("/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin\n/\n/bin/busybox\n"), run.StandardError);
+        Assert.That(defaultCmd.ExitCode, Is.EqualTo(0), "the default command is /bin/sh, reading an empty stdin");
+    }
+
+    [Test, CancelAfter(60_000)]
+    public async Task A_hostile_archive_is_refused_naming_the_entry_and_leaves_no_image(CancellationToken ct)
+    {
+        var tar = Path.Combine(_dir, "hostile.tar");
+        using (var file = File.Create(tar))
+        using (var writer = new System.Formats.Tar.TarWriter(file))
+        {
+            writer.WriteEntry(new System.Formats.Tar.PaxTarEntry(System.Formats.Tar.TarEntryType.RegularFile, "../../etc/cron.d/evil")
+            {
+                DataStream = new MemoryStream("* * * * * root id\n"u8.ToArray()),
+            });
+        }
+
+        var import = await RunnerVerb("image", "import", tar, "--tag", "hostile").ExecuteBufferedAsync(ct);
+        var run = await RunnerVerb("run", "hostile", "true").ExecuteBufferedAsync(ct);
+
+        Assert.That(import.ExitCode, Is.EqualTo(2));
+        Assert.That(import.StandardError, Is.EqualTo("runner: cannot import hostile.tar: layer entry '../../etc/cron.d/evil' refused: its path leaves the layer\n"));
+        Assert.That(run.ExitCode, Is.EqualTo(2));
+        Assert.That(run.StandardError, Does.StartWith("runner: no image docker.io/library/hostile:latest in the store"));
+    }
 }

@@ -1,0 +1,110 @@
+using System.CommandLine;
+using Ci.Isolation.Containers;
+using Ci.Isolation.Images;
+using Ci.Pipeline.Values;
+using Ci.Runner.Output;
+using Ci.Runner.Settings;
+
+namespace Ci.Runner.Cli;
+
+/// <summary><c>runner image</c>: the runner's own image store (import, ls, rm for now; pull, push, build come with the registry work).</summary>
+internal static class ImageCommand
+{
+    public static Command Create()
+    {
+        var command = new Command("image", "Manage the images in the runner's store");
+        command.Subcommands.Add(Import());
+        command.Subcommands.Add(List());
+        command.Subcommands.Add(Remove());
+        return command;
+    }
+
+    public static ImageStore OpenStore()
+    {
+        var state = RunnerSettings.FromEnvironment().StateDirectory;
+        return new ImageStore(state, new LayerStore(state));
+    }
+
+    private static Command Import()
+    {
+        var file = new Argument<FileInfo>("file") { Description = "A root file system tarball (.tar or .tar.gz)" };
+        var tag = new Option<string>("--tag", "-t") { Description = "The image's name, such as mybox or registry.example/team/tool:1.2", Required = true };
+        var command = new Command("import", "Import a root file system tarball as a one-layer image") { file, tag };
+        command.SetAction(parse =>
+        {
+            var path = parse.GetValue(file)!;
+            if (!path.Exists)
+            {
+                Console.Error.WriteLine($"runner: {path.FullName}: no such file");
+                return ExitCodes.InvalidInput;
+            }
+
+            if (!ImageReference.TryParse(parse.GetValue(tag)!, out var name, out var error))
+            {
+                Console.Error.WriteLine($"runner: --tag: {error}");
+                return ExitCodes.InvalidInput;
+            }
+
+            try
+            {
+                var image = OpenStore().ImportRootfs(path.FullName, name!);
+                Console.WriteLine($"{image.Name} {image.Layers[0]}");
+                return ExitCodes.Ok;
+            }
+            catch (Exception ex) when (ex is IsolationException or InvalidDataException or FormatException)
+            {
+                // A broken or hostile archive is bad input: say which entry and why; the store keeps nothing of it.
+                Console.Error.WriteLine($"runner: cannot import {path.Name}: {ex.Message}");
+                return ExitCodes.InvalidInput;
+            }
+        });
+        return command;
+    }
+
+    private static Command List()
+    {
+        var command = new Command("ls", "List the images in the store");
+        command.SetAction(parse =>
+        {
+            var store = OpenStore();
+            var images = store.List();
+            if (parse.GetValue(GlobalOptions.Json))
+            {
+                JsonOutput.Write(Console.Out, images.Select(i => new ImageOutput(i.Name, i.Layers, i.Created)).ToList());
+                return ExitCodes.Ok;
+            }
+
+            Console.WriteLine($"{"NAME",-50} {"LAYERS",6}  CREATED");
+            foreach (var image in images)
+            {
+                Console.WriteLine($"{image.Name,-50} {image.Layers.Count,6}  {image.Created:yyyy-MM-dd HH:mm}");
+            }
+
+            return ExitCodes.Ok;
+        });
+        return command;
+    }
+
+    private static Command Remove()
+    {
+        var name = new Argument<string>("name") { Description = "The image to remove" };
+        var command = new Command("rm", "Remove an image's name from the store (its layers stay until pruned)") { name };
+        command.SetAction(parse =>
+        {
+            if (!ImageReference.TryParse(parse.GetValue(name)!, out var reference, out var error))
+            {
+                Console.Error.WriteLine($"runner: {error}");
+                return ExitCodes.InvalidInput;
+            }
+
+            if (!OpenStore().Remove(reference!))
+            {
+                Console.Error.WriteLine($"runner: no image {reference}");
+                return ExitCodes.InvalidInput;
+            }
+
+            return ExitCodes.Ok;
+        });
+        return command;
+    }
+}
