@@ -14,6 +14,7 @@ namespace Ci.Runner.Cli;
 internal static class RunCommand
 {
     private static readonly Option<DirectoryInfo> Rootfs = new("--rootfs") { Description = "Root file system directory (kept read-only; writes go to a fresh layer)" };
+    private static readonly Option<bool> HostImageOption = new("--host-image") { Description = "Run on the built-in image: the host's /usr and system directories, read-only (what pipelines without image: use)" };
     private static readonly Argument<string[]> Command = new("command") { Description = "IMAGE [COMMAND ARGS...], or with --rootfs: COMMAND ARGS... (after --)", Arity = ArgumentArity.OneOrMore };
     private static readonly Option<string> Cpus = new("--cpus") { Description = "CPU limit, such as 0.5 or 2" };
     private static readonly Option<string> Memory = new("--memory", "-m") { Description = "Memory limit, such as 256Mi or 1G" };
@@ -30,7 +31,7 @@ internal static class RunCommand
     public static Command Create()
     {
         var command = new Command("run", "Run one command in a fresh container and remove it afterwards");
-        foreach (var option in new Option[] { Rootfs, Cpus, CpuShares, Memory, Pids, Network, Volumes, EnvVars, Workdir, User, Timeout, Hostname })
+        foreach (var option in new Option[] { Rootfs, HostImageOption, Cpus, CpuShares, Memory, Pids, Network, Volumes, EnvVars, Workdir, User, Timeout, Hostname })
         {
             command.Options.Add(option);
         }
@@ -105,7 +106,15 @@ internal static class RunCommand
         var words = parse.GetValue(Command) ?? [];
         IReadOnlyList<string> layers;
         var config = ImageConfig.Default;
-        if (parse.GetValue(Rootfs) is { } rootfs)
+        var imageMounts = new List<BindMount>();
+        if (parse.GetValue(HostImageOption))
+        {
+            var host = HostImage.Open(RunnerSettings.FromEnvironment().StateDirectory);
+            layers = [host.Skeleton];
+            imageMounts.AddRange(host.Mounts);
+            config = host.Config;
+        }
+        else if (parse.GetValue(Rootfs) is { } rootfs)
         {
             if (!rootfs.Exists)
             {
@@ -205,7 +214,7 @@ internal static class RunCommand
             env[e[..eq]] = e[(eq + 1)..];
         }
 
-        var mounts = new List<BindMount>();
+        var mounts = imageMounts;
         foreach (var v in parse.GetValue(Volumes) ?? [])
         {
             var parts = v.Split(':');
