@@ -27,34 +27,43 @@ internal static class ImageCommand
 
     private static Command Import()
     {
-        var file = new Argument<FileInfo>("file") { Description = "A root file system tarball (.tar or .tar.gz)" };
-        var tag = new Option<string>("--tag", "-t") { Description = "The image's name, such as mybox or registry.example/team/tool:1.2", Required = true };
-        var command = new Command("import", "Import a root file system tarball as a one-layer image") { file, tag };
+        var file = new Argument<string>("file") { Description = "A docker save archive, an OCI archive or layout directory, or a root file system tarball (.tar, .tar.gz)" };
+        var tag = new Option<string>("--tag", "-t") { Description = "The image's name, such as mybox or registry.example/team/tool:1.2 (archives may carry their own)" };
+        var command = new Command("import", "Import an image archive, or a root file system tarball as a one-layer image") { file, tag };
         command.SetAction(parse =>
         {
-            var path = parse.GetValue(file)!;
-            if (!path.Exists)
+            var path = Path.GetFullPath(parse.GetValue(file)!);
+            if (!Path.Exists(path))
             {
-                Console.Error.WriteLine($"runner: {path.FullName}: no such file");
+                Console.Error.WriteLine($"runner: {path}: no such file or directory");
                 return ExitCodes.InvalidInput;
             }
 
-            if (!ImageReference.TryParse(parse.GetValue(tag)!, out var name, out var error))
+            ImageReference? name = null;
+            if (parse.GetValue(tag) is { } t && !ImageReference.TryParse(t, out name, out var error))
             {
                 Console.Error.WriteLine($"runner: --tag: {error}");
                 return ExitCodes.InvalidInput;
             }
 
+            var archive = ArchiveImporter.IsImageArchive(path);
+            if (!archive && name is null)
+            {
+                Console.Error.WriteLine($"runner: {Path.GetFileName(path)} is a root file system tarball; name the image with --tag");
+                return ExitCodes.InvalidInput;
+            }
+
             try
             {
-                var image = OpenStore().ImportRootfs(path.FullName, name!);
-                Console.WriteLine($"{image.Name} {image.Layers[0]}");
+                var store = OpenStore();
+                var image = archive ? ArchiveImporter.Import(path, name, store) : store.ImportRootfs(path, name!);
+                Console.WriteLine($"{image.Name} {image.Layers.Count} layer{(image.Layers.Count == 1 ? "" : "s")} {image.Layers[^1]}");
                 return ExitCodes.Ok;
             }
             catch (Exception ex) when (ex is IsolationException or InvalidDataException or FormatException)
             {
                 // A broken or hostile archive is bad input: say which entry and why; the store keeps nothing of it.
-                Console.Error.WriteLine($"runner: cannot import {path.Name}: {ex.Message}");
+                Console.Error.WriteLine($"runner: cannot import {Path.GetFileName(path)}: {ex.Message}");
                 return ExitCodes.InvalidInput;
             }
         });

@@ -160,7 +160,7 @@ public sealed class RunCommandTests
         var defaultCmd = await RunnerVerb("run", "docker.io/library/box:1").ExecuteBufferedAsync(ct);
 
         Assert.That(import.ExitCode, Is.EqualTo(0), import.StandardError);
-        Assert.That(import.StandardOutput, Does.Match("^docker.io/library/box:1 sha256:[0-9a-f]{64}\n$"));
+        Assert.That(import.StandardOutput, Does.Match("^docker.io/library/box:1 1 layer sha256:[0-9a-f]{64}\n$"));
         Assert.That(list.StandardOutput, Does.Contain("\"name\": \"docker.io/library/box:1\""));
         Assert.That(run.StandardOutput, Is.EqualTo("/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin\n/\n/bin/busybox\n"), run.StandardError);
         Assert.That(defaultCmd.ExitCode, Is.EqualTo(0), "the default command is /bin/sh, reading an empty stdin");

@@ -1,0 +1,196 @@
+using System.Formats.Tar;
+using System.Security.Cryptography;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Ci.Isolation.Containers;
+
+namespace Ci.Isolation.Images;
+
+/// <summary>
+/// Imports images saved as files: <c>docker save</c> archives, OCI archives and OCI layout
+/// directories. Every blob is checked against its digest and every layer against the config's
+/// DiffID before the image is recorded; a mismatch or a broken archive records nothing.
+/// </summary>
+public static class ArchiveImporter
+{
+    private const string OciIndex = "index.json";
+    private const string DockerManifest = "manifest.json";
+
+    /// <summary>True when <paramref name="path"/> is an OCI layout directory, or a tar holding an image archive rather than a root file system.</summary>
+    public static bool IsImageArchive(string path)
+    {
+        if (Directory.Exists(path))
+        {
+            return File.Exists(Path.Combine(path, OciIndex));
+        }
+
+        try
+        {
+            using var file = File.OpenRead(path);
+            using var reader = new TarReader(file);
+            for (var i = 0; i < 10_000 && reader.GetNextEntry() is { } entry; i++)
+            {
+                if (LayerExtractor.Normalize(entry.Name) is OciIndex or DockerManifest or "oci-layout")
+                {
+                    return true;
+                }
+            }
+        }
+        catch (Exception ex) when (ex is InvalidDataException or FormatException)
+        {
+            // Not a plain tar (a gzip root file system, say): not an image archive.
+        }
+
+        return false;
+    }
+
+    public static Image Import(string path, ImageReference? name, ImageStore store)
+    {
+        var dir = path;
+        string? temp = null;
+        try
+        {
+            if (!Directory.Exists(path))
+            {
+                temp = Path.Combine(Path.GetTempPath(), "runner-import-" + Random.Shared.NextInt64(1L << 40).ToString("x10"));
+                UnpackArchive(path, temp);
+                dir = temp;
+            }
+
+            return File.Exists(Path.Combine(dir, DockerManifest))
+                ? ImportDocker(dir, name, store)
+                : ImportOci(dir, name, store);
+        }
+        catch (JsonException ex)
+        {
+            throw new IsolationException($"{path}: malformed image metadata: {ex.Message}", ex);
+        }
+        finally
+        {
+            if (temp is not null && Directory.Exists(temp))
+            {
+                Directory.Delete(temp, recursive: true);
+            }
+        }
+    }
+
+    private static Image ImportDocker(string dir, ImageReference? name, ImageStore store)
+    {
+        var manifest = JsonNode.Parse(File.ReadAllText(Path.Combine(dir, DockerManifest)))!.AsArray();
+        var entry = manifest.FirstOrDefault() ?? throw new IsolationException("manifest.json lists no image");
+        var config = JsonNode.Parse(File.ReadAllText(InArchive(dir, (string)entry["Config"]!)))!;
+        var layerFiles = entry["Layers"]!.AsArray().Select(l => InArchive(dir, (string)l!)).ToList();
+        var tag = name ?? (entry["RepoTags"]?.AsArray().FirstOrDefault() is { } t ? ImageReference.Parse((string)t!) : null)
+            ?? throw new IsolationException("the archive names no image; give one with --tag");
+        return Record(config, layerFiles, tag, store);
+    }
+
+    private static Image ImportOci(string dir, ImageReference? name, ImageStore store)
+    {
+        var index = JsonNode.Parse(File.ReadAllText(Path.Combine(dir, OciIndex)))!;
+        var descriptor = index["manifests"]?.AsArray().FirstOrDefault() ?? throw new IsolationException("index.json lists no manifest");
+        var refName = (string?)descriptor["annotations"]?["org.opencontainers.image.ref.name"];
+        var manifest = Blob(dir, descriptor);
+        while (manifest["manifests"] is JsonArray nested)
+        {
+            // An image index: take the manifest for this host's platform.
+            descriptor = nested.FirstOrDefault(m => (string?)m!["platform"]?["os"] == "linux" && (string?)m["platform"]?["architecture"] == "amd64")
+                ?? throw new IsolationException("the image index has no linux/amd64 manifest");
+            manifest = Blob(dir, descriptor);
+        }
+
+        var config = Blob(dir, manifest["config"]!);
+        var layers = manifest["layers"]!.AsArray().Select(l => BlobPath(dir, l!, verify: true)).ToList();
+        var tag = name ?? (refName is null ? null : ImageReference.Parse(refName.Contains(':', StringComparison.Ordinal) ? refName : "localhost/import:" + refName))
+            ?? throw new IsolationException("the layout names no image; give one with --tag");
+        return Record(config, layers, tag, store);
+    }
+
+    private static Image Record(JsonNode config, List<string> layerFiles, ImageReference name, ImageStore store)
+    {
+        var diffIds = config["rootfs"]?["diff_ids"]?.AsArray().Select(d => Digest.Parse((string)d!)).ToList()
+            ?? throw new IsolationException("the image config has no rootfs.diff_ids");
+        if (diffIds.Count != layerFiles.Count)
+        {
+            throw new IsolationException($"the config lists {diffIds.Count} layers and the manifest {layerFiles.Count}");
+        }
+
+        for (var i = 0; i < diffIds.Count; i++)
+        {
+            using var file = File.OpenRead(layerFiles[i]);
+            store.Layers.Import(file, diffIds[i]);
+        }
+
+        var c = config["config"];
+        static List<string>? Strings(JsonNode? n) => n is JsonArray a ? a.Select(x => (string)x!).ToList() : null;
+        var imageConfig = new ImageConfig(
+            Strings(c?["Env"]) ?? ImageConfig.Default.Env.ToList(),
+            Strings(c?["Entrypoint"]),
+            Strings(c?["Cmd"]),
+            (string?)c?["WorkingDir"] is { Length: > 0 } w ? w : null,
+            (string?)c?["User"] is { Length: > 0 } u ? u : null);
+        var image = new Image(name.ToString(), diffIds.Select(d => d.ToString()).ToList(), imageConfig, DateTimeOffset.UtcNow);
+        store.Save(image);
+        return image;
+    }
+
+    private static JsonNode Blob(string dir, JsonNode descriptor) => JsonNode.Parse(File.ReadAllText(BlobPath(dir, descriptor, verify: true)))!;
+
+    private static string BlobPath(string dir, JsonNode descriptor, bool verify)
+    {
+        var digest = Digest.Parse((string?)descriptor["digest"] ?? throw new IsolationException("a descriptor has no digest"));
+        var path = Path.Combine(dir, "blobs", "sha256", digest.Hex);
+        if (!File.Exists(path))
+        {
+            throw new IsolationException($"blob {digest} is missing from the archive");
+        }
+
+        if (verify)
+        {
+            using var file = File.OpenRead(path);
+            var actual = Convert.ToHexStringLower(SHA256.HashData(file));
+            if (actual != digest.Hex)
+            {
+                throw new IsolationException($"blob {digest} is corrupt: its content hashes to sha256:{actual}");
+            }
+        }
+
+        return path;
+    }
+
+    private static string InArchive(string dir, string relative) =>
+        LayerExtractor.Normalize(relative) is { Length: > 0 } rel ? Path.Combine(dir, rel) : throw new IsolationException($"archive path '{relative}' leaves the archive");
+
+    /// <summary>Unpacks the archive's files (only files and directories; nothing leaves the target).</summary>
+    private static void UnpackArchive(string path, string target)
+    {
+        Directory.CreateDirectory(target);
+        using var file = File.OpenRead(path);
+        using var reader = new TarReader(file);
+        while (reader.GetNextEntry() is { } entry)
+        {
+            var rel = LayerExtractor.Normalize(entry.Name) ?? throw new IsolationException($"archive entry '{entry.Name}' leaves the archive");
+            if (rel.Length == 0)
+            {
+                continue;
+            }
+
+            var full = Path.Combine(target, rel);
+            if (entry.EntryType == TarEntryType.Directory)
+            {
+                Directory.CreateDirectory(full);
+            }
+            else if (entry.EntryType is TarEntryType.RegularFile or TarEntryType.V7RegularFile)
+            {
+                Directory.CreateDirectory(Path.GetDirectoryName(full)!);
+                entry.ExtractToFile(full, overwrite: true);
+            }
+            else if (entry.EntryType == TarEntryType.SymbolicLink && !entry.LinkName.StartsWith('/') && LayerExtractor.Normalize(Path.Combine(Path.GetDirectoryName(rel) ?? "", entry.LinkName)) is { Length: > 0 } linked)
+            {
+                // docker save writes layer.tar links between identical layers; copy the target instead of linking.
+                Directory.CreateDirectory(Path.GetDirectoryName(full)!);
+                File.Copy(Path.Combine(target, linked), full, overwrite: true);
+            }
+        }
+    }
+}
