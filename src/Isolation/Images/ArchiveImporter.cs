@@ -108,8 +108,7 @@ public static class ArchiveImporter
 
     private static Image Record(JsonNode config, List<string> layerFiles, ImageReference name, ImageStore store)
     {
-        var diffIds = config["rootfs"]?["diff_ids"]?.AsArray().Select(d => Digest.Parse((string)d!)).ToList()
-            ?? throw new IsolationException("the image config has no rootfs.diff_ids");
+        var (diffIds, imageConfig) = OciConfig.Parse(config);
         if (diffIds.Count != layerFiles.Count)
         {
             throw new IsolationException($"the config lists {diffIds.Count} layers and the manifest {layerFiles.Count}");
@@ -121,14 +120,6 @@ public static class ArchiveImporter
             store.Layers.Import(file, diffIds[i]);
         }
 
-        var c = config["config"];
-        static List<string>? Strings(JsonNode? n) => n is JsonArray a ? a.Select(x => (string)x!).ToList() : null;
-        var imageConfig = new ImageConfig(
-            Strings(c?["Env"]) ?? ImageConfig.Default.Env.ToList(),
-            Strings(c?["Entrypoint"]),
-            Strings(c?["Cmd"]),
-            (string?)c?["WorkingDir"] is { Length: > 0 } w ? w : null,
-            (string?)c?["User"] is { Length: > 0 } u ? u : null);
         var image = new Image(name.ToString(), diffIds.Select(d => d.ToString()).ToList(), imageConfig, DateTimeOffset.UtcNow);
         store.Save(image);
         return image;

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using Ci.Isolation.Containers;
 using Ci.Isolation.Images;
+using Ci.Isolation.Registry;
 using Ci.Pipeline.Values;
 using Ci.Runner.Output;
 using Ci.Runner.Settings;
@@ -13,6 +14,7 @@ internal static class ImageCommand
     public static Command Create()
     {
         var command = new Command("image", "Manage the images in the runner's store");
+        command.Subcommands.Add(Pull());
         command.Subcommands.Add(Import());
         command.Subcommands.Add(List());
         command.Subcommands.Add(Remove());
@@ -23,6 +25,61 @@ internal static class ImageCommand
     {
         var state = RunnerSettings.FromEnvironment().StateDirectory;
         return new ImageStore(state, new LayerStore(state));
+    }
+
+    /// <summary>Pulls an image, printing a line per layer (or nothing with --quiet); returns null after printing the error.</summary>
+    public static async Task<Image?> PullAsync(ImageReference reference, bool quiet, CancellationToken cancellationToken)
+    {
+        var settings = RunnerSettings.FromEnvironment();
+        using var http = new HttpClient { Timeout = TimeSpan.FromMinutes(30) };
+        var client = new RegistryClient(http, new RegistryOptions { Insecure = settings.InsecureRegistries }, Serilog.Log.Logger);
+        var puller = new ImagePuller(client, OpenStore(), settings.StateDirectory, Serilog.Log.Logger);
+        var output = Console.Error;
+        if (!quiet)
+        {
+            output.WriteLine($"pulling {reference}");
+        }
+
+        try
+        {
+            return await puller.PullAsync(reference, quiet ? null : p =>
+            {
+                lock (output)
+                {
+                    output.WriteLine($"  {p.Layer}: {p.State}{(p.Bytes > 0 ? $" ({Units.FormatBytes(p.Bytes)})" : "")}");
+                }
+            }, cancellationToken);
+        }
+        catch (IsolationException ex)
+        {
+            Console.Error.WriteLine($"runner: cannot pull {reference}: {ex.Message}");
+            return null;
+        }
+    }
+
+    private static Command Pull()
+    {
+        var name = new Argument<string>("image") { Description = "The image, such as debian:bookworm or registry.example:5000/team/tool@sha256:…" };
+        var quiet = new Option<bool>("--quiet", "-q") { Description = "Print only the image name" };
+        var command = new Command("pull", "Pull an image from its registry into the store (layers already here are not downloaded)") { name, quiet };
+        command.SetAction(async (parse, ct) =>
+        {
+            if (!ImageReference.TryParse(parse.GetValue(name)!, out var reference, out var error))
+            {
+                await Console.Error.WriteLineAsync($"runner: {error}");
+                return ExitCodes.InvalidInput;
+            }
+
+            var image = await PullAsync(reference!, parse.GetValue(quiet), ct);
+            if (image is null)
+            {
+                return ExitCodes.InternalError;
+            }
+
+            Console.WriteLine(image.Name);
+            return ExitCodes.Ok;
+        });
+        return command;
     }
 
     private static Command Import()

@@ -44,6 +44,15 @@ internal static class RunCommand
 
     private static async Task<int> RunAsync(ParseResult parse, CancellationToken cancellationToken)
     {
+        // An image not in the store is pulled first, as docker run does.
+        var words = parse.GetValue(Command) ?? [];
+        if (parse.GetValue(Rootfs) is null && !parse.GetValue(HostImageOption)
+            && ImageReference.TryParse(words[0], out var wanted, out _) && ImageCommand.OpenStore().Find(wanted!) is null
+            && await ImageCommand.PullAsync(wanted!, quiet: false, cancellationToken) is null)
+        {
+            return ExitCodes.InvalidInput;
+        }
+
         ContainerSpec? spec;
         string error;
         try

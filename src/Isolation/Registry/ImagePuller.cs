@@ -1,0 +1,104 @@
+using System.Text.Json.Nodes;
+using Ci.Isolation.Images;
+using Serilog;
+
+namespace Ci.Isolation.Registry;
+
+/// <summary>Progress of a pull, one event per layer state change.</summary>
+public sealed record PullProgress(string Layer, string State, long Bytes);
+
+/// <summary>
+/// Pulls an image into the store: manifest (or index, choosing linux/amd64), config, then each
+/// layer not already unpacked, downloaded into the blob store (verified) and unpacked once
+/// (checked against the config's DiffID). Two pulls of the same layer at once, in this process
+/// or another, download it once.
+/// </summary>
+public sealed class ImagePuller(RegistryClient client, ImageStore store, string stateDirectory, ILogger log)
+{
+    private readonly string _blobs = Path.Combine(stateDirectory, "b", "sha256");
+
+    public async Task<Image> PullAsync(ImageReference reference, Action<PullProgress>? progress = null, CancellationToken cancellationToken = default)
+    {
+        Directory.CreateDirectory(_blobs);
+        var manifest = await client.GetManifestAsync(reference, reference.PinnedDigest?.ToString() ?? reference.Tag ?? "latest", cancellationToken);
+        while (manifest.Body["manifests"] is JsonArray platforms)
+        {
+            var chosen = platforms.FirstOrDefault(m => (string?)m!["platform"]?["os"] == "linux" && (string?)m["platform"]?["architecture"] == "amd64")
+                ?? throw new RegistryException($"{reference}: no linux/amd64 image in its index ({string.Join(", ", platforms.Select(m => $"{m!["platform"]?["os"]}/{m["platform"]?["architecture"]}"))})");
+            manifest = await client.GetManifestAsync(reference, (string)chosen["digest"]!, cancellationToken);
+        }
+
+        var configDigest = Digest.Parse((string?)manifest.Body["config"]?["digest"] ?? throw new RegistryException($"{reference}: the manifest has no config"));
+        var configPath = await FetchBlobAsync(reference, configDigest, progress, cancellationToken);
+        var (diffIds, config) = OciConfig.Parse(JsonNode.Parse(await File.ReadAllTextAsync(configPath, cancellationToken))!);
+        var layers = manifest.Body["layers"]?.AsArray() ?? throw new RegistryException($"{reference}: the manifest has no layers");
+        if (layers.Count != diffIds.Count)
+        {
+            throw new RegistryException($"{reference}: the manifest has {layers.Count} layers and the config {diffIds.Count}");
+        }
+
+        // Layers download and unpack in parallel (a few at a time); each is checked twice: blob digest, then DiffID.
+        using var gate = new SemaphoreSlim(3);
+        await Task.WhenAll(layers.Select(async (layer, i) =>
+        {
+            await gate.WaitAsync(cancellationToken);
+            try
+            {
+                if (store.Layers.Find(diffIds[i]) is not null)
+                {
+                    progress?.Invoke(new PullProgress(diffIds[i].Short, "already here", 0));
+                    return;
+                }
+
+                var blob = await FetchBlobAsync(reference, Digest.Parse((string)layer!["digest"]!), progress, cancellationToken);
+                await using var file = File.OpenRead(blob);
+                store.Layers.Import(file, diffIds[i]);
+                progress?.Invoke(new PullProgress(diffIds[i].Short, "unpacked", file.Length));
+            }
+            finally
+            {
+                gate.Release();
+            }
+        }));
+
+        var image = new Image(reference.ToString(), diffIds.Select(d => d.ToString()).ToList(), config, DateTimeOffset.UtcNow);
+        store.Save(image);
+        log.Information("Pulled {Image} ({Layers} layers, manifest {Digest})", image.Name, diffIds.Count, manifest.Digest);
+        return image;
+    }
+
+    private async Task<string> FetchBlobAsync(ImageReference reference, Digest digest, Action<PullProgress>? progress, CancellationToken cancellationToken)
+    {
+        var path = Path.Combine(_blobs, digest.Hex);
+        if (File.Exists(path))
+        {
+            return path;
+        }
+
+        // One download per blob across runners: an exclusive lock file; whoever gets it second finds the blob there.
+        await using var lockFile = await AcquireAsync(path + ".lock", cancellationToken);
+        if (!File.Exists(path))
+        {
+            long bytes = 0;
+            await client.DownloadBlobAsync(reference, digest, path, n => bytes += n, cancellationToken);
+            progress?.Invoke(new PullProgress(digest.Short, "downloaded", bytes));
+        }
+
+        return path;
+    }
+
+    private static async Task<FileStream> AcquireAsync(string path, CancellationToken cancellationToken)
+    {
+        while (true)
+        {
+            try
+            {
+                return new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None, 1, FileOptions.DeleteOnClose);
+            }
+            catch (IOException)
+            {
+                await Task.Delay(50, cancellationToken);
+            }
+        }
+    }
+}

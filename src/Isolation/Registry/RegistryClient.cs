@@ -1,0 +1,129 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Security.Cryptography;
+using System.Text.Json.Nodes;
+using Ci.Isolation.Images;
+using Serilog;
+
+namespace Ci.Isolation.Registry;
+
+/// <summary>
+/// The OCI distribution protocol, as a client: manifests and blobs, anonymous, token
+/// (<c>WWW-Authenticate: Bearer</c>) and basic auth, retries with back-off, digest verification,
+/// and resumable blob downloads. Thread-safe.
+/// </summary>
+public sealed partial class RegistryClient(HttpClient http, RegistryOptions options, ILogger log)
+{
+    public static readonly string[] ManifestTypes =
+    [
+        "application/vnd.oci.image.index.v1+json",
+        "application/vnd.oci.image.manifest.v1+json",
+        "application/vnd.docker.distribution.manifest.list.v2+json",
+        "application/vnd.docker.distribution.manifest.v2+json",
+    ];
+
+    private readonly Dictionary<string, string> _tokens = new(StringComparer.Ordinal);
+    private readonly Lock _tokensLock = new();
+
+    public sealed record Manifest(JsonNode Body, string MediaType, Digest Digest);
+
+    /// <summary>Fetches a manifest or index by tag or digest; a digest-addressed one must hash to that digest.</summary>
+    public async Task<Manifest> GetManifestAsync(ImageReference image, string reference, CancellationToken cancellationToken = default)
+    {
+        using var response = await SendAsync(image, () =>
+        {
+            var request = new HttpRequestMessage(HttpMethod.Get, Url(image, $"manifests/{reference}"));
+            foreach (var type in ManifestTypes)
+            {
+                request.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue(type));
+            }
+
+            return request;
+        }, cancellationToken);
+        var bytes = await response.Content.ReadAsByteArrayAsync(cancellationToken);
+        var digest = new Digest(Convert.ToHexStringLower(SHA256.HashData(bytes)));
+        if (reference.StartsWith("sha256:", StringComparison.Ordinal) && reference != digest.ToString())
+        {
+            throw new RegistryException($"{image.Registry}: manifest {reference} of {image.Repository} does not match its digest (got {digest})");
+        }
+
+        var body = JsonNode.Parse(bytes) ?? throw new RegistryException($"{image.Registry}: empty manifest for {image.Repository}:{reference}");
+        var mediaType = (string?)body["mediaType"] ?? response.Content.Headers.ContentType?.MediaType ?? "";
+        return new Manifest(body, mediaType, digest);
+    }
+
+    /// <summary>
+    /// Downloads a blob to <paramref name="target"/>, verified against <paramref name="digest"/>. A
+    /// partial download left by an interruption is resumed with a Range request where the
+    /// registry allows it; a corrupt result is deleted and fetched again, never kept.
+    /// </summary>
+    public async Task DownloadBlobAsync(ImageReference image, Digest digest, string target, Action<long>? progress = null, CancellationToken cancellationToken = default)
+    {
+        var partial = target + ".partial";
+        for (var attempt = 1; ; attempt++)
+        {
+            var offset = File.Exists(partial) ? new FileInfo(partial).Length : 0;
+            try
+            {
+                using var response = await SendAsync(image, () =>
+                {
+                    var request = new HttpRequestMessage(HttpMethod.Get, Url(image, $"blobs/{digest}"));
+                    if (offset > 0)
+                    {
+                        request.Headers.Range = new RangeHeaderValue(offset, null);
+                    }
+
+                    return request;
+                }, cancellationToken);
+                var resumed = offset > 0 && response.StatusCode == HttpStatusCode.PartialContent;
+                await using (var file = new FileStream(partial, resumed ? FileMode.Append : FileMode.Create, FileAccess.Write, FileShare.None, 1 << 16, useAsync: true))
+                await using (var body = await response.Content.ReadAsStreamAsync(cancellationToken))
+                {
+                    var buffer = new byte[1 << 16];
+                    int n;
+                    while ((n = await body.ReadAsync(buffer, cancellationToken)) > 0)
+                    {
+                        await file.WriteAsync(buffer.AsMemory(0, n), cancellationToken);
+                        progress?.Invoke(n);
+                    }
+                }
+
+                await using (var check = File.OpenRead(partial))
+                {
+                    var actual = Convert.ToHexStringLower(await SHA256.HashDataAsync(check, cancellationToken));
+                    if (actual != digest.Hex)
+                    {
+                        File.Delete(partial);
+                        throw new RegistryException($"{image.Registry}: blob {digest} of {image.Repository} is corrupt (its content hashes to sha256:{actual})");
+                    }
+                }
+
+                File.Move(partial, target, overwrite: true);
+                return;
+            }
+            catch (Exception ex) when (attempt < options.Attempts && IsTransient(ex) && !cancellationToken.IsCancellationRequested)
+            {
+                log.Warning("Download of {Digest} from {Registry} failed ({Error}); attempt {Next} of {Attempts}", digest, image.Registry, ex.Message, attempt + 1, options.Attempts);
+                await Task.Delay(options.FirstRetryDelay * (1 << (attempt - 1)), cancellationToken);
+            }
+        }
+    }
+
+    /// <summary>A failure worth another attempt: the network, a timeout, or a corrupt transfer (fetched again from the start).</summary>
+    private static bool IsTransient(Exception ex) =>
+        ex is HttpRequestException or IOException or TaskCanceledException { InnerException: TimeoutException }
+        || (ex is RegistryException && ex.Message.Contains("corrupt", StringComparison.Ordinal));
+
+    private Uri Url(ImageReference image, string path)
+    {
+        var host = image.Registry == ImageReference.DefaultRegistry ? "registry-1.docker.io" : image.Registry;
+        var scheme = IsInsecure(image.Registry) ? "http" : "https";
+        return new Uri($"{scheme}://{host}/v2/{image.Repository}/{path}");
+    }
+
+    private bool IsInsecure(string registry)
+    {
+        var host = registry.StartsWith('[') ? registry[..(registry.IndexOf(']', StringComparison.Ordinal) + 1)] : registry.Split(':')[0];
+        return host is "localhost" or "127.0.0.1" or "[::1]" || host.StartsWith("127.", StringComparison.Ordinal) || options.Insecure.Contains(registry);
+    }
+}

@@ -1,0 +1,6 @@
+using Ci.Isolation.Containers;
+
+namespace Ci.Isolation.Registry;
+
+/// <summary>A registry refused, failed, or sent something that does not verify. The message names the registry, the object and the cause.</summary>
+public sealed class RegistryException(string message, Exception? inner = null) : IsolationException(message, inner);
