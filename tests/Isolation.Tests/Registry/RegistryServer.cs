@@ -21,7 +21,7 @@ internal sealed class RegistryServer : IAsyncDisposable
 
     public string Storage { get; }
 
-    public static async Task<RegistryServer> StartAsync(string directory)
+    public static async Task<RegistryServer> StartAsync(string directory, TokenServer? tokens = null)
     {
         if (!File.Exists("/usr/bin/docker-registry"))
         {
@@ -33,8 +33,18 @@ internal sealed class RegistryServer : IAsyncDisposable
         var port = ((IPEndPoint)listener.LocalEndpoint).Port;
         listener.Stop();
 
-        var storage = Directory.CreateDirectory(Path.Combine(directory, "registry")).FullName;
-        var config = Path.Combine(directory, "registry.yml");
+        var name = tokens is null ? "registry" : "registry-token";
+        var storage = Directory.CreateDirectory(Path.Combine(directory, name)).FullName;
+        var config = Path.Combine(directory, name + ".yml");
+        var auth = tokens is null ? "" : $"""
+
+            auth:
+              token:
+                realm: {tokens.Realm}
+                service: {TokenServer.Service}
+                issuer: {TokenServer.Issuer}
+                rootcertbundle: {tokens.CertificateBundle}
+            """;
         await File.WriteAllTextAsync(config, $"""
             version: 0.1
             log:
@@ -46,7 +56,7 @@ internal sealed class RegistryServer : IAsyncDisposable
                 enabled: true
             http:
               addr: 127.0.0.1:{port}
-            """);
+            """ + auth.Replace("\n            ", "\n", StringComparison.Ordinal));
         var stop = new CancellationTokenSource();
         var log = new System.Text.StringBuilder();
         var process = Cli.Wrap("docker-registry").WithArguments(["serve", config]).WithValidation(CommandResultValidation.None)
@@ -57,7 +67,8 @@ internal sealed class RegistryServer : IAsyncDisposable
         {
             try
             {
-                if ((await http.GetAsync($"http://127.0.0.1:{port}/v2/")).IsSuccessStatusCode)
+                var status = (await http.GetAsync($"http://127.0.0.1:{port}/v2/")).StatusCode;
+                if (status is HttpStatusCode.OK or HttpStatusCode.Unauthorized)
                 {
                     return new RegistryServer(storage, port, process) { StopSource = stop };
                 }
@@ -76,10 +87,11 @@ internal sealed class RegistryServer : IAsyncDisposable
     private CancellationTokenSource? StopSource { get; init; }
 
     /// <summary>Pushes an OCI layout's image with skopeo (the peer tool), as REPO:TAG.</summary>
-    public async Task PushAsync(string layout, string layoutTag, string repositoryAndTag)
+    public async Task PushAsync(string layout, string layoutTag, string repositoryAndTag, string? credentials = null)
     {
         var result = await Cli.Wrap("skopeo")
-            .WithArguments(["copy", "--quiet", "--dest-tls-verify=false", $"oci:{layout}:{layoutTag}", $"docker://{Address}/{repositoryAndTag}"])
+            .WithArguments(["copy", "--quiet", "--dest-tls-verify=false", .. credentials is null ? Array.Empty<string>() : ["--dest-creds", credentials],
+                $"oci:{layout}:{layoutTag}", $"docker://{Address}/{repositoryAndTag}"])
             .WithValidation(CommandResultValidation.None).ExecuteBufferedAsync();
         Assert.That(result.ExitCode, Is.EqualTo(0), result.StandardError);
     }
