@@ -78,11 +78,11 @@ public static class ArchiveImporter
     {
         var manifest = JsonNode.Parse(File.ReadAllText(Path.Combine(dir, DockerManifest)))!.AsArray();
         var entry = manifest.FirstOrDefault() ?? throw new IsolationException("manifest.json lists no image");
-        var config = JsonNode.Parse(File.ReadAllText(InArchive(dir, (string)entry["Config"]!)))!;
+        var configFile = InArchive(dir, (string)entry["Config"]!);
         var layerFiles = entry["Layers"]!.AsArray().Select(l => InArchive(dir, (string)l!)).ToList();
         var tag = name ?? (entry["RepoTags"]?.AsArray().FirstOrDefault() is { } t ? ImageReference.Parse((string)t!) : null)
             ?? throw new IsolationException("the archive names no image; give one with --tag");
-        return Record(config, layerFiles, tag, store);
+        return Record(configFile, layerFiles.Select(f => (f, OciConfig.LayerTar)).ToList(), tag, store);
     }
 
     private static Image ImportOci(string dir, ImageReference? name, ImageStore store)
@@ -99,31 +99,50 @@ public static class ArchiveImporter
             manifest = Blob(dir, descriptor);
         }
 
-        var config = Blob(dir, manifest["config"]!);
-        var layers = manifest["layers"]!.AsArray().Select(l => BlobPath(dir, l!, verify: true)).ToList();
+        var configFile = BlobPath(dir, manifest["config"]!, verify: true);
+        var layers = manifest["layers"]!.AsArray().Select(l => (BlobPath(dir, l!, verify: true), (string?)l!["mediaType"] ?? OciConfig.LayerTar)).ToList();
         var tag = name ?? (refName is null ? null : ImageReference.Parse(refName.Contains(':', StringComparison.Ordinal) ? refName : "localhost/import:" + refName))
             ?? throw new IsolationException("the layout names no image; give one with --tag");
-        return Record(config, layers, tag, store);
+        return Record(configFile, layers, tag, store);
     }
 
-    private static Image Record(JsonNode config, List<string> layerFiles, ImageReference name, ImageStore store)
+    private static Image Record(string configFile, List<(string File, string MediaType)> layerFiles, ImageReference name, ImageStore store)
     {
-        var (diffIds, imageConfig) = OciConfig.Parse(config);
+        var (diffIds, imageConfig) = OciConfig.Parse(JsonNode.Parse(File.ReadAllText(configFile))!);
         if (diffIds.Count != layerFiles.Count)
         {
             throw new IsolationException($"the config lists {diffIds.Count} layers and the manifest {layerFiles.Count}");
         }
 
+        var blobs = new List<BlobRef>();
         for (var i = 0; i < diffIds.Count; i++)
         {
-            using var file = File.OpenRead(layerFiles[i]);
-            store.Layers.Import(file, diffIds[i]);
+            using (var file = File.OpenRead(layerFiles[i].File))
+            {
+                store.Layers.Import(file, diffIds[i]);
+            }
+
+            // Docker archives hold uncompressed layers; whatever the form, the blob is kept as it came, for pushing.
+            blobs.Add(new BlobRef(store.Blobs.Add(layerFiles[i].File).ToString(), Docker(layerFiles[i].MediaType), new FileInfo(layerFiles[i].File).Length));
         }
 
-        var image = new Image(name.ToString(), diffIds.Select(d => d.ToString()).ToList(), imageConfig, DateTimeOffset.UtcNow);
+        var configBlob = store.Blobs.Add(configFile);
+        var image = new Image(name.ToString(), diffIds.Select(d => d.ToString()).ToList(), imageConfig, DateTimeOffset.UtcNow)
+        {
+            ConfigBlob = new BlobRef(configBlob.ToString(), OciConfig.MediaType, new FileInfo(configFile).Length),
+            LayerBlobs = blobs,
+        };
         store.Save(image);
         return image;
     }
+
+    /// <summary>Docker media types are interchangeable with OCI ones; the store records the OCI names.</summary>
+    private static string Docker(string mediaType) => mediaType switch
+    {
+        "application/vnd.docker.image.rootfs.diff.tar.gzip" => OciConfig.LayerGzip,
+        "application/vnd.docker.image.rootfs.diff.tar" => OciConfig.LayerTar,
+        _ => mediaType,
+    };
 
     private static JsonNode Blob(string dir, JsonNode descriptor) => JsonNode.Parse(File.ReadAllText(BlobPath(dir, descriptor, verify: true)))!;
 

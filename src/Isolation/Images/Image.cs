@@ -8,8 +8,23 @@ public sealed record ImageConfig(IReadOnlyList<string> Env, IReadOnlyList<string
     public static ImageConfig Default { get; } = new(["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"], null, ["/bin/sh"], null, null);
 }
 
-/// <summary>An image in the store: its name, its layers (base first, by DiffID) and its config.</summary>
-public sealed record Image(string Name, IReadOnlyList<string> Layers, ImageConfig Config, DateTimeOffset Created);
+/// <summary>A blob as a manifest describes it.</summary>
+public sealed record BlobRef(string Digest, string MediaType, long Size);
+
+/// <summary>
+/// An image in the store: its name, its layers (base first, by DiffID) and its config. For
+/// pushing, <see cref="ConfigBlob"/> and <see cref="LayerBlobs"/> name the original blobs, kept in
+/// the blob store (absent for images recorded before blobs were kept).
+/// </summary>
+public sealed record Image(string Name, IReadOnlyList<string> Layers, ImageConfig Config, DateTimeOffset Created)
+{
+    public BlobRef? ConfigBlob { get; init; }
+
+    public IReadOnlyList<BlobRef>? LayerBlobs { get; init; }
+
+    /// <summary>Where the image was pulled from (registry/repository), for cross-repository mounts when pushing.</summary>
+    public string? Origin { get; init; }
+}
 
 [JsonSerializable(typeof(Image))]
 [JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase, WriteIndented = true)]

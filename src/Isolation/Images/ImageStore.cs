@@ -15,10 +15,14 @@ public sealed class ImageStore
     {
         _root = Path.Combine(stateDirectory, "i");
         Layers = layers;
+        Blobs = new BlobStore(stateDirectory);
         Directory.CreateDirectory(_root);
     }
 
     public LayerStore Layers { get; }
+
+    /// <summary>The original blobs (layers as compressed by their source, configs), kept for pushing.</summary>
+    public BlobStore Blobs { get; }
 
     public Image? Find(ImageReference reference)
     {
@@ -54,9 +58,24 @@ public sealed class ImageStore
     /// <summary>A plain root file system tarball (plain or gzip) as a one-layer image with the default config.</summary>
     public Image ImportRootfs(string tarPath, ImageReference name)
     {
-        using var file = File.OpenRead(tarPath);
-        var layer = Layers.Import(file);
-        var image = new Image(name.ToString(), [layer.DiffId.ToString()], ImageConfig.Default, DateTimeOffset.UtcNow);
+        Layer layer;
+        bool gzip;
+        using (var file = File.OpenRead(tarPath))
+        {
+            gzip = file.ReadByte() == 0x1f && file.ReadByte() == 0x8b;
+            file.Position = 0;
+            layer = Layers.Import(file);
+        }
+
+        // Keep the tarball as the layer blob and write the OCI config a registry needs, so the image can be pushed as is.
+        var layerBlob = Blobs.Add(tarPath);
+        var config = OciConfig.Write(ImageConfig.Default, [layer.DiffId]);
+        var configBlob = Blobs.Add(config);
+        var image = new Image(name.ToString(), [layer.DiffId.ToString()], ImageConfig.Default, DateTimeOffset.UtcNow)
+        {
+            ConfigBlob = new BlobRef(configBlob.ToString(), OciConfig.MediaType, config.Length),
+            LayerBlobs = [new BlobRef(layerBlob.ToString(), gzip ? OciConfig.LayerGzip : OciConfig.LayerTar, new FileInfo(tarPath).Length)],
+        };
         Save(image);
         return image;
     }

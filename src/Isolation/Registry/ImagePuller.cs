@@ -61,11 +61,23 @@ public sealed class ImagePuller(RegistryClient client, ImageStore store, string 
             }
         }));
 
-        var image = new Image(reference.ToString(), diffIds.Select(d => d.ToString()).ToList(), config, DateTimeOffset.UtcNow);
+        var image = new Image(reference.ToString(), diffIds.Select(d => d.ToString()).ToList(), config, DateTimeOffset.UtcNow)
+        {
+            ConfigBlob = new BlobRef(configDigest.ToString(), OciConfig.MediaType, new FileInfo(configPath).Length),
+            LayerBlobs = layers.Select(l => new BlobRef((string)l!["digest"]!, OciMediaType((string?)l["mediaType"]), (long?)l["size"] ?? 0)).ToList(),
+            Origin = $"{reference.Registry}/{reference.Repository}",
+        };
         store.Save(image);
         log.Information("Pulled {Image} ({Layers} layers, manifest {Digest})", image.Name, diffIds.Count, manifest.Digest);
         return image;
     }
+
+    private static string OciMediaType(string? mediaType) => mediaType switch
+    {
+        "application/vnd.docker.image.rootfs.diff.tar.gzip" => OciConfig.LayerGzip,
+        null or "application/vnd.docker.image.rootfs.diff.tar" => OciConfig.LayerTar,
+        _ => mediaType,
+    };
 
     private async Task<string> FetchBlobAsync(ImageReference reference, Digest digest, Action<PullProgress>? progress, CancellationToken cancellationToken)
     {

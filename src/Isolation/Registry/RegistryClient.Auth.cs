@@ -12,9 +12,10 @@ public sealed partial class RegistryClient
     /// or basic credentials) and retrying transient failures (network errors, 429, 5xx) with
     /// back-off. Throws a <see cref="RegistryException"/> for anything else that is not a success.
     /// </summary>
-    private async Task<HttpResponseMessage> SendAsync(ImageReference image, Func<HttpRequestMessage> makeRequest, CancellationToken cancellationToken)
+    private async Task<HttpResponseMessage> SendAsync(ImageReference image, Func<HttpRequestMessage> makeRequest, CancellationToken cancellationToken,
+        string? scope = null, bool acceptNotFound = false)
     {
-        var scope = $"repository:{image.Repository}:pull";
+        scope ??= $"repository:{image.Repository}:pull";
         for (var attempt = 1; ; attempt++)
         {
             HttpResponseMessage? response = null;
@@ -28,7 +29,7 @@ public sealed partial class RegistryClient
                     response = await SendOnceAsync(image, makeRequest, scope, cancellationToken);
                 }
 
-                if (response.IsSuccessStatusCode)
+                if (response.IsSuccessStatusCode || (acceptNotFound && response.StatusCode == HttpStatusCode.NotFound))
                 {
                     return response;
                 }
@@ -45,7 +46,7 @@ public sealed partial class RegistryClient
                 response.Dispose();
                 throw new RegistryException(status switch
                 {
-                    401 => $"{image.Registry}: not authorised to pull {image.Repository} (add credentials to ~/.docker/config.json)",
+                    401 or 403 => $"{image.Registry}: not authorised to {(scope.EndsWith("push", StringComparison.Ordinal) ? "push to" : "pull")} {image.Repository} (add credentials to ~/.docker/config.json)",
                     404 => $"{image.Registry}: {image.Repository}: not found ({Short(detail)})",
                     _ => $"{image.Registry}: {image.Repository}: HTTP {status} ({Short(detail)})",
                 });

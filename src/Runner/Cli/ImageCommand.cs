@@ -15,6 +15,7 @@ internal static class ImageCommand
     {
         var command = new Command("image", "Manage the images in the runner's store");
         command.Subcommands.Add(Pull());
+        command.Subcommands.Add(Push());
         command.Subcommands.Add(Import());
         command.Subcommands.Add(List());
         command.Subcommands.Add(Remove());
@@ -78,6 +79,45 @@ internal static class ImageCommand
 
             Console.WriteLine(image.Name);
             return ExitCodes.Ok;
+        });
+        return command;
+    }
+
+    private static Command Push()
+    {
+        var source = new Argument<string>("image") { Description = "The image in the store" };
+        var destination = new Argument<string?>("destination") { Description = "Where to push it (default: its own name)", Arity = ArgumentArity.ZeroOrOne };
+        var command = new Command("push", "Push an image to a registry (blobs it has are skipped or mounted; the manifest goes last)") { source, destination };
+        command.SetAction(async (parse, ct) =>
+        {
+            if (!ImageReference.TryParse(parse.GetValue(source)!, out var from, out var error)
+                || !ImageReference.TryParse(parse.GetValue(destination) ?? parse.GetValue(source)!, out var to, out error))
+            {
+                await Console.Error.WriteLineAsync($"runner: {error}");
+                return ExitCodes.InvalidInput;
+            }
+
+            var store = OpenStore();
+            if (store.Find(from!) is not { } image)
+            {
+                await Console.Error.WriteLineAsync($"runner: no image {from} in the store");
+                return ExitCodes.InvalidInput;
+            }
+
+            var settings = RunnerSettings.FromEnvironment();
+            using var http = new HttpClient { Timeout = TimeSpan.FromMinutes(30) };
+            var client = new RegistryClient(http, new RegistryOptions { Insecure = settings.InsecureRegistries }, Serilog.Log.Logger);
+            try
+            {
+                var digest = await new ImagePusher(client, store).PushAsync(image, to!, p => Console.Error.WriteLine($"  {p.Layer}: {p.State}"), ct);
+                Console.WriteLine($"{to}@{digest}");
+                return ExitCodes.Ok;
+            }
+            catch (IsolationException ex)
+            {
+                await Console.Error.WriteLineAsync($"runner: cannot push {to}: {ex.Message}");
+                return ExitCodes.InternalError;
+            }
         });
         return command;
     }
