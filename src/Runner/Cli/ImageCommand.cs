@@ -19,6 +19,7 @@ internal static class ImageCommand
         command.Subcommands.Add(Import());
         command.Subcommands.Add(List());
         command.Subcommands.Add(Remove());
+        command.Subcommands.Add(Prune());
         return command;
     }
 
@@ -186,6 +187,18 @@ internal static class ImageCommand
                 Console.WriteLine($"{image.Name,-50} {image.Layers.Count,6}  {image.Created:yyyy-MM-dd HH:mm}");
             }
 
+            return ExitCodes.Ok;
+        });
+        return command;
+    }
+
+    private static Command Prune()
+    {
+        var command = new Command("prune", "Remove layers and blobs no image uses (never those of a running container), and say how much space that freed");
+        command.SetAction(_ =>
+        {
+            var result = ImagePruner.Prune(OpenStore(), RunnerSettings.FromEnvironment().StateDirectory);
+            Console.WriteLine($"removed {result.Layers} layer{(result.Layers == 1 ? "" : "s")} and {result.Blobs} blob{(result.Blobs == 1 ? "" : "s")}, freed {Units.FormatBytes(result.BytesFreed)}");
             return ExitCodes.Ok;
         });
         return command;
