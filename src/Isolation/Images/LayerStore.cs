@@ -85,6 +85,38 @@ public sealed class LayerStore
         }
     }
 
+    /// <summary>
+    /// Takes a directory already in overlayfs form (a finished container's upper directory) into
+    /// the store as the layer <paramref name="diffId"/>, by rename: no copy, no re-extraction.
+    /// </summary>
+    public Layer Adopt(string directory, Digest diffId)
+    {
+        if (Find(diffId) is { } existing)
+        {
+            Directory.Delete(directory, recursive: true);
+            return existing;
+        }
+
+        var final = System.IO.Path.Combine(_root, diffId.Short);
+        if (Directory.Exists(final))
+        {
+            Directory.Delete(final, recursive: true);
+        }
+
+        Directory.Move(directory, final);
+        File.WriteAllText(DigestFile(final) + ".tmp", diffId.ToString());
+        File.Move(DigestFile(final) + ".tmp", DigestFile(final), overwrite: true);
+        return new Layer(diffId, final);
+    }
+
+    /// <summary>A scratch directory on the store's file system (so <see cref="Adopt"/> can rename it in).</summary>
+    public string NewScratchDirectory()
+    {
+        var path = System.IO.Path.Combine(_root, ".tmp-" + Random.Shared.NextInt64(1L << 40).ToString("x10"));
+        Directory.CreateDirectory(path);
+        return path;
+    }
+
     private static string DigestFile(string layerPath) => layerPath + ".digest";
 
     /// <summary>Picks the decompressor from the first bytes. Layers come from files (downloads are verified into blobs first), so the stream can seek back.</summary>
