@@ -16,6 +16,7 @@ internal static class ImageCommand
         var command = new Command("image", "Manage the images in the runner's store");
         command.Subcommands.Add(Pull());
         command.Subcommands.Add(Push());
+        command.Subcommands.Add(BuildCommand());
         command.Subcommands.Add(Import());
         command.Subcommands.Add(List());
         command.Subcommands.Add(Remove());
@@ -118,6 +119,66 @@ internal static class ImageCommand
             {
                 await Console.Error.WriteLineAsync($"runner: cannot push {to}: {ex.Message}");
                 return ExitCodes.InternalError;
+            }
+        });
+        return command;
+    }
+
+    private static Command BuildCommand()
+    {
+        var context = new Argument<string>("context") { Description = "The build context directory", DefaultValueFactory = _ => "." };
+        var file = new Option<string>("--file", "-f") { Description = "The Containerfile (default: CONTEXT/Containerfile, else CONTEXT/Dockerfile)" };
+        var tag = new Option<string>("--tag", "-t") { Description = "The image's name", Required = true };
+        var args = new Option<string[]>("--build-arg") { Description = "NAME=VALUE for an ARG (repeatable)" };
+        var noCache = new Option<bool>("--no-cache") { Description = "Run every step even when its layer is in the cache" };
+        var command = new Command("build", "Build an image from a Containerfile; unchanged steps come from the layer cache") { context, file, tag, args, noCache };
+        command.SetAction(async (parse, ct) =>
+        {
+            var dir = Path.GetFullPath(parse.GetValue(context)!);
+            var containerfile = parse.GetValue(file) is { } f ? Path.GetFullPath(f)
+                : new[] { "Containerfile", "Dockerfile" }.Select(n => Path.Combine(dir, n)).FirstOrDefault(File.Exists) ?? Path.Combine(dir, "Containerfile");
+            if (!File.Exists(containerfile) || !Directory.Exists(dir))
+            {
+                await Console.Error.WriteLineAsync($"runner: {(Directory.Exists(dir) ? containerfile : dir)}: no such file or directory");
+                return ExitCodes.InvalidInput;
+            }
+
+            if (!ImageReference.TryParse(parse.GetValue(tag)!, out var name, out var error))
+            {
+                await Console.Error.WriteLineAsync($"runner: --tag: {error}");
+                return ExitCodes.InvalidInput;
+            }
+
+            var buildArgs = new Dictionary<string, string>(StringComparer.Ordinal);
+            foreach (var pair in parse.GetValue(args) ?? [])
+            {
+                var eq = pair.IndexOf('=', StringComparison.Ordinal);
+                if (eq <= 0)
+                {
+                    await Console.Error.WriteLineAsync($"runner: --build-arg '{pair}' must be NAME=VALUE");
+                    return ExitCodes.InvalidInput;
+                }
+
+                buildArgs[pair[..eq]] = pair[(eq + 1)..];
+            }
+
+            var settings = RunnerSettings.FromEnvironment();
+            try
+            {
+                var runtime = ContainerRuntime.Create(new RuntimeOptions { StateDirectory = settings.StateDirectory }, Serilog.Log.Logger);
+                var store = OpenStore();
+                var builder = new Ci.Isolation.Build.ImageBuilder(runtime, store, async r => await PullAsync(r, quiet: false, ct)
+                    ?? throw new IsolationException($"cannot get base image {r}"), settings.StateDirectory);
+                var image = await builder.BuildAsync(new Ci.Isolation.Build.BuildOptions(containerfile, dir, name!) { BuildArgs = buildArgs, NoCache = parse.GetValue(noCache) },
+                    step => Console.Error.WriteLine($"[{step.Index}/{step.Count}] {(step.Cached ? "cached " : "")}{step.Instruction}"),
+                    line => (line.Stream == OutputStream.Stdout ? Console.Out : Console.Error).WriteLine("  " + line.Text), ct);
+                Console.WriteLine(image.Name);
+                return ExitCodes.Ok;
+            }
+            catch (IsolationException ex)
+            {
+                await Console.Error.WriteLineAsync($"runner: build failed: {ex.Message}");
+                return ExitCodes.JobFailed;
             }
         });
         return command;
