@@ -15,6 +15,7 @@ public static class Program
         root.Options.Add(GlobalOptions.Json);
         root.Subcommands.Add(ValidateCommand.Create());
         root.Subcommands.Add(PlanCommand.Create());
+        root.Subcommands.Add(ExecCommand.Create());
         root.Subcommands.Add(RunCommand.Create());
         root.Subcommands.Add(ImageCommand.Create());
 

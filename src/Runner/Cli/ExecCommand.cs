@@ -1,0 +1,143 @@
+using System.CommandLine;
+using Ci.Isolation.Containers;
+using Ci.Pipeline.Compilation;
+using Ci.Pipeline.Secrets;
+using Ci.Pipeline.Sources;
+using Ci.Pipeline.Values;
+using Ci.Runner.Execution;
+using Ci.Runner.Settings;
+
+namespace Ci.Runner.Cli;
+
+/// <summary>
+/// <c>runner exec</c>: runs the committed pipeline of the repository (or project directory) you
+/// stand in, every step in a fresh container, and prints a summary. Exit 0 when every job passed
+/// (or was allowed to fail), 1 when one failed, 2 for an invalid pipeline, 3 for an infrastructure error.
+/// </summary>
+internal static class ExecCommand
+{
+    private static readonly Option<string[]> Jobs = new("--job", "-j") { Description = "Run only this job (by name or id) and what it needs (repeatable)" };
+    private static readonly Option<int> Parallel = new("--jobs") { Description = "Jobs at once (default 2)", DefaultValueFactory = _ => 2 };
+
+    public static Command Create()
+    {
+        var command = new Command("exec", "Run the committed pipeline of a repository, every step in a fresh container");
+        PipelineOptions.AddTo(command);
+        TriggerOptions.AddTo(command);
+        command.Options.Add(Jobs);
+        command.Options.Add(Parallel);
+        command.SetAction((parse, ct) => RunAsync(parse, ct));
+        return command;
+    }
+
+    private static async Task<int> RunAsync(ParseResult parse, CancellationToken cancellationToken)
+    {
+        var (root, file) = PipelineOptions.Resolve(parse);
+        var settings = RunnerSettings.FromEnvironment();
+        string layer, commit, branch;
+        try
+        {
+            (layer, commit, branch) = Checkout.Prepare(root, settings.StateDirectory);
+        }
+        catch (Exception ex) when (ex is InvalidOperationException or LibGit2Sharp.LibGit2SharpException)
+        {
+            await Console.Error.WriteLineAsync($"runner: {ex.Message}");
+            return ExitCodes.InvalidInput;
+        }
+
+        var trigger = TriggerOptions.Read(parse, root) with { Commit = commit, Branch = parse.GetValue(TriggerOptions.Branch) ?? branch };
+        var secrets = Environment.GetEnvironmentVariables().Cast<System.Collections.DictionaryEntry>()
+            .ToDictionary(e => (string)e.Key, e => (string?)e.Value ?? "", StringComparer.Ordinal);
+        // The plan is compiled from the committed tree, the same one the steps see.
+        var result = PipelineCompiler.Compile(new DirectorySourceTree(Path.Combine(layer, Checkout.WorkspaceDirectory)), file,
+            trigger with { AvailableSecrets = secrets.Keys.ToHashSet() });
+        foreach (var d in result.Diagnostics)
+        {
+            await Console.Error.WriteLineAsync(d.ToString());
+        }
+
+        if (result.Plan is not { } plan)
+        {
+            return ExitCodes.InvalidInput;
+        }
+
+        if (!plan.IsTriggered)
+        {
+            Console.WriteLine($"not triggered: {plan.NotTriggeredReason}");
+            return ExitCodes.Ok;
+        }
+
+        var masker = new SecretMasker();
+        foreach (var name in plan.SecretNames)
+        {
+            if (secrets.TryGetValue(name, out var value))
+            {
+                masker.Add(value);
+            }
+        }
+
+        ContainerRuntime runtime;
+        try
+        {
+            runtime = ContainerRuntime.Create(new RuntimeOptions { StateDirectory = settings.StateDirectory }, Serilog.Log.Logger);
+        }
+        catch (Exception ex) when (ex is IsolationException or Isolation.Cgroups.CgroupUnavailableException or UnauthorizedAccessException)
+        {
+            await Console.Error.WriteLineAsync($"runner: cannot start containers here: {ex.Message}");
+            return ExitCodes.InternalError;
+        }
+
+        var runDirectory = Directory.CreateDirectory(Path.Combine(settings.StateDirectory, "runs", DateTimeOffset.UtcNow.ToString("yyyyMMdd-HHmmss") + "-" + commit[..8])).FullName;
+        var backend = new ContainerStepBackend(runtime, ImageCommand.OpenStore(),
+            async (r, ct) => await ImageCommand.PullAsync(r, quiet: false, ct) ?? throw new IsolationException($"cannot pull {r}"),
+            layer, runDirectory, settings.StateDirectory, secrets, masker);
+        var console = new Lock();
+        var scheduler = new Scheduler(backend, Math.Max(1, parse.GetValue(Parallel)),
+            line =>
+            {
+                lock (console)
+                {
+                    (line.IsError ? Console.Error : Console.Out).WriteLine($"[{line.Job}:{line.Step}] {line.Text}");
+                }
+            },
+            message =>
+            {
+                lock (console)
+                {
+                    Console.Error.WriteLine($"==> {masker.Apply(message)}");
+                }
+            });
+        var only = parse.GetValue(Jobs) is { Length: > 0 } named ? named.ToHashSet(StringComparer.Ordinal) : null;
+        var jobs = await scheduler.RunAsync(plan, only, cancellationToken);
+        Directory.Delete(runDirectory, recursive: true);
+        PrintSummary(jobs);
+        return jobs.Any(j => j.Status == RunStatus.Failed) ? ExitCodes.JobFailed : ExitCodes.Ok;
+    }
+
+    private static void PrintSummary(IReadOnlyList<JobResult> jobs)
+    {
+        Console.WriteLine();
+        Console.WriteLine($"{"JOB / STEP",-44} {"STATUS",-16} {"TIME",8} {"EXIT",5} {"PEAK MEM",10} {"CPU",8}");
+        foreach (var job in jobs)
+        {
+            Console.WriteLine($"{job.Id,-44} {Status(job.Status),-16} {Units.FormatDuration(job.Duration),8}{(job.Reason is { } r ? "  " + r : "")}");
+            foreach (var step in job.Steps.Where(s => s.Status != RunStatus.Skipped || job.Status != RunStatus.Skipped))
+            {
+                var o = step.Outcome;
+                var name = $"  {step.Index}. {step.Name}";
+                Console.WriteLine($"{(name.Length > 44 ? name[..43] + "…" : name),-44} {Status(step.Status) + (step.Attempts > 1 ? $" ×{step.Attempts}" : ""),-16} " +
+                    $"{(o is null ? "" : Units.FormatDuration(o.Duration)),8} {(o is null ? "" : o.ShellExitCode.ToString()),5} " +
+                    $"{(o is null ? "" : Units.FormatBytes(o.PeakMemoryBytes)),10} {(o is null ? "" : Units.FormatDuration(o.CpuTime)),8}" +
+                    (o is { OomKilled: true } ? "  killed: out of memory" : o is { TimedOut: true } ? "  killed: timed out" : step.Reason is { } why ? "  " + why : ""));
+            }
+        }
+    }
+
+    private static string Status(RunStatus status) => status switch
+    {
+        RunStatus.Passed => "passed",
+        RunStatus.Failed => "FAILED",
+        RunStatus.AllowedFailure => "failed (allowed)",
+        _ => "skipped",
+    };
+}

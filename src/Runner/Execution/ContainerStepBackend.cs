@@ -1,0 +1,153 @@
+using Ci.Isolation.Containers;
+using Ci.Isolation.Images;
+using Ci.Pipeline.Model;
+using Ci.Pipeline.Plan;
+using Ci.Pipeline.Secrets;
+
+namespace Ci.Runner.Execution;
+
+/// <summary>
+/// Runs every step in a fresh container: the job's image, the checkout layer and, read-only,
+/// the file system each earlier step of the job left (its kept upper directory) — no copying
+/// between steps. A job's steps share one network namespace.
+/// </summary>
+public sealed class ContainerStepBackend(
+    ContainerRuntime runtime,
+    ImageStore images,
+    Func<ImageReference, CancellationToken, Task<Image>> pull,
+    string checkoutLayer,
+    string runDirectory,
+    string stateDirectory,
+    IReadOnlyDictionary<string, string> secrets,
+    SecretMasker masker) : IStepBackend
+{
+    private sealed class Handle(PlannedJob job, string directory) : IJobHandle
+    {
+        public PlannedJob Job { get; } = job;
+
+        public string Directory { get; } = directory;
+
+        public List<string> ImageLayers { get; } = [];
+
+        public List<BindMount> ImageMounts { get; } = [];
+
+        public ImageConfig Config { get; set; } = ImageConfig.Default;
+
+        public List<string> StepLayers { get; } = []; // oldest first
+
+        public NetworkNamespace? Network { get; set; }
+    }
+
+    public async Task<IJobHandle> StartJobAsync(PlannedJob job, CancellationToken cancellationToken)
+    {
+        if (job.Services.Count > 0)
+        {
+            throw new NotSupportedException($"job '{job.Id}' uses services ({string.Join(", ", job.Services.Select(s => s.Alias))}); services come in a later version of the runner");
+        }
+
+        if (job.Network == NetworkMode.Bridge)
+        {
+            throw new NotSupportedException($"job '{job.Id}' asks for network: bridge; this version runs 'none' and 'host'");
+        }
+
+        var handle = new Handle(job, Directory.CreateDirectory(Path.Combine(runDirectory, job.Id)).FullName);
+        if (job.Image is null)
+        {
+            var host = HostImage.Open(stateDirectory);
+            handle.ImageLayers.Add(host.Skeleton);
+            handle.ImageMounts.AddRange(host.Mounts);
+            handle.Config = host.Config;
+        }
+        else
+        {
+            var reference = ImageReference.Parse(job.Image);
+            var image = images.Find(reference) ?? await pull(reference, cancellationToken);
+            handle.ImageLayers.AddRange(images.LayerPaths(image));
+            handle.Config = image.Config;
+        }
+
+        if (job.Network == NetworkMode.None)
+        {
+            handle.Network = await runtime.CreateNetworkNamespaceAsync(cancellationToken);
+        }
+
+        return handle;
+    }
+
+    public async Task<StepOutcome> RunStepAsync(IJobHandle job, PlannedStep step, Action<StepOutput> output, CancellationToken cancellationToken)
+    {
+        var handle = (Handle)job;
+        var upper = Path.Combine(handle.Directory, $"step-{step.Index}");
+        if (Directory.Exists(upper))
+        {
+            Directory.Delete(upper, recursive: true); // a retried step starts again from the previous step's state
+        }
+
+        Directory.CreateDirectory(upper);
+        var env = handle.Config.Env.Select(e => e.Split('=', 2)).Where(p => p.Length == 2).ToDictionary(p => p[0], p => p[1], StringComparer.Ordinal);
+        foreach (var variable in step.Env)
+        {
+            env[variable.Name] = Resolve(variable);
+        }
+
+        var (uid, gid) = User(step.User ?? handle.Config.User);
+        var result = await runtime.RunAsync(new ContainerSpec
+        {
+            Layers = [.. handle.StepLayers.AsEnumerable().Reverse(), checkoutLayer, .. handle.ImageLayers],
+            Mounts = handle.ImageMounts,
+            Command = step.Command,
+            Env = env,
+            WorkingDirectory = step.Workdir,
+            Uid = uid,
+            Gid = gid,
+            Hostname = handle.Job.Id.Length <= 63 ? handle.Job.Id : handle.Job.Id[..63],
+            Limits = new ContainerLimits(step.Limits.MilliCpus, step.Limits.MemoryBytes, step.Limits.SwapBytes, step.Limits.Pids),
+            Network = handle.Network is { } ns ? ContainerNetwork.Shared(ns) : ContainerNetwork.Host,
+            Timeout = step.Timeout,
+            UpperDirectory = upper,
+        }, line => output(new StepOutput(handle.Job.Id, step.Index, line.Stream == OutputStream.Stderr, masker.Apply(line.Text))), cancellationToken);
+
+        // This step's file system is where the next one starts.
+        handle.StepLayers.Add(upper);
+        return new StepOutcome(result.ExitCode, result.Signal, result.OomKilled, result.TimedOut, result.WallTime, result.CpuTime, result.PeakMemoryBytes);
+    }
+
+    public async Task FinishJobAsync(IJobHandle job)
+    {
+        var handle = (Handle)job;
+        if (handle.Network is { } ns)
+        {
+            await ns.DisposeAsync();
+            handle.Network = null;
+        }
+
+        if (Directory.Exists(handle.Directory))
+        {
+            Directory.Delete(handle.Directory, recursive: true);
+        }
+    }
+
+    private string Resolve(EnvVar variable)
+    {
+        var value = variable.Value;
+        foreach (var name in variable.Secrets)
+        {
+            value = value.Replace("${{ secrets." + name + " }}", secrets.GetValueOrDefault(name, ""), StringComparison.Ordinal);
+        }
+
+        return value;
+    }
+
+    private static (uint, uint) User(string? user)
+    {
+        if (string.IsNullOrEmpty(user))
+        {
+            return (0, 0);
+        }
+
+        var parts = user.Split(':');
+        return uint.TryParse(parts[0], out var uid)
+            ? (uid, parts.Length > 1 && uint.TryParse(parts[1], out var gid) ? gid : uid)
+            : throw new NotSupportedException($"user '{user}' must be numeric (UID[:GID]) in this version");
+    }
+}

@@ -1,0 +1,40 @@
+using Ci.Pipeline.Plan;
+
+namespace Ci.Runner.Execution;
+
+/// <summary>How a step ended: a result, never an exception (exit code, signal, OOM kill, timeout, or skipped).</summary>
+public sealed record StepOutcome(int? ExitCode, int? Signal, bool OomKilled, bool TimedOut, TimeSpan Duration, TimeSpan CpuTime, long PeakMemoryBytes)
+{
+    public bool Succeeded => ExitCode == 0 && !OomKilled && !TimedOut;
+
+    /// <summary>The shell's view: the exit code, or 128 + the signal.</summary>
+    public int ShellExitCode => ExitCode ?? 128 + (Signal ?? 0);
+}
+
+/// <summary>A line a step printed, already masked.</summary>
+public sealed record StepOutput(string Job, int Step, bool IsError, string Text);
+
+/// <summary>
+/// The one seam between scheduling and execution. The scheduler calls, per job:
+/// <see cref="StartJobAsync"/> once, then <see cref="RunStepAsync"/> for each step in order (each
+/// step starts from exactly the file system the previous one left), then
+/// <see cref="FinishJobAsync"/> once, always, also after a failure or cancellation.
+/// Different jobs may run concurrently; calls for one job are never concurrent. FinishJobAsync is
+/// safe to repeat. Implementations: containers (<see cref="ContainerStepBackend"/>); a scripted
+/// backend for scheduler tests.
+/// </summary>
+public interface IStepBackend
+{
+    /// <summary>Prepares what a job's steps share: its image, checkout, network. Throws for infrastructure failures.</summary>
+    Task<IJobHandle> StartJobAsync(PlannedJob job, CancellationToken cancellationToken);
+
+    Task<StepOutcome> RunStepAsync(IJobHandle job, PlannedStep step, Action<StepOutput> output, CancellationToken cancellationToken);
+
+    Task FinishJobAsync(IJobHandle job);
+}
+
+/// <summary>A job the backend started; opaque to the scheduler.</summary>
+public interface IJobHandle
+{
+    PlannedJob Job { get; }
+}

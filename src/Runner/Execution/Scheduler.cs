@@ -1,0 +1,192 @@
+using Ci.Pipeline.Expressions;
+using Ci.Pipeline.Plan;
+using ExprRunStatus = Ci.Pipeline.Expressions.RunStatus;
+
+namespace Ci.Runner.Execution;
+
+/// <summary>
+/// Runs a plan's jobs as an event-driven graph: a job starts the moment every job it needs has
+/// ended, up to <c>maxParallel</c> at once. A failed need skips its dependents unless their
+/// condition asks for the status (always(), failure()). Steps run in order with their retry,
+/// allow_failure and if: rules. Thread-safe reporting goes through <paramref name="onEvent"/>.
+/// </summary>
+public sealed class Scheduler(IStepBackend backend, int maxParallel, Action<StepOutput> onOutput, Action<string> onEvent)
+{
+    public async Task<IReadOnlyList<JobResult>> RunAsync(ExecutionPlan plan, IReadOnlySet<string>? only, CancellationToken cancellationToken)
+    {
+        var jobs = Select(plan, only);
+        var results = new Dictionary<string, JobResult>(StringComparer.Ordinal);
+        var running = new Dictionary<string, Task<JobResult>>(StringComparer.Ordinal);
+        var pending = new List<PlannedJob>(jobs);
+        while (pending.Count > 0 || running.Count > 0)
+        {
+            foreach (var job in pending.ToList())
+            {
+                if (running.Count >= maxParallel)
+                {
+                    break;
+                }
+
+                if (!job.Needs.All(n => results.ContainsKey(n) || !jobs.Any(j => j.Id == n)))
+                {
+                    continue;
+                }
+
+                pending.Remove(job);
+                var needs = job.Needs.Where(results.ContainsKey).Select(n => results[n]).ToList();
+                running[job.Id] = RunJobAsync(job, needs, cancellationToken);
+            }
+
+            if (running.Count == 0)
+            {
+                break;
+            }
+
+            var done = await Task.WhenAny(running.Values);
+            var result = await done;
+            running.Remove(result.Id);
+            results[result.Id] = result;
+        }
+
+        return jobs.Select(j => results[j.Id]).ToList();
+    }
+
+    /// <summary>The plan's jobs, or with <c>-j</c> the named ones and everything they need.</summary>
+    private static List<PlannedJob> Select(ExecutionPlan plan, IReadOnlySet<string>? only)
+    {
+        if (only is null)
+        {
+            return [.. plan.Jobs];
+        }
+
+        var wanted = new HashSet<string>(StringComparer.Ordinal);
+        void Add(string id)
+        {
+            if (wanted.Add(id) && plan.FindJob(id) is { } job)
+            {
+                foreach (var need in job.Needs)
+                {
+                    Add(need);
+                }
+            }
+        }
+
+        foreach (var id in plan.Jobs.Where(j => only.Contains(j.Id) || only.Contains(j.Name)).Select(j => j.Id))
+        {
+            Add(id);
+        }
+
+        return plan.Jobs.Where(j => wanted.Contains(j.Id)).ToList();
+    }
+
+    private async Task<JobResult> RunJobAsync(PlannedJob job, IReadOnlyList<JobResult> needs, CancellationToken cancellationToken)
+    {
+        await Task.Yield();
+        var started = DateTimeOffset.UtcNow;
+        var failedNeed = needs.FirstOrDefault(n => n.Status is RunStatus.Failed or RunStatus.Skipped);
+        var status = new ExprRunStatus(needs.Any(n => n.Status == RunStatus.Failed), cancellationToken.IsCancellationRequested);
+        if (job.SkipReason is { } skip)
+        {
+            return Skipped(job, skip);
+        }
+
+        if (!ShouldRun(job.Condition, job.Variables, status))
+        {
+            return Skipped(job, failedNeed is null ? $"if: {job.Condition.Expression} is false" : $"needs '{failedNeed.Id}', which {(failedNeed.Status == RunStatus.Failed ? "failed" : "was skipped")}");
+        }
+
+        onEvent($"{job.DisplayName}: started");
+        IJobHandle handle;
+        try
+        {
+            handle = await backend.StartJobAsync(job, cancellationToken);
+        }
+        catch (Exception ex) when (ex is NotSupportedException or Isolation.Containers.IsolationException or InvalidOperationException)
+        {
+            onEvent($"{job.DisplayName}: failed: {ex.Message}");
+            return new JobResult(job.Id, RunStatus.Failed, [], DateTimeOffset.UtcNow - started, ex.Message);
+        }
+
+        var steps = new List<StepResult>();
+        var anyFailed = false;
+        try
+        {
+            foreach (var step in job.Steps)
+            {
+                var stepStatus = new ExprRunStatus(anyFailed, cancellationToken.IsCancellationRequested);
+                if (step.SkipReason is { } why || !ShouldRun(step.Condition, job.Variables, stepStatus))
+                {
+                    steps.Add(new StepResult(step.Index, step.Name, RunStatus.Skipped, null, 0, step.SkipReason ?? (anyFailed ? "an earlier step failed" : $"if: {step.Condition.Expression} is false")));
+                    continue;
+                }
+
+                var result = await RunStepAsync(handle, job, step, cancellationToken);
+                steps.Add(result);
+                anyFailed |= result.Status == RunStatus.Failed;
+            }
+        }
+        finally
+        {
+            await backend.FinishJobAsync(handle);
+        }
+
+        var jobStatus = !anyFailed ? RunStatus.Passed
+            : steps.Last(s => s.Status == RunStatus.Failed).Outcome is { } last && job.AllowFailure.Allows(last.ShellExitCode) ? RunStatus.AllowedFailure
+            : RunStatus.Failed;
+        onEvent($"{job.DisplayName}: {Describe(jobStatus)}");
+        return new JobResult(job.Id, jobStatus, steps, DateTimeOffset.UtcNow - started, null);
+    }
+
+    private async Task<StepResult> RunStepAsync(IJobHandle handle, PlannedJob job, PlannedStep step, CancellationToken cancellationToken)
+    {
+        onEvent($"{job.DisplayName}: step {step.Index} {step.Name}");
+        StepOutcome outcome;
+        var attempt = 0;
+        while (true)
+        {
+            attempt++;
+            outcome = await backend.RunStepAsync(handle, step, onOutput, cancellationToken);
+            if (outcome.Succeeded || !step.Retry.Retries(outcome.ShellExitCode) || attempt > step.Retry.Max || cancellationToken.IsCancellationRequested)
+            {
+                break;
+            }
+
+            onEvent($"{job.DisplayName}: step {step.Index} exited {outcome.ShellExitCode}; retrying ({attempt} of {step.Retry.Max})");
+            await Task.Delay(step.Retry.Delay, cancellationToken);
+        }
+
+        var status = outcome.Succeeded ? RunStatus.Passed : step.AllowFailure.Allows(outcome.ShellExitCode) ? RunStatus.AllowedFailure : RunStatus.Failed;
+        return new StepResult(step.Index, step.Name, status, outcome, attempt, null);
+    }
+
+    private static bool ShouldRun(RunCondition condition, IReadOnlyDictionary<string, string> variables, ExprRunStatus status)
+    {
+        if (!condition.AtRunTime)
+        {
+            return true;
+        }
+
+        // An expression without a status function means success() && (expression), as the compiler documents.
+        if (!ExpressionParser.TryParse(condition.Expression, out var expr, out _, out _))
+        {
+            return false;
+        }
+
+        var value = ExpressionEvaluator.Evaluate(expr!, new ExpressionScope(variables, null, status)).IsTruthy;
+        return ExpressionEvaluator.UsesStatus(expr!) ? value : value && !status.AnyFailed && !status.Cancelled;
+    }
+
+    private JobResult Skipped(PlannedJob job, string reason)
+    {
+        onEvent($"{job.DisplayName}: skipped: {reason}");
+        return new JobResult(job.Id, RunStatus.Skipped, job.Steps.Select(s => new StepResult(s.Index, s.Name, RunStatus.Skipped, null, 0, reason)).ToList(), TimeSpan.Zero, reason);
+    }
+
+    private static string Describe(RunStatus status) => status switch
+    {
+        RunStatus.Passed => "passed",
+        RunStatus.AllowedFailure => "failed (allowed)",
+        RunStatus.Failed => "failed",
+        _ => "skipped",
+    };
+}
