@@ -1,0 +1,168 @@
+using CliWrap;
+using CliWrap.Buffered;
+
+namespace Ci.Runner.Tests.Execution;
+
+/// <summary><c>runner exec</c> on real git repositories made by the tests, every step a real container on the host image.</summary>
+[Category("Container")]
+[NonParallelizable]
+public sealed class ExecTests
+{
+    private string _dir = null!;
+
+    [OneTimeSetUp]
+    public void SetUp()
+    {
+        if (!Environment.IsPrivilegedProcess)
+        {
+            Assert.Ignore("runner exec needs root (CI is root)");
+        }
+
+        _dir = Directory.CreateTempSubdirectory("exec-").FullName;
+    }
+
+    [OneTimeTearDown]
+    public void TearDown()
+    {
+        if (_dir is not null)
+        {
+            Directory.Delete(_dir, true);
+        }
+    }
+
+    private async Task<string> RepositoryAsync(string pipeline, params (string Path, string Content)[] files)
+    {
+        var repo = Directory.CreateDirectory(Path.Combine(_dir, "repo-" + Guid.NewGuid().ToString("N")[..8])).FullName;
+        await File.WriteAllTextAsync(Path.Combine(repo, ".runner.yml"), pipeline);
+        foreach (var (path, content) in files)
+        {
+            Directory.CreateDirectory(Path.GetDirectoryName(Path.Combine(repo, path))!);
+            await File.WriteAllTextAsync(Path.Combine(repo, path), content);
+        }
+
+        async Task Git(params string[] args) =>
+            await CliWrap.Cli.Wrap("git").WithArguments(["-c", "user.email=t@example.org", "-c", "user.name=t", .. args]).WithWorkingDirectory(repo).ExecuteAsync();
+        await Git("init", "-q", "-b", "main");
+        await Git("add", ".");
+        await Git("commit", "-q", "-m", "test");
+        return repo;
+    }
+
+    private Task<BufferedCommandResult> ExecAsync(string repo, params string[] args) => CliWrap.Cli.Wrap("dotnet")
+        .WithArguments([Path.Combine(AppContext.BaseDirectory, "runner.dll"), "exec", "-C", repo, .. args])
+        .WithEnvironmentVariables(e => e.Set("RUNNER_STATE_DIR", Path.Combine(_dir, "state")).Set("DEPLOY_TOKEN", "tok-3f9a-secret-value"))
+        .WithValidation(CommandResultValidation.None)
+        .ExecuteBufferedAsync();
+
+    [Test, CancelAfter(120_000)]
+    public async Task Steps_start_from_what_the_previous_step_left_and_sources_are_the_committed_ones(CancellationToken ct)
+    {
+        var repo = await RepositoryAsync("""
+            jobs:
+              build:
+                steps:
+                  - run: cat input.txt > out.txt && echo step1 >> out.txt
+                  - run: cat out.txt && test ! -e uncommitted.txt && echo no-uncommitted
+            """, ("input.txt", "committed input\n"));
+        await File.WriteAllTextAsync(Path.Combine(repo, "uncommitted.txt"), "x", ct);
+
+        var result = await ExecAsync(repo);
+
+        Assert.That(result.ExitCode, Is.EqualTo(0), result.StandardError);
+        Assert.That(result.StandardOutput, Does.Contain("[build:2] committed input\n[build:2] step1\n[build:2] no-uncommitted\n"));
+        Assert.That(File.Exists(Path.Combine(repo, "out.txt")), Is.False, "the repository is never written");
+    }
+
+    [Test, CancelAfter(120_000)]
+    public async Task A_failure_fails_the_run_skips_dependents_and_allow_failure_does_not(CancellationToken ct)
+    {
+        var repo = await RepositoryAsync("""
+            jobs:
+              flaky:
+                allow_failure: true
+                steps: ["exit 3"]
+              broken:
+                steps:
+                  - run: echo before; exit 4
+                  - run: echo never
+                  - run: echo cleanup
+                    if: always()
+              after-broken:
+                needs: [broken]
+                steps: ["echo should not run"]
+              after-flaky:
+                needs: [flaky]
+                steps: ["echo runs after an allowed failure"]
+            """);
+
+        var result = await ExecAsync(repo, "--jobs", "1");
+
+        Assert.That(result.ExitCode, Is.EqualTo(1), result.StandardError);
+        Assert.That(result.StandardOutput, Does.Contain("[broken:3] cleanup"));
+        Assert.That(result.StandardOutput, Does.Not.Contain("[broken:2]"), "a step after a failure does not run");
+        Assert.That(result.StandardOutput, Does.Not.Contain("should not run"));
+        Assert.That(result.StandardOutput, Does.Contain("runs after an allowed failure"));
+        Assert.That(result.StandardOutput, Does.Match(@"after-broken\s+skipped\s+0ms  needs 'broken', which failed"));
+        Assert.That(result.StandardOutput, Does.Match(@"flaky\s+failed \(allowed\)"));
+    }
+
+    [Test, CancelAfter(120_000)]
+    public async Task Secrets_reach_the_step_through_env_and_are_masked_in_its_output(CancellationToken ct)
+    {
+        var repo = await RepositoryAsync("""
+            secrets: [DEPLOY_TOKEN]
+            jobs:
+              deploy:
+                env: { TOKEN: "${{ secrets.DEPLOY_TOKEN }}" }
+                steps:
+                  - run: echo "token=$TOKEN"; printf '%s' "$TOKEN" | base64; test "$TOKEN" = tok-3f9a-secret-value && echo matches
+            """);
+
+        var result = await ExecAsync(repo);
+
+        Assert.That(result.ExitCode, Is.EqualTo(0), result.StandardError);
+        Assert.That(result.StandardOutput, Does.Contain("token=***").And.Contain("matches"));
+        Assert.That(result.StandardOutput + result.StandardError, Does.Not.Contain("tok-3f9a-secret-value"));
+        Assert.That(result.StandardOutput, Does.Not.Contain(Convert.ToBase64String("tok-3f9a-secret-value"u8.ToArray())[..12]));
+    }
+
+    [Test, CancelAfter(120_000)]
+    public async Task An_oom_kill_is_reported_in_the_summary(CancellationToken ct)
+    {
+        var repo = await RepositoryAsync("""
+            jobs:
+              hungry:
+                resources: { memory: 64Mi }
+                steps: ["head -c 200m /dev/zero | tail > /dev/null"]
+            """);
+
+        var result = await ExecAsync(repo);
+
+        Assert.That(result.ExitCode, Is.EqualTo(1));
+        Assert.That(result.StandardOutput, Does.Contain("killed: out of memory"));
+    }
+
+    [Test, CancelAfter(60_000)]
+    public async Task An_invalid_pipeline_is_exit_2_with_positioned_diagnostics(CancellationToken ct)
+    {
+        var repo = await RepositoryAsync("jobs:\n  a:\n    stpes: [x]\n");
+
+        var result = await ExecAsync(repo);
+
+        Assert.That(result.ExitCode, Is.EqualTo(2));
+        Assert.That(result.StandardError, Does.Contain(".runner.yml(3,5): error PL0012: unknown key 'stpes' in a job (did you mean 'steps'?)"));
+    }
+
+    [Test, CancelAfter(300_000)]
+    public async Task The_readmes_first_command_runs_the_c_example_in_containers(CancellationToken ct)
+    {
+        var example = Path.Combine(Cli.RunnerCli.RepositoryRoot, "pipelines-examples", "c-make");
+
+        var result = await ExecAsync(example);
+
+        Assert.That(result.ExitCode, Is.EqualTo(0), result.StandardOutput + result.StandardError);
+        Assert.That(result.StandardOutput, Does.Contain("[build:2] all tests passed"));
+        Assert.That(result.StandardOutput, Does.Match(@"build\s+passed"));
+        Assert.That(result.StandardOutput, Does.Match(@"check\s+passed"));
+    }
+}
