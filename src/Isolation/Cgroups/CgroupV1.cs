@@ -13,9 +13,9 @@ internal sealed class CgroupV1 : ContainerCgroup
     private readonly string? _devices;
     private readonly IReadOnlyList<string> _dirs;
 
-    public CgroupV1(IReadOnlyDictionary<string, string> mounts, string id)
+    public CgroupV1(IReadOnlyDictionary<string, string> mounts, string parent, string id)
     {
-        string Dir(string controller) => Path.Combine(mounts[controller], ParentName, id);
+        string Dir(string controller) => Path.Combine(mounts[controller], parent, id);
         _cpu = Dir("cpu");
         _cpuacct = Dir("cpuacct");
         _memory = Dir("memory");

@@ -3,11 +3,11 @@ using Ci.Isolation.Containers;
 namespace Ci.Isolation.Cgroups;
 
 /// <summary>cgroup v2: one directory; controllers are enabled on our parent through cgroup.subtree_control.</summary>
-internal sealed class CgroupV2(string mount, string id) : ContainerCgroup
+internal sealed class CgroupV2(string mount, string parent, string id) : ContainerCgroup
 {
     private const long CpuPeriodMicros = 100_000;
-    private readonly string _parent = Path.Combine(mount, ParentName);
-    private readonly string _dir = Path.Combine(mount, ParentName, id);
+    private readonly string _parent = Path.Combine(mount, parent);
+    private readonly string _dir = Path.Combine(mount, parent, id);
 
     public override IReadOnlyList<string> ProcsFiles => [Path.Combine(_dir, "cgroup.procs")];
 

@@ -10,11 +10,12 @@ namespace Ci.Isolation.Cgroups;
 /// </summary>
 public abstract class ContainerCgroup
 {
-    public const string ParentName = "runner";
+    public const string DefaultParent = "runner";
 
-    public static ContainerCgroup For(CgroupLayout layout, string id) => layout.Mode == CgroupMode.Unified
-        ? new CgroupV2(layout.UnifiedMount!, id)
-        : new CgroupV1(layout.V1Mounts, id);
+    /// <param name="parent">The runtime's own parent cgroup in each hierarchy (one per runner installation).</param>
+    public static ContainerCgroup For(CgroupLayout layout, string id, string parent = DefaultParent) => layout.Mode == CgroupMode.Unified
+        ? new CgroupV2(layout.UnifiedMount!, parent, id)
+        : new CgroupV1(layout.V1Mounts, parent, id);
 
     /// <summary>The cgroup.procs files the container's init writes itself into.</summary>
     public abstract IReadOnlyList<string> ProcsFiles { get; }

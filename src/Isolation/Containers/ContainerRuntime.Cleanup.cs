@@ -67,7 +67,7 @@ public sealed partial class ContainerRuntime
 
             var id = Path.GetFileName(dir);
             _log.Information("Removing container {Id} left behind by runner {Pid}", id, owner?.Pid);
-            var cgroup = ContainerCgroup.For(_cgroups, id);
+            var cgroup = ContainerCgroup.For(_cgroups, id, _options.CgroupParent);
             cgroup.KillAll();
             cgroup.Remove();
             DeleteTree(dir);
@@ -88,25 +88,7 @@ public sealed partial class ContainerRuntime
 
             Directory.Delete(owner);
         }
-
-        // Empty cgroups without a state directory here: a runner died between creating the two. Cgroups with
-        // processes may belong to a live runner with another state directory, so they are left alone.
-        foreach (var parent in CgroupParents())
-        {
-            foreach (var child in Directory.Exists(parent) ? Directory.EnumerateDirectories(parent) : [])
-            {
-                var id = Path.GetFileName(child);
-                if (!Directory.Exists(Path.Combine(ContainersDirectory, id)) && ContainerCgroup.For(_cgroups, id).IsEmpty)
-                {
-                    ContainerCgroup.For(_cgroups, id).Remove();
-                }
-            }
-        }
     }
-
-    private IEnumerable<string> CgroupParents() => _cgroups.Mode == CgroupMode.Unified
-        ? [Path.Combine(_cgroups.UnifiedMount!, ContainerCgroup.ParentName)]
-        : _cgroups.V1Mounts.Values.Distinct().Select(m => Path.Combine(m, ContainerCgroup.ParentName));
 
     private static void DeleteTree(string path)
     {

@@ -25,6 +25,8 @@ public sealed partial class ContainerRuntime
 
     public CgroupLayout Cgroups => _cgroups;
 
+    public RuntimeOptions Options => _options;
+
     private string ContainersDirectory => Path.Combine(_options.StateDirectory, "c");
 
     /// <summary>Network namespace files, in a directory per owning runner process (n/PID).</summary>
@@ -59,7 +61,7 @@ public sealed partial class ContainerRuntime
         // Not RandomNumberGenerator: on Linux it loads OpenSSL, a few milliseconds of every `runner run`. Ids only need to be unique here.
         var id = Random.Shared.NextInt64(1L << 40).ToString("x10");
         var dir = Path.Combine(ContainersDirectory, id);
-        var cgroup = ContainerCgroup.For(_cgroups, id);
+        var cgroup = ContainerCgroup.For(_cgroups, id, _options.CgroupParent);
         var started = DateTimeOffset.UtcNow;
         // 0700: the spec holds the command's environment, secrets included.
         Directory.CreateDirectory(dir, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);

@@ -9,6 +9,9 @@ public sealed record RuntimeOptions
     /// <summary>The runner-init binary, built beside Ci.Isolation.dll.</summary>
     public string InitPath { get; init; } = Path.Combine(AppContext.BaseDirectory, "runner-init");
 
+    /// <summary>The runtime's parent cgroup (under each hierarchy's root); separate installations or test runs use separate ones.</summary>
+    public string CgroupParent { get; init; } = Cgroups.ContainerCgroup.DefaultParent;
+
     /// <summary>util-linux unshare, the single-threaded entry that creates the namespaces.</summary>
     public string UnsharePath { get; init; } = "unshare";
 }

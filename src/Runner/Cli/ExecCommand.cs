@@ -34,10 +34,10 @@ internal static class ExecCommand
     {
         var (root, file) = PipelineOptions.Resolve(parse);
         var settings = RunnerSettings.FromEnvironment();
-        string layer, commit, branch;
+        string layer, commit, branch, tree;
         try
         {
-            (layer, commit, branch) = Checkout.Prepare(root, settings.StateDirectory);
+            (layer, commit, branch, tree) = Checkout.Prepare(root, settings.StateDirectory);
         }
         catch (Exception ex) when (ex is InvalidOperationException or LibGit2Sharp.LibGit2SharpException)
         {
@@ -79,7 +79,7 @@ internal static class ExecCommand
         ContainerRuntime runtime;
         try
         {
-            runtime = ContainerRuntime.Create(new RuntimeOptions { StateDirectory = settings.StateDirectory }, Serilog.Log.Logger);
+            runtime = ContainerRuntime.Create(new RuntimeOptions { StateDirectory = settings.StateDirectory, CgroupParent = RunnerSettings.FromEnvironment().CgroupParent }, Serilog.Log.Logger);
         }
         catch (Exception ex) when (ex is IsolationException or Isolation.Cgroups.CgroupUnavailableException or UnauthorizedAccessException)
         {
@@ -90,7 +90,7 @@ internal static class ExecCommand
         var runDirectory = Directory.CreateDirectory(Path.Combine(settings.StateDirectory, "runs", DateTimeOffset.UtcNow.ToString("yyyyMMdd-HHmmss") + "-" + commit[..8])).FullName;
         var backend = new ContainerStepBackend(runtime, ImageCommand.OpenStore(),
             async (r, ct) => await ImageCommand.PullAsync(r, quiet: false, ct) ?? throw new IsolationException($"cannot pull {r}"),
-            layer, runDirectory, settings.StateDirectory, secrets, masker);
+            layer, tree, runDirectory, settings.StateDirectory, secrets, masker);
         var console = new Lock();
         var scheduler = new Scheduler(backend, Math.Max(1, parse.GetValue(Parallel)),
             line =>
@@ -111,7 +111,9 @@ internal static class ExecCommand
         var jobs = await scheduler.RunAsync(plan, only, cancellationToken);
         Directory.Delete(runDirectory, recursive: true);
         PrintSummary(jobs);
-        return jobs.Any(j => j.Status == RunStatus.Failed) ? ExitCodes.JobFailed : ExitCodes.Ok;
+        return jobs.Any(j => j.InfrastructureFailure) ? ExitCodes.InternalError
+            : jobs.Any(j => j.Status == RunStatus.Failed) ? ExitCodes.JobFailed
+            : ExitCodes.Ok;
     }
 
     private static void PrintSummary(IReadOnlyList<JobResult> jobs)
@@ -128,14 +130,18 @@ internal static class ExecCommand
                 Console.WriteLine($"{(name.Length > 44 ? name[..43] + "…" : name),-44} {Status(step.Status) + (step.Attempts > 1 ? $" ×{step.Attempts}" : ""),-16} " +
                     $"{(o is null ? "" : Units.FormatDuration(o.Duration)),8} {(o is null ? "" : o.ShellExitCode.ToString()),5} " +
                     $"{(o is null ? "" : Units.FormatBytes(o.PeakMemoryBytes)),10} {(o is null ? "" : Units.FormatDuration(o.CpuTime)),8}" +
-                    (o is { OomKilled: true } ? "  killed: out of memory" : o is { TimedOut: true } ? "  killed: timed out" : step.Reason is { } why ? "  " + why : ""));
+                    (o is { OomKilled: true } ? $"  killed: out of memory (limit {Limit(step)})" : o is { TimedOut: true } ? "  killed: timed out" :
+                     o?.CachedFrom is { } at ? $"  from the run of {at.ToLocalTime():yyyy-MM-dd HH:mm:ss}" : step.Reason is { } why ? "  " + why : ""));
             }
         }
     }
 
+    private static string Limit(StepResult step) => step.MemoryLimit is { } m ? Units.FormatBytes(m) : "none";
+
     private static string Status(RunStatus status) => status switch
     {
         RunStatus.Passed => "passed",
+        RunStatus.Cached => "cached",
         RunStatus.Failed => "FAILED",
         RunStatus.AllowedFailure => "failed (allowed)",
         _ => "skipped",

@@ -16,7 +16,7 @@ public static class Checkout
     /// repository's root, or a directory inside one, whose committed subtree becomes the
     /// workspace), the commit and the branch.
     /// </summary>
-    public static (string Layer, string Commit, string Branch) Prepare(string projectPath, string stateDirectory)
+    public static (string Layer, string Commit, string Branch, string TreeId) Prepare(string projectPath, string stateDirectory)
     {
         var gitDir = Repository.Discover(projectPath) ?? throw new InvalidOperationException($"{projectPath} is not in a git repository; runner exec runs what is committed");
         using var repo = new Repository(gitDir);
@@ -39,7 +39,7 @@ public static class Checkout
             }
         }
 
-        return (root, commit.Sha, repo.Info.IsHeadDetached ? "" : repo.Head.FriendlyName);
+        return (root, commit.Sha, repo.Info.IsHeadDetached ? "" : repo.Head.FriendlyName, tree.Sha);
     }
 
     private static void Write(Repository repo, Tree tree, string directory)

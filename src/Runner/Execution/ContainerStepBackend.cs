@@ -16,6 +16,7 @@ public sealed class ContainerStepBackend(
     ImageStore images,
     Func<ImageReference, CancellationToken, Task<Image>> pull,
     string checkoutLayer,
+    string checkoutTreeId,
     string runDirectory,
     string stateDirectory,
     IReadOnlyDictionary<string, string> secrets,
@@ -36,6 +37,9 @@ public sealed class ContainerStepBackend(
         public List<string> StepLayers { get; } = []; // oldest first
 
         public NetworkNamespace? Network { get; set; }
+
+        /// <summary>The cache key of the file system so far: the image, then each step's layer.</summary>
+        public string Key { get; set; } = "";
     }
 
     public async Task<IJobHandle> StartJobAsync(PlannedJob job, CancellationToken cancellationToken)
@@ -57,6 +61,8 @@ public sealed class ContainerStepBackend(
             handle.ImageLayers.Add(host.Skeleton);
             handle.ImageMounts.AddRange(host.Mounts);
             handle.Config = host.Config;
+            // The host image changes with the host's packages: key it on the installed package list.
+            handle.Key = StepCache.Key("host-image", File.Exists("/var/lib/dpkg/status") ? File.GetLastWriteTimeUtc("/var/lib/dpkg/status").Ticks.ToString() : "");
         }
         else
         {
@@ -64,6 +70,7 @@ public sealed class ContainerStepBackend(
             var image = images.Find(reference) ?? await pull(reference, cancellationToken);
             handle.ImageLayers.AddRange(images.LayerPaths(image));
             handle.Config = image.Config;
+            handle.Key = StepCache.Key("image", string.Join(",", image.Layers), image.Config.ToString());
         }
 
         if (job.Network == NetworkMode.None)
@@ -77,6 +84,19 @@ public sealed class ContainerStepBackend(
     public async Task<StepOutcome> RunStepAsync(IJobHandle job, PlannedStep step, Action<StepOutput> output, CancellationToken cancellationToken)
     {
         var handle = (Handle)job;
+        string? cacheKey = null;
+        if (step.LayerCache is { } layer)
+        {
+            // Everything that can change the result: the layers under it, the declared inputs, and the sources when it names no key files.
+            cacheKey = StepCache.Key(handle.Key, layer.InputsDigest, layer.WholeCheckout ? checkoutTreeId : "");
+            if (cache.Find(cacheKey) is { } hit)
+            {
+                handle.StepLayers.Add(hit.Path);
+                handle.Key = cacheKey;
+                return new StepOutcome(0, null, false, false, TimeSpan.Zero, TimeSpan.Zero, 0) { CachedFrom = hit.Created };
+            }
+        }
+
         var upper = Path.Combine(handle.Directory, $"step-{step.Index}");
         if (Directory.Exists(upper))
         {
@@ -107,10 +127,21 @@ public sealed class ContainerStepBackend(
             UpperDirectory = upper,
         }, line => output(new StepOutput(handle.Job.Id, step.Index, line.Stream == OutputStream.Stderr, masker.Apply(line.Text))), cancellationToken);
 
-        // This step's file system is where the next one starts.
+        // This step's file system is where the next one starts; a cached step's result is kept for later runs.
+        var outcome = new StepOutcome(result.ExitCode, result.Signal, result.OomKilled, result.TimedOut, result.WallTime, result.CpuTime, result.PeakMemoryBytes);
+        if (cacheKey is not null && outcome.Succeeded)
+        {
+            handle.StepLayers.Add(cache.Store(cacheKey, upper));
+            handle.Key = cacheKey;
+            return outcome;
+        }
+
         handle.StepLayers.Add(upper);
-        return new StepOutcome(result.ExitCode, result.Signal, result.OomKilled, result.TimedOut, result.WallTime, result.CpuTime, result.PeakMemoryBytes);
+        handle.Key = StepCache.Key(handle.Key, "uncached", Guid.NewGuid().ToString()); // later cached steps must not reuse layers made on top of this one
+        return outcome;
     }
+
+    private readonly StepCache cache = new(stateDirectory);
 
     public async Task FinishJobAsync(IJobHandle job)
     {

@@ -5,6 +5,9 @@ namespace Ci.Runner.Execution;
 /// <summary>How a step ended: a result, never an exception (exit code, signal, OOM kill, timeout, or skipped).</summary>
 public sealed record StepOutcome(int? ExitCode, int? Signal, bool OomKilled, bool TimedOut, TimeSpan Duration, TimeSpan CpuTime, long PeakMemoryBytes)
 {
+    /// <summary>Set when the step did not run because its layer was in the cache: when that layer was made.</summary>
+    public DateTimeOffset? CachedFrom { get; init; }
+
     public bool Succeeded => ExitCode == 0 && !OomKilled && !TimedOut;
 
     /// <summary>The shell's view: the exit code, or 128 + the signal.</summary>

@@ -104,11 +104,15 @@ public sealed class Scheduler(IStepBackend backend, int maxParallel, Action<Step
         catch (Exception ex) when (ex is NotSupportedException or Isolation.Containers.IsolationException or InvalidOperationException)
         {
             onEvent($"{job.DisplayName}: failed: {ex.Message}");
-            return new JobResult(job.Id, RunStatus.Failed, [], DateTimeOffset.UtcNow - started, ex.Message);
+            return new JobResult(job.Id, RunStatus.Failed, [], DateTimeOffset.UtcNow - started, ex.Message)
+            {
+                InfrastructureFailure = ex is Isolation.Containers.IsolationException,
+            };
         }
 
         var steps = new List<StepResult>();
         var anyFailed = false;
+        string? infrastructure = null;
         try
         {
             foreach (var step in job.Steps)
@@ -125,6 +129,13 @@ public sealed class Scheduler(IStepBackend backend, int maxParallel, Action<Step
                 anyFailed |= result.Status == RunStatus.Failed;
             }
         }
+        catch (Isolation.Containers.IsolationException ex)
+        {
+            // The machine failed, not the step: the job fails with the cause, and the run says so (exit 3).
+            infrastructure = ex.Message;
+            anyFailed = true;
+            onEvent($"{job.DisplayName}: infrastructure failure: {ex.Message}");
+        }
         finally
         {
             await backend.FinishJobAsync(handle);
@@ -133,13 +144,18 @@ public sealed class Scheduler(IStepBackend backend, int maxParallel, Action<Step
         var jobStatus = !anyFailed ? RunStatus.Passed
             : steps.Last(s => s.Status == RunStatus.Failed).Outcome is { } last && job.AllowFailure.Allows(last.ShellExitCode) ? RunStatus.AllowedFailure
             : RunStatus.Failed;
+        if (infrastructure is not null)
+        {
+            return new JobResult(job.Id, RunStatus.Failed, steps, DateTimeOffset.UtcNow - started, infrastructure) { InfrastructureFailure = true };
+        }
+
         onEvent($"{job.DisplayName}: {Describe(jobStatus)}");
         return new JobResult(job.Id, jobStatus, steps, DateTimeOffset.UtcNow - started, null);
     }
 
     private async Task<StepResult> RunStepAsync(IJobHandle handle, PlannedJob job, PlannedStep step, CancellationToken cancellationToken)
     {
-        onEvent($"{job.DisplayName}: step {step.Index} {step.Name}");
+        onEvent($"{job.DisplayName}: step {step.Index} {step.Name}{(step.LayerCache is null ? "" : " (cache: layer)")}");
         StepOutcome outcome;
         var attempt = 0;
         while (true)
@@ -155,8 +171,16 @@ public sealed class Scheduler(IStepBackend backend, int maxParallel, Action<Step
             await Task.Delay(step.Retry.Delay, cancellationToken);
         }
 
-        var status = outcome.Succeeded ? RunStatus.Passed : step.AllowFailure.Allows(outcome.ShellExitCode) ? RunStatus.AllowedFailure : RunStatus.Failed;
-        return new StepResult(step.Index, step.Name, status, outcome, attempt, null);
+        var status = outcome.CachedFrom is not null ? RunStatus.Cached
+            : outcome.Succeeded ? RunStatus.Passed
+            : step.AllowFailure.Allows(outcome.ShellExitCode) ? RunStatus.AllowedFailure
+            : RunStatus.Failed;
+        if (outcome.CachedFrom is { } at)
+        {
+            onEvent($"{job.DisplayName}: step {step.Index} cached (layer from {at:yyyy-MM-dd HH:mm:ss} UTC)");
+        }
+
+        return new StepResult(step.Index, step.Name, status, outcome, attempt, null) { MemoryLimit = step.Limits.MemoryBytes };
     }
 
     private static bool ShouldRun(RunCondition condition, IReadOnlyDictionary<string, string> variables, ExprRunStatus status)

@@ -8,6 +8,7 @@ public sealed record RunnerSettings
 {
     public const string StateDirectoryVariable = "RUNNER_STATE_DIR";
     public const string InsecureRegistriesVariable = "RUNNER_INSECURE_REGISTRIES";
+    public const string CgroupParentVariable = "RUNNER_CGROUP_PARENT";
 
     /// <summary>Containers, layers, images and run records live here.</summary>
     public string StateDirectory { get; init; } = "/var/lib/runner";
@@ -15,9 +16,13 @@ public sealed record RunnerSettings
     /// <summary>Registries (host[:port]) reached over plain HTTP besides loopback ones; comma-separated in the variable.</summary>
     public IReadOnlyList<string> InsecureRegistries { get; init; } = [];
 
+    /// <summary>The parent cgroup of this runner's containers (default "runner").</summary>
+    public string CgroupParent { get; init; } = "runner";
+
     public static RunnerSettings FromEnvironment() => new()
     {
         StateDirectory = Environment.GetEnvironmentVariable(StateDirectoryVariable) is { Length: > 0 } dir ? dir : "/var/lib/runner",
+        CgroupParent = Environment.GetEnvironmentVariable(CgroupParentVariable) is { Length: > 0 } parent ? parent : "runner",
         InsecureRegistries = (Environment.GetEnvironmentVariable(InsecureRegistriesVariable) ?? "")
             .Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries),
     };

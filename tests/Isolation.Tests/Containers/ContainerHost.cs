@@ -54,9 +54,12 @@ internal sealed class ContainerHost : IDisposable
 
         File.WriteAllText(Path.Combine(rootfs, "etc", "passwd"), "root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/:/bin/false\n");
         File.SetUnixFileMode(Path.Combine(rootfs, "tmp"), (UnixFileMode)0b1_111_111_111);
-        var runtime = ContainerRuntime.Create(new RuntimeOptions { StateDirectory = Path.Combine(dir, "state") });
+        var runtime = ContainerRuntime.Create(new RuntimeOptions { StateDirectory = Path.Combine(dir, "state"), CgroupParent = CgroupParentFor(dir) });
         return new ContainerHost(dir, runtime);
     }
+
+    /// <summary>A parent cgroup of this fixture's own, so test assemblies running at once never see each other's containers.</summary>
+    public static string CgroupParentFor(string directory) => "runner-test-" + Path.GetFileName(directory).Replace("rt-", "", StringComparison.Ordinal).ToLowerInvariant();
 
     public ContainerSpec Spec(params string[] command) => new()
     {
@@ -94,7 +97,7 @@ internal sealed class ContainerHost : IDisposable
         }
 
         found.AddRange(File.ReadLines("/proc/self/mountinfo").Where(l => l.Contains(Directory, StringComparison.Ordinal)).Select(l => $"mount {l}"));
-        found.AddRange(HostProcesses("runner-init").Select(p => $"process {p}"));
+        found.AddRange(HostProcesses("runner-init").Where(p => p.Contains(Directory, StringComparison.Ordinal)).Select(p => $"process {p}"));
         return found;
     }
 
@@ -121,10 +124,18 @@ internal sealed class ContainerHost : IDisposable
     }
 
     private IEnumerable<string> CgroupParents() => Runtime.Cgroups.Mode == Ci.Isolation.Cgroups.CgroupMode.Unified
-        ? [Path.Combine(Runtime.Cgroups.UnifiedMount!, "runner")]
-        : Runtime.Cgroups.V1Mounts.Values.Distinct().Select(m => Path.Combine(m, "runner"));
+        ? [Path.Combine(Runtime.Cgroups.UnifiedMount!, Runtime.Options.CgroupParent)]
+        : Runtime.Cgroups.V1Mounts.Values.Distinct().Select(m => Path.Combine(m, Runtime.Options.CgroupParent));
 
-    public void Dispose() => System.IO.Directory.Delete(Directory, recursive: true);
+    public void Dispose()
+    {
+        foreach (var parent in CgroupParents().Where(System.IO.Directory.Exists))
+        {
+            System.IO.Directory.Delete(parent);
+        }
+
+        System.IO.Directory.Delete(Directory, recursive: true);
+    }
 }
 
 internal sealed record Run(ContainerResult Result, IReadOnlyList<OutputLine> Lines)

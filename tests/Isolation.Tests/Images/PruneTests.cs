@@ -28,7 +28,7 @@ public sealed class PruneTests
         store.Remove(ImageReference.Parse("prune/dropped"));
 
         // prune/busy's layer is stacked by a running container (of this runtime's state directory) while its image is removed.
-        var runtime = ContainerRuntime.Create(new RuntimeOptions { StateDirectory = state });
+        var runtime = ContainerRuntime.Create(new RuntimeOptions { StateDirectory = state, CgroupParent = _host.Runtime.Options.CgroupParent });
         var running = runtime.RunAsync(_host.Spec("sleep", "2") with { Layers = [.. store.LayerPaths(busy), _host.Rootfs] }, cancellationToken: ct);
         while (!Directory.Exists(Path.Combine(state, "c")) || !Directory.EnumerateFiles(Path.Combine(state, "c"), "spec.json", SearchOption.AllDirectories).Any())
         {

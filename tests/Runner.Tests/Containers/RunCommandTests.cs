@@ -37,14 +37,22 @@ public sealed class RunCommandTests
     {
         if (_dir is not null)
         {
+            // The test's own parent cgroups, empty once its containers are gone.
+            foreach (var parent in Directory.GetDirectories("/sys/fs/cgroup").Select(h => Path.Combine(h, CgroupParent)).Where(Directory.Exists))
+            {
+                Directory.Delete(parent);
+            }
+
             Directory.Delete(_dir, true);
         }
     }
 
     private Command Runner(params string[] args) => CliWrap.Cli.Wrap("dotnet")
         .WithArguments([Path.Combine(AppContext.BaseDirectory, "runner.dll"), "run", "--rootfs", _rootfs, .. args])
-        .WithEnvironmentVariables(e => e.Set("RUNNER_STATE_DIR", _state))
+        .WithEnvironmentVariables(e => e.Set("RUNNER_STATE_DIR", _state).Set("RUNNER_CGROUP_PARENT", CgroupParent))
         .WithValidation(CommandResultValidation.None);
+
+    private string CgroupParent => "runner-test-" + Path.GetFileName(_dir).ToLowerInvariant();
 
     [Test, CancelAfter(60_000)]
     public async Task Run_prints_the_output_and_exits_with_the_commands_code(CancellationToken ct)
@@ -110,11 +118,11 @@ public sealed class RunCommandTests
 
         Assert.That(next.ExitCode, Is.EqualTo(0), next.StandardError);
         Assert.That(Directory.EnumerateDirectories(containers), Is.Empty);
-        Assert.That(Processes("runner-init"), Is.Empty);
+        Assert.That(Processes("runner-init").Where(p => p.Contains(_dir, StringComparison.Ordinal)), Is.Empty);
         Assert.That(File.ReadAllText("/proc/self/mountinfo"), Does.Not.Contain(_dir));
         foreach (var hierarchy in (string[])["memory", "pids", "cpu"])
         {
-            var parent = $"/sys/fs/cgroup/{hierarchy}/runner";
+            var parent = $"/sys/fs/cgroup/{hierarchy}/{CgroupParent}";
             if (Directory.Exists(parent))
             {
                 Assert.That(Directory.EnumerateDirectories(parent).Where(d => !File.ReadAllText(Path.Combine(d, "cgroup.procs")).Trim().Equals("", StringComparison.Ordinal)), Is.Empty);
@@ -145,7 +153,7 @@ public sealed class RunCommandTests
 
     private CliWrap.Command RunnerVerb(params string[] args) => CliWrap.Cli.Wrap("dotnet")
         .WithArguments([Path.Combine(AppContext.BaseDirectory, "runner.dll"), .. args])
-        .WithEnvironmentVariables(e => e.Set("RUNNER_STATE_DIR", _state))
+        .WithEnvironmentVariables(e => e.Set("RUNNER_STATE_DIR", _state).Set("RUNNER_CGROUP_PARENT", CgroupParent))
         .WithValidation(CommandResultValidation.None);
 
     [Test, CancelAfter(120_000)]

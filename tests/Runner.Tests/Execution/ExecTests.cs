@@ -26,6 +26,12 @@ public sealed class ExecTests
     {
         if (_dir is not null)
         {
+            // The test's own parent cgroups, empty once its containers are gone.
+            foreach (var parent in Directory.GetDirectories("/sys/fs/cgroup").Select(h => Path.Combine(h, "runner-test-" + Path.GetFileName(_dir).ToLowerInvariant())).Where(Directory.Exists))
+            {
+                Directory.Delete(parent);
+            }
+
             Directory.Delete(_dir, true);
         }
     }
@@ -48,9 +54,19 @@ public sealed class ExecTests
         return repo;
     }
 
-    private Task<BufferedCommandResult> ExecAsync(string repo, params string[] args) => CliWrap.Cli.Wrap("dotnet")
+    private static async Task CommitAsync(string repo, string path, string content)
+    {
+        await File.WriteAllTextAsync(Path.Combine(repo, path), content);
+        await CliWrap.Cli.Wrap("git").WithArguments(["-c", "user.email=t@example.org", "-c", "user.name=t", "commit", "-q", "-am", "change " + path])
+            .WithWorkingDirectory(repo).ExecuteAsync();
+    }
+
+    private Task<BufferedCommandResult> ExecAsync(string repo, params string[] args) => ExecInAsync(Path.Combine(_dir, "state"), repo, args);
+
+    private Task<BufferedCommandResult> ExecInAsync(string state, string repo, params string[] args) => CliWrap.Cli.Wrap("dotnet")
         .WithArguments([Path.Combine(AppContext.BaseDirectory, "runner.dll"), "exec", "-C", repo, .. args])
-        .WithEnvironmentVariables(e => e.Set("RUNNER_STATE_DIR", Path.Combine(_dir, "state")).Set("DEPLOY_TOKEN", "tok-3f9a-secret-value"))
+        .WithEnvironmentVariables(e => e.Set("RUNNER_STATE_DIR", state).Set("DEPLOY_TOKEN", "tok-3f9a-secret-value")
+            .Set("RUNNER_CGROUP_PARENT", "runner-test-" + Path.GetFileName(_dir).ToLowerInvariant()))
         .WithValidation(CommandResultValidation.None)
         .ExecuteBufferedAsync();
 
@@ -164,5 +180,54 @@ public sealed class ExecTests
         Assert.That(result.StandardOutput, Does.Contain("[build:2] all tests passed"));
         Assert.That(result.StandardOutput, Does.Match(@"build\s+passed"));
         Assert.That(result.StandardOutput, Does.Match(@"check\s+passed"));
+    }
+
+    private const string CachedPipeline = """
+        jobs:
+          build:
+            steps:
+              - name: install
+                run: echo "installing $(cat deps.lock)"; mkdir -p /opt/deps && cp deps.lock /opt/deps/installed && head -c 8 /dev/urandom | od -An -tx1 > /opt/deps/stamp
+                cache: layer
+                key_files: [deps.lock]
+              - name: use
+                run: cat /opt/deps/installed src.txt; cat /opt/deps/stamp > /tmp/stamp; ls /opt/deps
+        """;
+
+    [Test, CancelAfter(300_000)]
+    public async Task A_setup_step_keyed_on_a_lock_file_hits_when_only_sources_change_and_reruns_when_the_lock_changes(CancellationToken ct)
+    {
+        var repo = await RepositoryAsync(CachedPipeline, ("deps.lock", "deps v1\n"), ("src.txt", "source v1\n"));
+        var state = Path.Combine(_dir, "state-cache-" + Guid.NewGuid().ToString("N")[..6]);
+
+        var cold = await ExecInAsync(state, repo);
+        await CommitAsync(repo, "src.txt", "source v2\n");
+        var sourcesChanged = await ExecInAsync(state, repo);
+        await CommitAsync(repo, "deps.lock", "deps v2\n");
+        var lockChanged = await ExecInAsync(state, repo);
+
+        Assert.That(cold.StandardOutput, Does.Contain("[build:1] installing deps v1"));
+        Assert.That(sourcesChanged.ExitCode, Is.EqualTo(0), sourcesChanged.StandardError);
+        Assert.That(sourcesChanged.StandardOutput, Does.Not.Contain("installing"), "the install step did not run");
+        Assert.That(sourcesChanged.StandardOutput, Does.Match(@"1\. install\s+cached"));
+        Assert.That(sourcesChanged.StandardOutput, Does.Contain("[build:2] deps v1\n[build:2] source v2"), "later steps see the current sources");
+        Assert.That(lockChanged.StandardOutput, Does.Contain("[build:1] installing deps v2"));
+        Assert.That(lockChanged.StandardOutput, Does.Contain("[build:2] deps v2\n[build:2] source v2"));
+    }
+
+    [Test, CancelAfter(300_000)]
+    public async Task A_cached_run_and_a_cold_run_give_the_same_outputs(CancellationToken ct)
+    {
+        var repo = await RepositoryAsync(CachedPipeline.Replace("; head -c 8 /dev/urandom | od -An -tx1 > /opt/deps/stamp", "; echo fixed > /opt/deps/stamp", StringComparison.Ordinal),
+            ("deps.lock", "deps v1\n"), ("src.txt", "source v1\n"));
+        var warmState = Path.Combine(_dir, "state-warm-" + Guid.NewGuid().ToString("N")[..6]);
+        await ExecInAsync(warmState, repo);
+
+        var cached = await ExecInAsync(warmState, repo);
+        var cold = await ExecInAsync(Path.Combine(_dir, "state-cold-" + Guid.NewGuid().ToString("N")[..6]), repo);
+
+        static string Step2(string output) => string.Join("\n", output.Split('\n').Where(l => l.StartsWith("[build:2]", StringComparison.Ordinal)));
+        Assert.That(cached.StandardOutput, Does.Match(@"1\. install\s+cached"));
+        Assert.That(Step2(cached.StandardOutput), Is.EqualTo(Step2(cold.StandardOutput)).And.Contain("installed").And.Contain("stamp"));
     }
 }

@@ -1,0 +1,59 @@
+using System.Security.Cryptography;
+using System.Text;
+
+namespace Ci.Runner.Execution;
+
+/// <summary>A cached step layer: where it is and when it was made.</summary>
+public sealed record CachedLayer(string Path, DateTimeOffset Created);
+
+/// <summary>
+/// Step layers kept between runs (<c>cache: layer</c>), by key: the upper directory of a step
+/// that succeeded, moved (not copied) under <c>step-cache/KEY</c>. A hit means the step does not
+/// run; its layer is stacked instead.
+/// </summary>
+public sealed class StepCache
+{
+    private readonly string _root;
+
+    public StepCache(string stateDirectory)
+    {
+        _root = Path.Combine(stateDirectory, "step-cache");
+        Directory.CreateDirectory(_root);
+    }
+
+    public static string Key(params string[] parts)
+    {
+        using var sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        foreach (var part in parts)
+        {
+            var bytes = Encoding.UTF8.GetBytes(part);
+            sha.AppendData(BitConverter.GetBytes(bytes.Length));
+            sha.AppendData(bytes);
+        }
+
+        return Convert.ToHexStringLower(sha.GetHashAndReset());
+    }
+
+    public CachedLayer? Find(string key)
+    {
+        var path = Path.Combine(_root, key[..32]);
+        return Directory.Exists(path) ? new CachedLayer(path, Directory.GetCreationTimeUtc(path)) : null;
+    }
+
+    /// <summary>Moves a finished step's upper directory into the cache and returns where it now is (an existing entry wins).</summary>
+    public string Store(string key, string upper)
+    {
+        var path = Path.Combine(_root, key[..32]);
+        try
+        {
+            Directory.Move(upper, path);
+            Directory.SetCreationTimeUtc(path, DateTime.UtcNow);
+        }
+        catch (IOException) when (Directory.Exists(path))
+        {
+            Directory.Delete(upper, recursive: true); // made meanwhile by a concurrent run
+        }
+
+        return path;
+    }
+}
