@@ -55,7 +55,8 @@ public sealed class LimitsTests
 
         // The quota is 50 ms per 100 ms period: the loop is throttled in most periods and gets about 1.5 s of CPU in 3 s.
         Assert.That(run.Result.ThrottledPeriods, Is.GreaterThan(10), run.ToString());
-        Assert.That(run.Result.CpuTime.TotalSeconds, Is.InRange(1.0, 1.8), run.ToString());
+        // At most the quota (1.5 s, with 10% for period edges); at least a fair part of it even on a busy host.
+        Assert.That(run.Result.CpuTime.TotalSeconds, Is.InRange(0.6, 1.65), run.ToString());
     }
 
     [Test, CancelAfter(120_000)]
