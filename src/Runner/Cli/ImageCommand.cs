@@ -21,6 +21,7 @@ internal static class ImageCommand
         command.Subcommands.Add(List());
         command.Subcommands.Add(Remove());
         command.Subcommands.Add(Prune());
+        command.Subcommands.Add(Export());
         return command;
     }
 
@@ -249,6 +250,40 @@ internal static class ImageCommand
             }
 
             return ExitCodes.Ok;
+        });
+        return command;
+    }
+
+    private static Command Export()
+    {
+        var name = new Argument<string>("image") { Description = "The image to export" };
+        var output = new Option<string>("--output", "-o") { Description = "The archive to write (docker load and OCI tools read it)", Required = true };
+        var command = new Command("export", "Write an image to an archive that docker load, skopeo and runner image import read") { name, output };
+        command.SetAction(parse =>
+        {
+            if (!ImageReference.TryParse(parse.GetValue(name)!, out var reference, out var error))
+            {
+                Console.Error.WriteLine($"runner: {error}");
+                return ExitCodes.InvalidInput;
+            }
+
+            var store = OpenStore();
+            if (store.Find(reference!) is not { } image)
+            {
+                Console.Error.WriteLine($"runner: no image {reference} in the store");
+                return ExitCodes.InvalidInput;
+            }
+
+            try
+            {
+                ArchiveExporter.Export(image, store, Path.GetFullPath(parse.GetValue(output)!));
+                return ExitCodes.Ok;
+            }
+            catch (Exception ex) when (ex is IsolationException or IOException)
+            {
+                Console.Error.WriteLine($"runner: cannot export {reference}: {ex.Message}");
+                return ExitCodes.InternalError;
+            }
         });
         return command;
     }

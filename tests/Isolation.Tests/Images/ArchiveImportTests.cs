@@ -97,4 +97,24 @@ public sealed class ArchiveImportTests
             File.Copy(file, target);
         }
     }
+
+    [Test, CancelAfter(60_000)]
+    public async Task An_exported_archive_imports_again_and_skopeo_reads_it_as_a_docker_archive(CancellationToken ct)
+    {
+        var image = ArchiveImporter.Import(_layout, ImageReference.Parse("export/app:1"), _store);
+        var archive = Path.Combine(_host.Directory, "exported.tar");
+
+        ArchiveExporter.Export(image, _store, archive);
+        var reimported = ArchiveImporter.Import(archive, ImageReference.Parse("export/again:1"), _store);
+        var run = await RunImageAsync(reimported, ct);
+
+        Assert.That(reimported.Layers, Is.EqualTo(image.Layers));
+        Assert.That(run.Stdout.Split('\n'), Is.EqualTo(Expected));
+        if (File.Exists("/usr/bin/skopeo"))
+        {
+            var inspect = await Cli.Wrap("skopeo").WithArguments(["inspect", "--format", "{{len .Layers}}", $"docker-archive:{archive}"])
+                .WithValidation(CommandResultValidation.None).ExecuteBufferedAsync(ct);
+            Assert.That(inspect.StandardOutput.Trim(), Is.EqualTo("2"), inspect.StandardError);
+        }
+    }
 }
