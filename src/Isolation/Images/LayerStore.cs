@@ -33,7 +33,7 @@ public sealed class LayerStore
     }
 
     /// <summary>
-    /// Unpacks a layer tar (plain or gzip) and returns it. With <paramref name="expected"/>, a
+    /// Unpacks a layer tar (plain, gzip or zstd) and returns it. With <paramref name="expected"/>, a
     /// stream whose uncompressed digest differs is refused and nothing is kept.
     /// </summary>
     public Layer Import(Stream stream, Digest? expected = null)
@@ -139,7 +139,8 @@ public sealed class LayerStore
 
         if (peek == 4 && magic[0] == 0x28 && magic[1] == 0xb5 && magic[2] == 0x2f && magic[3] == 0xfd)
         {
-            throw new IsolationException("zstd-compressed layers are not supported yet; use a gzip or uncompressed tar");
+            // OCI's tar+zstd: ZstdSharp, a managed port of the reference library (no native code to ship).
+            return new ZstdSharp.DecompressionStream(buffered);
         }
 
         return buffered;

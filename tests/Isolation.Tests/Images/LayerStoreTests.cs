@@ -139,7 +139,7 @@ public sealed class LayerStoreTests
     }
 
     [Test]
-    public void The_diff_id_is_the_digest_of_the_uncompressed_tar_and_gzip_gives_the_same_layer()
+    public void The_diff_id_is_the_digest_of_the_uncompressed_tar_and_gzip_and_zstd_give_the_same_layer()
     {
         var tar = Tar(new LayerTar().File("same", "content"));
         var gz = tar + ".gz";
@@ -149,11 +149,21 @@ public sealed class LayerStoreTests
             input.CopyTo(output);
         }
 
+        var zst = tar + ".zst";
+        using (var input = File.OpenRead(tar))
+        using (var file = File.Create(zst))
+        using (var output = new ZstdSharp.CompressionStream(file))
+        {
+            input.CopyTo(output);
+        }
+
         var plain = Import(tar);
         var zipped = Import(gz);
+        var zstd = Import(zst);
 
         Assert.That(plain.DiffId.Hex, Is.EqualTo(Convert.ToHexStringLower(SHA256.HashData(File.ReadAllBytes(tar)))));
         Assert.That(zipped, Is.EqualTo(plain));
+        Assert.That(zstd, Is.EqualTo(plain));
     }
 
     [Test]
