@@ -36,6 +36,8 @@ public sealed class ContainerStepBackend(
 
         public List<string> StepLayers { get; } = []; // oldest first
 
+        public List<string> ArtifactLayers { get; } = [];
+
         public NetworkNamespace? Network { get; set; }
 
         /// <summary>The cache key of the file system so far: the image, then each step's layer.</summary>
@@ -72,6 +74,9 @@ public sealed class ContainerStepBackend(
             handle.Config = image.Config;
             handle.Key = StepCache.Key("image", string.Join(",", image.Layers), image.Config.ToString());
         }
+
+        // Artifacts of the jobs it needs sit above the checkout, under the same /workspace paths.
+        handle.ArtifactLayers.AddRange(job.Needs.Select(n => _artifacts.GetValueOrDefault(n)).OfType<string>());
 
         if (job.Network == NetworkMode.None)
         {
@@ -113,7 +118,7 @@ public sealed class ContainerStepBackend(
         var (uid, gid) = User(step.User ?? handle.Config.User);
         var result = await runtime.RunAsync(new ContainerSpec
         {
-            Layers = [.. handle.StepLayers.AsEnumerable().Reverse(), checkoutLayer, .. handle.ImageLayers],
+            Layers = [.. handle.StepLayers.AsEnumerable().Reverse(), .. handle.ArtifactLayers, checkoutLayer, .. handle.ImageLayers],
             Mounts = handle.ImageMounts,
             Command = step.Command,
             Env = env,
@@ -142,10 +147,44 @@ public sealed class ContainerStepBackend(
     }
 
     private readonly StepCache cache = new(stateDirectory);
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, string> _artifacts = new(StringComparer.Ordinal);
 
-    public async Task FinishJobAsync(IJobHandle job)
+    /// <summary>
+    /// Copies the files the artifacts patterns match, as the job's last step left them (deletions
+    /// and all), into a layer-shaped directory (workspace/…) kept for the run; paths are relative
+    /// to the job's workdir.
+    /// </summary>
+    private void CollectArtifacts(Handle handle, PlannedArtifacts artifacts)
+    {
+        var stack = new LayerStack([.. handle.StepLayers.AsEnumerable().Reverse(), .. handle.ArtifactLayers, checkoutLayer]);
+        var target = Path.Combine(runDirectory, "artifacts", handle.Job.Id);
+        var workdir = handle.Job.Workdir.TrimStart('/');
+        foreach (var (relative, source) in stack.Files(handle.Job.Workdir, path => Ci.Pipeline.Values.Glob.MatchesList(artifacts.Paths, path)))
+        {
+            var destination = Path.Combine(target, workdir, relative);
+            Directory.CreateDirectory(Path.GetDirectoryName(destination)!);
+            File.Copy(source, destination, overwrite: true);
+        }
+
+        if (Directory.Exists(target))
+        {
+            _artifacts[handle.Job.Id] = target;
+        }
+    }
+
+    public async Task FinishJobAsync(IJobHandle job, bool succeeded)
     {
         var handle = (Handle)job;
+        if (handle.Job.Artifacts is { } artifacts && artifacts.When switch
+            {
+                ArtifactsWhen.Always => true,
+                ArtifactsWhen.OnFailure => !succeeded,
+                _ => succeeded,
+            })
+        {
+            CollectArtifacts(handle, artifacts);
+        }
+
         if (handle.Network is { } ns)
         {
             await ns.DisposeAsync();

@@ -21,7 +21,8 @@ public sealed record StepOutput(string Job, int Step, bool IsError, string Text)
 /// The one seam between scheduling and execution. The scheduler calls, per job:
 /// <see cref="StartJobAsync"/> once, then <see cref="RunStepAsync"/> for each step in order (each
 /// step starts from exactly the file system the previous one left), then
-/// <see cref="FinishJobAsync"/> once, always, also after a failure or cancellation.
+/// <see cref="FinishJobAsync"/> once, always, also after a failure or cancellation. A job's
+/// artifacts are collected at its finish and stacked into the jobs that need it.
 /// Different jobs may run concurrently; calls for one job are never concurrent. FinishJobAsync is
 /// safe to repeat. Implementations: containers (<see cref="ContainerStepBackend"/>); a scripted
 /// backend for scheduler tests.
@@ -33,7 +34,8 @@ public interface IStepBackend
 
     Task<StepOutcome> RunStepAsync(IJobHandle job, PlannedStep step, Action<StepOutput> output, CancellationToken cancellationToken);
 
-    Task FinishJobAsync(IJobHandle job);
+    /// <summary>Ends a job: collects its artifacts (by its artifacts.when and <paramref name="succeeded"/>) for the jobs that need it, and releases what it held.</summary>
+    Task FinishJobAsync(IJobHandle job, bool succeeded);
 }
 
 /// <summary>A job the backend started; opaque to the scheduler.</summary>

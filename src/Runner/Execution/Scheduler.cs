@@ -138,7 +138,7 @@ public sealed class Scheduler(IStepBackend backend, int maxParallel, Action<Step
         }
         finally
         {
-            await backend.FinishJobAsync(handle);
+            await backend.FinishJobAsync(handle, !anyFailed);
         }
 
         var jobStatus = !anyFailed ? RunStatus.Passed

@@ -230,4 +230,27 @@ public sealed class ExecTests
         Assert.That(cached.StandardOutput, Does.Match(@"1\. install\s+cached"));
         Assert.That(Step2(cached.StandardOutput), Is.EqualTo(Step2(cold.StandardOutput)).And.Contain("installed").And.Contain("stamp"));
     }
+
+    [Test, CancelAfter(120_000)]
+    public async Task Artifacts_of_a_job_reach_the_jobs_that_need_it_as_its_last_step_left_them(CancellationToken ct)
+    {
+        var repo = await RepositoryAsync("""
+            jobs:
+              build:
+                steps:
+                  - run: mkdir -p out && echo app > out/app.txt && echo old > out/old.txt && echo log > out/build.log
+                  - run: rm out/old.txt && echo "app v2" > out/app.txt
+                artifacts: { paths: ["out/*.txt"] }
+              test:
+                needs: [build]
+                steps:
+                  - run: cat out/app.txt; ls out
+            """);
+
+        var result = await ExecAsync(repo);
+
+        Assert.That(result.ExitCode, Is.EqualTo(0), result.StandardError);
+        Assert.That(result.StandardOutput, Does.Contain("[test:1] app v2\n[test:1] app.txt\n"), "only the matching, surviving files arrive");
+        Assert.That(result.StandardOutput, Does.Not.Contain("[test:1] old.txt").And.Not.Contain("[test:1] build.log"));
+    }
 }

@@ -54,7 +54,7 @@ internal sealed class ScriptedBackend : IStepBackend
         return new StepOutcome(exit, null, false, false, TimeSpan.FromMilliseconds(sleep), TimeSpan.Zero, 0);
     }
 
-    public Task FinishJobAsync(IJobHandle job)
+    public Task FinishJobAsync(IJobHandle job, bool succeeded)
     {
         lock (_gate)
         {
