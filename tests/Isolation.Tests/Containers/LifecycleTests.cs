@@ -36,7 +36,9 @@ public sealed class LifecycleTests
 
         Assert.That(run.Stdout, Is.EqualTo("out1\nout2\nout3"));
         Assert.That(run.Stderr, Is.EqualTo("err1\nerr2\nerr3"));
-        Assert.That(run.Lines.Select(l => l.Timestamp), Is.Ordered);
+        // Each stream is read on its own thread: timestamps are ordered within a stream.
+        Assert.That(run.Lines.Where(l => l.Stream == OutputStream.Stdout).Select(l => l.Timestamp), Is.Ordered);
+        Assert.That(run.Lines.Where(l => l.Stream == OutputStream.Stderr).Select(l => l.Timestamp), Is.Ordered);
     }
 
     [Test, CancelAfter(30_000)]
