@@ -22,6 +22,7 @@ internal static class ImageCommand
         command.Subcommands.Add(Remove());
         command.Subcommands.Add(Prune());
         command.Subcommands.Add(Export());
+        command.Subcommands.Add(Inspect());
         return command;
     }
 
@@ -249,6 +250,30 @@ internal static class ImageCommand
                 Console.WriteLine($"{image.Name,-50} {image.Layers.Count,6}  {image.Created:yyyy-MM-dd HH:mm}");
             }
 
+            return ExitCodes.Ok;
+        });
+        return command;
+    }
+
+    private static Command Inspect()
+    {
+        var name = new Argument<string>("image") { Description = "The image to describe" };
+        var command = new Command("inspect", "Describe an image as JSON: its layers (DiffIDs), config and blobs") { name };
+        command.SetAction(parse =>
+        {
+            if (!ImageReference.TryParse(parse.GetValue(name)!, out var reference, out var error))
+            {
+                Console.Error.WriteLine($"runner: {error}");
+                return ExitCodes.InvalidInput;
+            }
+
+            if (OpenStore().Find(reference!) is not { } image)
+            {
+                Console.Error.WriteLine($"runner: no image {reference} in the store");
+                return ExitCodes.InvalidInput;
+            }
+
+            JsonOutput.Write(Console.Out, image);
             return ExitCodes.Ok;
         });
         return command;

@@ -34,6 +34,7 @@ internal sealed record PlanOutput(string File, bool Valid, IReadOnlyList<Diagnos
 [JsonSerializable(typeof(ValidateOutput))]
 [JsonSerializable(typeof(PlanOutput))]
 [JsonSerializable(typeof(List<ImageOutput>))]
+[JsonSerializable(typeof(Ci.Isolation.Images.Image))]
 internal sealed partial class JsonOutput : JsonSerializerContext
 {
     private static JsonOutput? _relaxed;
@@ -43,6 +44,8 @@ internal sealed partial class JsonOutput : JsonSerializerContext
     public static void Write(TextWriter writer, ValidateOutput value) => writer.WriteLine(JsonSerializer.Serialize(value, Relaxed.ValidateOutput));
 
     public static void Write(TextWriter writer, PlanOutput value) => writer.WriteLine(JsonSerializer.Serialize(value, Relaxed.PlanOutput));
+
+    public static void Write(TextWriter writer, Ci.Isolation.Images.Image value) => writer.WriteLine(JsonSerializer.Serialize(value, Relaxed.Image));
 
     public static void Write(TextWriter writer, List<ImageOutput> value) => writer.WriteLine(JsonSerializer.Serialize(value, Relaxed.ListImageOutput));
 

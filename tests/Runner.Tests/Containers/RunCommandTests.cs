@@ -164,12 +164,16 @@ public sealed class RunCommandTests
 
         var import = await RunnerVerb("image", "import", tar, "--tag", "box:1").ExecuteBufferedAsync(ct);
         var list = await RunnerVerb("image", "ls", "--json").ExecuteBufferedAsync(ct);
+        var inspect = await RunnerVerb("image", "inspect", "box:1").ExecuteBufferedAsync(ct);
         var run = await RunnerVerb("run", "box:1", "sh", "-c", "echo $PATH; pwd; ls /bin/busybox").ExecuteBufferedAsync(ct);
         var defaultCmd = await RunnerVerb("run", "docker.io/library/box:1").ExecuteBufferedAsync(ct);
 
         Assert.That(import.ExitCode, Is.EqualTo(0), import.StandardError);
         Assert.That(import.StandardOutput, Does.Match("^docker.io/library/box:1 1 layer sha256:[0-9a-f]{64}\n$"));
         Assert.That(list.StandardOutput, Does.Contain("\"name\": \"docker.io/library/box:1\""));
+        using var described = System.Text.Json.JsonDocument.Parse(inspect.StandardOutput);
+        Assert.That(described.RootElement.GetProperty("config").GetProperty("cmd")[0].GetString(), Is.EqualTo("/bin/sh"));
+        Assert.That(described.RootElement.GetProperty("layers").GetArrayLength(), Is.EqualTo(1));
         Assert.That(run.StandardOutput, Is.EqualTo("/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin\n/\n/bin/busybox\n"), run.StandardError);
         Assert.That(defaultCmd.ExitCode, Is.EqualTo(0), "the default command is /bin/sh, reading an empty stdin");
     }
