@@ -111,18 +111,7 @@ public sealed partial class ImageBuilder(ContainerRuntime runtime, ImageStore st
         return true;
     }
 
-    private static string Hash(params string[] parts)
-    {
-        using var sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-        foreach (var part in parts)
-        {
-            var bytes = Encoding.UTF8.GetBytes(part);
-            sha.AppendData(BitConverter.GetBytes(bytes.Length));
-            sha.AppendData(bytes);
-        }
-
-        return Convert.ToHexStringLower(sha.GetHashAndReset());
-    }
+    private static string Hash(params string[] parts) => CacheKey.Of(parts);
 
     private static string Expand(string text, State state)
     {

@@ -1,6 +1,3 @@
-using System.Security.Cryptography;
-using System.Text;
-
 namespace Ci.Runner.Execution;
 
 /// <summary>A cached step layer: where it is and when it was made.</summary>
@@ -21,18 +18,7 @@ public sealed class StepCache
         Directory.CreateDirectory(_root);
     }
 
-    public static string Key(params string[] parts)
-    {
-        using var sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-        foreach (var part in parts)
-        {
-            var bytes = Encoding.UTF8.GetBytes(part);
-            sha.AppendData(BitConverter.GetBytes(bytes.Length));
-            sha.AppendData(bytes);
-        }
-
-        return Convert.ToHexStringLower(sha.GetHashAndReset());
-    }
+    public static string Key(params string[] parts) => Ci.Isolation.Images.CacheKey.Of(parts);
 
     public CachedLayer? Find(string key)
     {
