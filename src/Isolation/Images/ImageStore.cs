@@ -38,9 +38,11 @@ public sealed class ImageStore
 
     public void Save(Image image)
     {
+        // A temporary name of its own: two pulls of one image may save it at the same moment.
         var file = FileFor(image.Name);
-        File.WriteAllText(file + ".tmp", JsonSerializer.Serialize(image, ImageJson.Default.Image));
-        File.Move(file + ".tmp", file, overwrite: true);
+        var temp = file + ".tmp-" + Random.Shared.NextInt64(1L << 40).ToString("x10");
+        File.WriteAllText(temp, JsonSerializer.Serialize(image, ImageJson.Default.Image));
+        File.Move(temp, file, overwrite: true);
     }
 
     public bool Remove(ImageReference reference)

@@ -59,22 +59,7 @@ public sealed class LayerStore
                 throw new IsolationException($"layer content does not match its digest: expected {want}, got {diffId}");
             }
 
-            var final = System.IO.Path.Combine(_root, diffId.Short);
-            if (Find(diffId) is { } existing)
-            {
-                return existing; // unpacked meanwhile by someone else; ours is dropped in finally
-            }
-
-            if (Directory.Exists(final))
-            {
-                // A directory without its digest file: a crash between the rename and the record. Replace it.
-                Directory.Delete(final, recursive: true);
-            }
-
-            Directory.Move(temp, final);
-            File.WriteAllText(DigestFile(final) + ".tmp", diffId.ToString());
-            File.Move(DigestFile(final) + ".tmp", DigestFile(final), overwrite: true);
-            return new Layer(diffId, final);
+            return Place(temp, diffId);
         }
         finally
         {
@@ -91,9 +76,25 @@ public sealed class LayerStore
     /// </summary>
     public Layer Adopt(string directory, Digest diffId)
     {
-        if (Find(diffId) is { } existing)
+        var layer = Place(directory, diffId);
+        if (Directory.Exists(directory))
         {
             Directory.Delete(directory, recursive: true);
+        }
+
+        return layer;
+    }
+
+    /// <summary>
+    /// Renames an unpacked directory into place as the layer <paramref name="diffId"/> and records
+    /// its digest, under a lock per layer: whoever comes second (another pull, another runner)
+    /// finds it there and keeps the first one. A directory without its record is a crash's leftover.
+    /// </summary>
+    private Layer Place(string directory, Digest diffId)
+    {
+        using var exclusive = Exclusive(System.IO.Path.Combine(_root, diffId.Short + ".lock"));
+        if (Find(diffId) is { } existing)
+        {
             return existing;
         }
 
@@ -104,9 +105,25 @@ public sealed class LayerStore
         }
 
         Directory.Move(directory, final);
-        File.WriteAllText(DigestFile(final) + ".tmp", diffId.ToString());
-        File.Move(DigestFile(final) + ".tmp", DigestFile(final), overwrite: true);
+        var record = DigestFile(final) + ".tmp-" + Random.Shared.NextInt64(1L << 40).ToString("x10");
+        File.WriteAllText(record, diffId.ToString());
+        File.Move(record, DigestFile(final), overwrite: true);
         return new Layer(diffId, final);
+    }
+
+    private static FileStream Exclusive(string path)
+    {
+        for (var attempt = 0; ; attempt++)
+        {
+            try
+            {
+                return new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None, 1, FileOptions.DeleteOnClose);
+            }
+            catch (IOException) when (attempt < 6000)
+            {
+                Thread.Sleep(10);
+            }
+        }
     }
 
     /// <summary>A scratch directory on the store's file system (so <see cref="Adopt"/> can rename it in).</summary>
