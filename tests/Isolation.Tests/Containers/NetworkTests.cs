@@ -22,10 +22,10 @@ public sealed class NetworkTests
             "ls /sys/class/net; cat /proc/sys/net/ipv4/ping_group_range; (timeout 5 nc -l -p 9097 &); " +
             "for i in $(seq 50); do echo x | nc 127.0.0.1 9097 2>/dev/null && echo loopback-ok && break; sleep 0.1; done", ct);
 
-        // The listener's own echo of "x" may or may not be printed before the shell ends and init kills it; the client's success is the proof.
+        // The listener's echo of "x" may come before or after, or not at all (init kills it when the shell ends); the client's success is the proof.
         var lines = run.Stdout.Split('\n');
         Assert.That(lines[..2], Is.EqualTo(new[] { "lo", "0\t2147483647" }), run.ToString());
-        Assert.That(lines[^1], Is.EqualTo("loopback-ok"), run.ToString());
+        Assert.That(lines, Does.Contain("loopback-ok"), run.ToString());
     }
 
     [Test, CancelAfter(30_000)]
