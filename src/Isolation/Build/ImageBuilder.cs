@@ -91,7 +91,7 @@ public sealed partial class ImageBuilder(ContainerRuntime runtime, ImageStore st
         state.Blobs = image.LayerBlobs?.ToList();
         state.Config = image.Config;
         // The base's identity is its layers and config, not its name: a moved tag gives a new key.
-        state.Key = Hash("FROM", string.Join(",", image.Layers), image.Config.ToString(), string.Join(",", image.Config.Env));
+        state.Key = Hash("FROM", string.Join(",", image.Layers), image.Config.Fingerprint());
         return true;
     }
 
@@ -107,7 +107,7 @@ public sealed partial class ImageBuilder(ContainerRuntime runtime, ImageStore st
     private static bool Metadata(State state, Instruction ins, Action apply)
     {
         apply();
-        state.Key = Hash(state.Key, ins.Keyword, ins.Text, state.Config.ToString(), string.Join(",", state.Config.Env), string.Join(",", state.Config.Cmd ?? []), string.Join(",", state.Config.Entrypoint ?? []));
+        state.Key = Hash(state.Key, ins.Keyword, ins.Text, state.Config.Fingerprint());
         return true;
     }
 

@@ -5,6 +5,19 @@ namespace Ci.Isolation.Images;
 /// <summary>What an image says about running it (the OCI config's Env, Entrypoint, Cmd, WorkingDir, User).</summary>
 public sealed record ImageConfig(IReadOnlyList<string> Env, IReadOnlyList<string>? Entrypoint, IReadOnlyList<string>? Cmd, string? WorkingDir, string? User)
 {
+    /// <summary>
+    /// A digest of every setting, for cache keys. Not <c>ToString()</c>: a record prints its lists
+    /// as type names, so a changed Env or Cmd would keep the same key.
+    /// </summary>
+    public string Fingerprint() => CacheKey.Of(
+    [
+        "env", .. Env,
+        "entrypoint", Entrypoint is null ? "\0null" : string.Join("\0", Entrypoint),
+        "cmd", Cmd is null ? "\0null" : string.Join("\0", Cmd),
+        "workdir", WorkingDir ?? "\0null",
+        "user", User ?? "\0null",
+    ]);
+
     public static ImageConfig Default { get; } = new(["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"], null, ["/bin/sh"], null, null);
 }
 

@@ -72,7 +72,7 @@ public sealed class ContainerStepBackend(
             var image = images.Find(reference) ?? await pull(reference, cancellationToken);
             handle.ImageLayers.AddRange(images.LayerPaths(image));
             handle.Config = image.Config;
-            handle.Key = StepCache.Key("image", string.Join(",", image.Layers), image.Config.ToString());
+            handle.Key = StepCache.Key("image", string.Join(",", image.Layers), image.Config.Fingerprint());
         }
 
         // Artifacts of the jobs it needs sit above the checkout, under the same /workspace paths.
