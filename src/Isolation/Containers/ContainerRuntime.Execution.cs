@@ -10,7 +10,8 @@ public sealed partial class ContainerRuntime
     /// cancellation: SIGTERM to the container's init (which forwards it), then, after the grace
     /// period, SIGKILL (unshare's --kill-child takes init, and with it the whole PID namespace).
     /// </summary>
-    private async Task<(bool TimedOut, int ExitCode)> ExecuteAsync(ContainerSpec spec, string dir, Action<OutputLine>? output,
+    /// <returns>Whether the timeout stopped it; the command's own status is in runner-init's result file.</returns>
+    private async Task<bool> ExecuteAsync(ContainerSpec spec, string dir, Action<OutputLine>? output,
         CancellationToken cancellationToken)
     {
         List<string> args = ["--fork", "--pid", "--mount", "--uts", "--ipc", "--propagation", "private", "--kill-child"];
@@ -48,12 +49,12 @@ public sealed partial class ContainerRuntime
 
         try
         {
-            var result = await task;
-            return (timedOut, result.ExitCode);
+            await task;
+            return timedOut;
         }
         catch (OperationCanceledException)
         {
-            return (timedOut, 137);
+            return timedOut;
         }
     }
 

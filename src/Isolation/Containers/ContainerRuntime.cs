@@ -70,7 +70,7 @@ public sealed partial class ContainerRuntime
             File.WriteAllText(Path.Combine(dir, OwnerFile), Owner.Current().ToString());
             var init = Prepare(spec, dir, cgroup);
             cgroup.Create(spec.Limits);
-            var (timedOut, _) = await ExecuteAsync(spec, dir, output, cancellationToken);
+            var timedOut = await ExecuteAsync(spec, dir, output, cancellationToken);
             var stats = cgroup.ReadStats();
             var result = ReadResult(init.ResultFile);
             if (result.Error is { } error)
