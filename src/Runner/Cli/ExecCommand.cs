@@ -79,7 +79,7 @@ internal static class ExecCommand
         ContainerRuntime runtime;
         try
         {
-            runtime = ContainerRuntime.Create(new RuntimeOptions { StateDirectory = settings.StateDirectory, CgroupParent = RunnerSettings.FromEnvironment().CgroupParent }, Serilog.Log.Logger);
+            runtime = ContainerRuntime.Create(settings.RuntimeOptions, Serilog.Log.Logger);
         }
         catch (Exception ex) when (ex is IsolationException or Isolation.Cgroups.CgroupUnavailableException or UnauthorizedAccessException)
         {

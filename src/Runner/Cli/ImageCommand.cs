@@ -167,7 +167,7 @@ internal static class ImageCommand
             var settings = RunnerSettings.FromEnvironment();
             try
             {
-                var runtime = ContainerRuntime.Create(new RuntimeOptions { StateDirectory = settings.StateDirectory, CgroupParent = RunnerSettings.FromEnvironment().CgroupParent }, Serilog.Log.Logger);
+                var runtime = ContainerRuntime.Create(settings.RuntimeOptions, Serilog.Log.Logger);
                 var store = OpenStore();
                 var builder = new Ci.Isolation.Build.ImageBuilder(runtime, store, async r => await PullAsync(r, quiet: false, ct)
                     ?? throw new IsolationException($"cannot get base image {r}"), settings.StateDirectory);

@@ -73,7 +73,7 @@ internal static class RunCommand
         ContainerRuntime runtime;
         try
         {
-            runtime = ContainerRuntime.Create(new RuntimeOptions { StateDirectory = RunnerSettings.FromEnvironment().StateDirectory, CgroupParent = RunnerSettings.FromEnvironment().CgroupParent }, Log.Logger);
+            runtime = ContainerRuntime.Create(RunnerSettings.FromEnvironment().RuntimeOptions, Log.Logger);
         }
         catch (Exception ex) when (ex is IsolationException or Isolation.Cgroups.CgroupUnavailableException or UnauthorizedAccessException)
         {

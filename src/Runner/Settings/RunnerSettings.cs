@@ -19,6 +19,9 @@ public sealed record RunnerSettings
     /// <summary>The parent cgroup of this runner's containers (default "runner").</summary>
     public string CgroupParent { get; init; } = "runner";
 
+    /// <summary>The container runtime's options under these settings.</summary>
+    public Ci.Isolation.Containers.RuntimeOptions RuntimeOptions => new() { StateDirectory = StateDirectory, CgroupParent = CgroupParent };
+
     public static RunnerSettings FromEnvironment() => new()
     {
         StateDirectory = Environment.GetEnvironmentVariable(StateDirectoryVariable) is { Length: > 0 } dir ? dir : "/var/lib/runner",
