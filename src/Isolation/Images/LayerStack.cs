@@ -44,7 +44,8 @@ public sealed class LayerStack(IReadOnlyList<string> topFirst)
         foreach (var layer in topFirst)
         {
             var full = Path.Combine(layer, relative);
-            if (Path.Exists(full) || new FileInfo(full).LinkTarget is not null || IsWhiteout(full))
+            // Path.Exists is false for a dangling symbolic link, which is still an entry of this layer.
+            if (Path.Exists(full) || new FileInfo(full).LinkTarget is not null)
             {
                 return IsWhiteout(full) ? null : full;
             }
