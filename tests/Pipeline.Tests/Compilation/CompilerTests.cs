@@ -261,16 +261,19 @@ public sealed class CompilerTests
     public void Anchors_and_merge_keys_share_settings_between_jobs()
     {
         var plan = _repo.Plan("""
-            x-common: &common
-              image: debian
-              timeout: 5m
             jobs:
-              a: { <<: *common, steps: [x] }
+              a: &common
+                timeout: 5m
+                env: { SHARED: from-a }
+                steps: [x]
               b: { <<: *common, timeout: 7m, steps: [y] }
-            """.Replace("x-common", "defaults", StringComparison.Ordinal).Replace("  image: debian\n", "", StringComparison.Ordinal));
+            """);
 
+        var b = plan.FindJob("b")!;
         Assert.That(plan.FindJob("a")!.Timeout, Is.EqualTo(TimeSpan.FromMinutes(5)));
-        Assert.That(plan.FindJob("b")!.Timeout, Is.EqualTo(TimeSpan.FromMinutes(7)));
+        Assert.That(b.Timeout, Is.EqualTo(TimeSpan.FromMinutes(7)), "an explicit key wins over the merged one");
+        Assert.That(b.Env.Single(e => e.Name == "SHARED").Value, Is.EqualTo("from-a"), "the rest comes from the anchor");
+        Assert.That(b.Steps.Single().Script, Is.EqualTo("y"));
     }
 
     [Test]
