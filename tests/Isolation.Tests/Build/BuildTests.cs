@@ -9,7 +9,7 @@ namespace Ci.Isolation.Tests.Build;
 /// <summary>Containerfile builds with our own runtime, and their layer cache.</summary>
 [Category("Container")]
 [NonParallelizable]
-public sealed class BuildTests
+public sealed class BuildTests : ContainerFixture
 {
     private const string Containerfile = """
         # the Dockerfile habit: lock file first, install, then the sources
@@ -24,27 +24,22 @@ public sealed class BuildTests
         CMD ["cat", "/app/built.txt"]
         """;
 
-    private ContainerHost _host = null!;
     private ImageStore _store = null!;
     private string _context = null!;
 
     [OneTimeSetUp]
     public async Task SetUp()
     {
-        _host = await ContainerHost.CreateAsync();
-        _store = new ImageStore(_host.StateDirectory, new LayerStore(_host.StateDirectory));
-        var rootTar = Path.Combine(_host.Directory, "busybox-base.tar");
-        await Cli.Wrap("tar").WithArguments(["-C", _host.Rootfs, "-cf", rootTar, "."]).ExecuteAsync();
+        _store = new ImageStore(Host.StateDirectory, new LayerStore(Host.StateDirectory));
+        var rootTar = Path.Combine(Host.Directory, "busybox-base.tar");
+        await Cli.Wrap("tar").WithArguments(["-C", Host.Rootfs, "-cf", rootTar, "."]).ExecuteAsync();
         _store.ImportRootfs(rootTar, ImageReference.Parse("local/busybox"));
     }
-
-    [OneTimeTearDown]
-    public void TearDown() => _host?.Dispose();
 
     [SetUp]
     public void FreshContext()
     {
-        _context = Directory.CreateDirectory(Path.Combine(_host.Directory, "ctx-" + Guid.NewGuid().ToString("N")[..8])).FullName;
+        _context = Directory.CreateDirectory(Path.Combine(Host.Directory, "ctx-" + Guid.NewGuid().ToString("N")[..8])).FullName;
         Directory.CreateDirectory(Path.Combine(_context, "src"));
         File.WriteAllText(Path.Combine(_context, "lock.txt"), "deps-v1\n");
         File.WriteAllText(Path.Combine(_context, "src", "main.txt"), "main v1\n");
@@ -54,7 +49,7 @@ public sealed class BuildTests
     private async Task<(Image Image, List<BuildStep> Steps)> BuildAsync(string tag, Dictionary<string, string>? args = null, CancellationToken ct = default)
     {
         var steps = new List<BuildStep>();
-        var builder = new ImageBuilder(_host.Runtime, _store, r => throw new IsolationException($"no base {r}"), _host.StateDirectory);
+        var builder = new ImageBuilder(Host.Runtime, _store, r => throw new IsolationException($"no base {r}"), Host.StateDirectory);
         var image = await builder.BuildAsync(new BuildOptions(Path.Combine(_context, "Containerfile"), _context, ImageReference.Parse(tag))
         {
             BuildArgs = args ?? new Dictionary<string, string>(),
@@ -64,7 +59,7 @@ public sealed class BuildTests
 
     private async Task<string> RunAsync(Image image, CancellationToken ct)
     {
-        var run = await _host.RunAsync(_host.Spec([.. image.Config.Cmd!]) with { Layers = _store.LayerPaths(image) }, ct);
+        var run = await Host.RunAsync(Host.Spec([.. image.Config.Cmd!]) with { Layers = _store.LayerPaths(image) }, ct);
         Assert.That(run.Result.ExitCode, Is.EqualTo(0), run.ToString());
         return run.Stdout;
     }

@@ -9,7 +9,7 @@ namespace Ci.Isolation.Tests.Containers;
 /// from the host's own root), a runtime with its own state directory, and the checks that
 /// nothing of a container is left on the host.
 /// </summary>
-internal sealed class ContainerHost : IDisposable
+public sealed class ContainerHost : IDisposable
 {
     private ContainerHost(string dir, ContainerRuntime runtime)
     {
@@ -138,7 +138,7 @@ internal sealed class ContainerHost : IDisposable
     }
 }
 
-internal sealed record Run(ContainerResult Result, IReadOnlyList<OutputLine> Lines)
+public sealed record Run(ContainerResult Result, IReadOnlyList<OutputLine> Lines)
 {
     public string Stdout => string.Join("\n", Lines.Where(l => l.Stream == OutputStream.Stdout).Select(l => l.Text));
 

@@ -5,20 +5,13 @@ namespace Ci.Isolation.Tests.Containers;
 /// <summary>A step must not see or touch the host. Real containers, as root.</summary>
 [Category("Container")]
 [NonParallelizable]
-public sealed class IsolationTests
+public sealed class IsolationTests : ContainerFixture
 {
-    private ContainerHost _host = null!;
-
-    [OneTimeSetUp]
-    public async Task SetUp() => _host = await ContainerHost.CreateAsync();
-
-    [OneTimeTearDown]
-    public void TearDown() => _host?.Dispose();
 
     [Test, CancelAfter(30_000)]
     public async Task The_command_sees_only_the_containers_init_and_itself(CancellationToken ct)
     {
-        var run = await _host.RunAsync(_host.Spec("ps", "-o", "pid,args"), ct);
+        var run = await Host.RunAsync(Host.Spec("ps", "-o", "pid,args"), ct);
 
         var processes = run.Stdout.Split('\n').Skip(1).Select(l => l.Trim()).ToList();
         Assert.That(run.Result.ExitCode, Is.EqualTo(0), run.ToString());
@@ -30,7 +23,7 @@ public sealed class IsolationTests
     [Test, CancelAfter(30_000)]
     public async Task The_hosts_files_are_not_visible(CancellationToken ct)
     {
-        var run = await _host.ShAsync("ls /; test -e /usr/share/dotnet || echo no-dotnet; test -e /etc/os-release || echo no-os-release", ct);
+        var run = await Host.ShAsync("ls /; test -e /usr/share/dotnet || echo no-dotnet; test -e /etc/os-release || echo no-os-release", ct);
 
         Assert.That(run.Stdout.Split('\n'), Is.EquivalentTo(new[] { "bin", "data", "dev", "etc", "proc", "root", "sys", "tmp", "no-dotnet", "no-os-release" }));
     }
@@ -40,7 +33,7 @@ public sealed class IsolationTests
     {
         var hostBefore = Environment.MachineName;
 
-        var run = await _host.RunAsync(_host.Spec("/bin/sh", "-c", "hostname; hostname evil 2>&1 || echo refused") with { Hostname = "step-1" }, ct);
+        var run = await Host.RunAsync(Host.Spec("/bin/sh", "-c", "hostname; hostname evil 2>&1 || echo refused") with { Hostname = "step-1" }, ct);
 
         Assert.That(run.Stdout.Split('\n')[0], Is.EqualTo("step-1"));
         Assert.That(run.Stdout, Does.Contain("refused"));
@@ -50,7 +43,7 @@ public sealed class IsolationTests
     [Test, CancelAfter(30_000)]
     public async Task Writes_to_proc_sys_sys_and_sysrq_trigger_fail(CancellationToken ct)
     {
-        var run = await _host.ShAsync(
+        var run = await Host.ShAsync(
             "echo x > /proc/sys/kernel/domainname || echo denied-proc-sys;" +
             "echo 1 > /sys/kernel/mm/ksm/run || echo denied-sys;" +
             "echo h > /proc/sysrq-trigger || echo denied-sysrq;" +
@@ -62,7 +55,7 @@ public sealed class IsolationTests
     [Test, CancelAfter(30_000)]
     public async Task Mount_unshare_and_setns_escapes_fail(CancellationToken ct)
     {
-        var run = await _host.ShAsync(
+        var run = await Host.ShAsync(
             "mount -t tmpfs none /tmp 2>/dev/null || echo no-mount;" +
             "unshare -U -r -m sh -c 'mount -t tmpfs none /tmp' 2>/dev/null || echo no-userns;" +
             "unshare -m true 2>/dev/null || echo no-mountns;" +
@@ -75,7 +68,7 @@ public sealed class IsolationTests
     [Test, CancelAfter(30_000)]
     public async Task Disk_devices_cannot_be_made_or_read(CancellationToken ct)
     {
-        var run = await _host.ShAsync("mknod /tmp/sda b 8 0 2>/dev/null || echo no-mknod; ls /dev | tr '\\n' ' '; echo; cat /dev/sda 2>/dev/null || echo no-sda", ct);
+        var run = await Host.ShAsync("mknod /tmp/sda b 8 0 2>/dev/null || echo no-mknod; ls /dev | tr '\\n' ' '; echo; cat /dev/sda 2>/dev/null || echo no-sda", ct);
 
         var lines = run.Stdout.Split('\n');
         Assert.That(lines[0], Is.EqualTo("no-mknod"));
@@ -87,19 +80,19 @@ public sealed class IsolationTests
     [Test, CancelAfter(30_000)]
     public async Task A_host_disk_given_as_a_volume_still_cannot_be_read(CancellationToken ct)
     {
-        if (_host.Runtime.Cgroups.Mode == Ci.Isolation.Cgroups.CgroupMode.Unified)
+        if (Host.Runtime.Cgroups.Mode == Ci.Isolation.Cgroups.CgroupMode.Unified)
         {
             Assert.Ignore("the device controller on cgroup v2 needs an eBPF program, which the runtime does not load yet");
         }
 
         // A node for the block device under the host's root file system, as a careless volume might expose it.
         var root = File.ReadLines("/proc/self/mountinfo").Select(l => l.Split(' ')).First(f => f[4] == "/")[2];
-        var node = Path.Combine(_host.Directory, "disk");
+        var node = Path.Combine(Host.Directory, "disk");
         var mknod = await CliWrap.Cli.Wrap("mknod").WithArguments([node, "b", .. root.Split(':')]).ExecuteAsync(ct);
         Assert.That(mknod.ExitCode, Is.EqualTo(0));
 
         // Writable, so the mount is not nodev: the device cgroup is what refuses it.
-        var run = await _host.RunAsync(_host.Spec("/bin/sh", "-c", "head -c 512 /disk > /dev/null && echo read || echo refused") with
+        var run = await Host.RunAsync(Host.Spec("/bin/sh", "-c", "head -c 512 /disk > /dev/null && echo read || echo refused") with
         {
             Mounts = [new BindMount(node, "/disk")],
         }, ct);
@@ -111,7 +104,7 @@ public sealed class IsolationTests
     [Test, CancelAfter(30_000)]
     public async Task A_non_root_user_has_no_capabilities(CancellationToken ct)
     {
-        var run = await _host.RunAsync(_host.Spec("/bin/sh", "-c", "id -u; id -g; grep CapEff /proc/self/status") with { Uid = 65534, Gid = 65534 }, ct);
+        var run = await Host.RunAsync(Host.Spec("/bin/sh", "-c", "id -u; id -g; grep CapEff /proc/self/status") with { Uid = 65534, Gid = 65534 }, ct);
 
         Assert.That(run.Stdout.Split('\n'), Is.EqualTo(new[] { "65534", "65534", "CapEff:\t0000000000000000" }), run.ToString());
     }
@@ -119,7 +112,7 @@ public sealed class IsolationTests
     [Test, CancelAfter(30_000)]
     public async Task Root_in_the_container_keeps_only_the_default_capabilities(CancellationToken ct)
     {
-        var run = await _host.ShAsync("grep -E '^Cap(Eff|Bnd)' /proc/self/status", ct);
+        var run = await Host.ShAsync("grep -E '^Cap(Eff|Bnd)' /proc/self/status", ct);
 
         var expected = DefaultCapabilities.Podman.Aggregate(0UL, (mask, cap) => mask | 1UL << cap).ToString("x16");
         Assert.That(run.Stdout.Split('\n'), Is.EqualTo(new[] { $"CapEff:\t{expected}", $"CapBnd:\t{expected}" }));
@@ -129,12 +122,12 @@ public sealed class IsolationTests
     public unsafe void Descriptors_the_runner_holds_do_not_leak_into_the_container(CancellationToken ct)
     {
         // An fd without O_CLOEXEC, as a careless library might leave one open in the runner.
-        var path = Path.Combine(_host.Directory, "secret-fd");
+        var path = Path.Combine(Host.Directory, "secret-fd");
         File.WriteAllText(path, "host secret");
         var fd = Open(path, 0);
         try
         {
-            var run = _host.ShAsync("ls /proc/self/fd | tr '\\n' ' '", ct).GetAwaiter().GetResult();
+            var run = Host.ShAsync("ls /proc/self/fd | tr '\\n' ' '", ct).GetAwaiter().GetResult();
 
             Assert.That(run.Stdout.Split(' ', StringSplitOptions.RemoveEmptyEntries).Select(int.Parse), Is.SubsetOf(new[] { 0, 1, 2, 3 }), run.ToString());
         }
@@ -147,11 +140,11 @@ public sealed class IsolationTests
     [Test, CancelAfter(30_000)]
     public async Task Read_only_volumes_are_read_only_and_others_writable(CancellationToken ct)
     {
-        var ro = Directory.CreateDirectory(Path.Combine(_host.Directory, "ro-volume")).FullName;
-        var rw = Directory.CreateDirectory(Path.Combine(_host.Directory, "rw-volume")).FullName;
+        var ro = Directory.CreateDirectory(Path.Combine(Host.Directory, "ro-volume")).FullName;
+        var rw = Directory.CreateDirectory(Path.Combine(Host.Directory, "rw-volume")).FullName;
         File.WriteAllText(Path.Combine(ro, "in.txt"), "input\n");
 
-        var run = await _host.RunAsync(_host.Spec("/bin/sh", "-c", "cat /in/in.txt; echo x > /in/new 2>/dev/null || echo ro-refused; echo out > /out/result") with
+        var run = await Host.RunAsync(Host.Spec("/bin/sh", "-c", "cat /in/in.txt; echo x > /in/new 2>/dev/null || echo ro-refused; echo out > /out/result") with
         {
             Mounts = [new BindMount(ro, "/in", ReadOnly: true), new BindMount(rw, "/out")],
         }, ct);

@@ -8,21 +8,14 @@ namespace Ci.Isolation.Tests.Containers;
 /// <summary>Results, layers and clean-up: a container leaves nothing behind, however it ends.</summary>
 [Category("Container")]
 [NonParallelizable]
-public sealed class LifecycleTests
+public sealed class LifecycleTests : ContainerFixture
 {
-    private ContainerHost _host = null!;
-
-    [OneTimeSetUp]
-    public async Task SetUp() => _host = await ContainerHost.CreateAsync();
-
-    [OneTimeTearDown]
-    public void TearDown() => _host?.Dispose();
 
     [Test, CancelAfter(30_000)]
     public async Task Exit_codes_and_signals_are_reported_as_the_shell_sees_them(CancellationToken ct)
     {
-        var exited = await _host.ShAsync("exit 42", ct);
-        var killed = await _host.ShAsync("kill -KILL $$", ct);
+        var exited = await Host.ShAsync("exit 42", ct);
+        var killed = await Host.ShAsync("kill -KILL $$", ct);
 
         Assert.That((exited.Result.ExitCode, exited.Result.Signal, exited.Result.ShellExitCode), Is.EqualTo((42, (int?)null, 42)));
         Assert.That((killed.Result.ExitCode, killed.Result.Signal, killed.Result.ShellExitCode), Is.EqualTo(((int?)null, 9, 137)));
@@ -32,7 +25,7 @@ public sealed class LifecycleTests
     [Test, CancelAfter(30_000)]
     public async Task Output_streams_arrive_line_by_line_in_order_on_their_own_channels(CancellationToken ct)
     {
-        var run = await _host.ShAsync("for i in 1 2 3; do echo out$i; echo err$i >&2; done", ct);
+        var run = await Host.ShAsync("for i in 1 2 3; do echo out$i; echo err$i >&2; done", ct);
 
         Assert.That(run.Stdout, Is.EqualTo("out1\nout2\nout3"));
         Assert.That(run.Stderr, Is.EqualTo("err1\nerr2\nerr3"));
@@ -44,8 +37,8 @@ public sealed class LifecycleTests
     [Test, CancelAfter(30_000)]
     public async Task A_containers_state_directory_is_private_to_root_while_it_runs(CancellationToken ct)
     {
-        var run = _host.RunAsync(_host.Spec("sleep", "1") with { Env = new Dictionary<string, string> { ["TOKEN"] = "s3cret" } }, ct);
-        var containers = Path.Combine(_host.StateDirectory, "c");
+        var run = Host.RunAsync(Host.Spec("sleep", "1") with { Env = new Dictionary<string, string> { ["TOKEN"] = "s3cret" } }, ct);
+        var containers = Path.Combine(Host.StateDirectory, "c");
         string? dir = null;
         while (dir is null && !run.IsCompleted)
         {
@@ -60,7 +53,7 @@ public sealed class LifecycleTests
     [Test, CancelAfter(30_000)]
     public async Task A_missing_command_exits_127_with_a_message(CancellationToken ct)
     {
-        var run = await _host.RunAsync(_host.Spec("no-such-tool", "--version"), ct);
+        var run = await Host.RunAsync(Host.Spec("no-such-tool", "--version"), ct);
 
         Assert.That(run.Result.ExitCode, Is.EqualTo(127));
         Assert.That(run.Stderr, Is.EqualTo("runner: exec no-such-tool: not found in PATH (/bin)"));
@@ -69,14 +62,14 @@ public sealed class LifecycleTests
     [Test, CancelAfter(30_000)]
     public async Task Layers_stay_unchanged_and_a_kept_upper_directory_holds_the_changes(CancellationToken ct)
     {
-        var lower = Directory.CreateDirectory(Path.Combine(_host.Directory, "layer-1")).FullName;
+        var lower = Directory.CreateDirectory(Path.Combine(Host.Directory, "layer-1")).FullName;
         File.WriteAllText(Path.Combine(lower, "from-layer"), "layer\n");
         File.WriteAllText(Path.Combine(lower, "doomed"), "x\n");
-        var upper = Path.Combine(_host.Directory, "upper-1");
+        var upper = Path.Combine(Host.Directory, "upper-1");
 
-        var run = await _host.RunAsync(_host.Spec("/bin/sh", "-c", "cat /from-layer; echo new > /created; rm /doomed; echo changed > /from-layer") with
+        var run = await Host.RunAsync(Host.Spec("/bin/sh", "-c", "cat /from-layer; echo new > /created; rm /doomed; echo changed > /from-layer") with
         {
-            Layers = [lower, _host.Rootfs],
+            Layers = [lower, Host.Rootfs],
             UpperDirectory = upper,
         }, ct);
 
@@ -89,12 +82,12 @@ public sealed class LifecycleTests
         Assert.That(whiteout.StandardOutput.Trim(), Is.EqualTo("character special file 0:0"), "a deletion is an overlayfs whiteout");
 
         // The next container stacks the kept upper directory as a layer and starts from exactly that state.
-        var next = await _host.RunAsync(_host.Spec("/bin/sh", "-c", "cat /created /from-layer; test -e /doomed || echo gone") with
+        var next = await Host.RunAsync(Host.Spec("/bin/sh", "-c", "cat /created /from-layer; test -e /doomed || echo gone") with
         {
-            Layers = [upper, lower, _host.Rootfs],
+            Layers = [upper, lower, Host.Rootfs],
         }, ct);
         Assert.That(next.Stdout, Is.EqualTo("new\nchanged\ngone"));
-        Assert.That(_host.Leftovers(), Is.Empty);
+        Assert.That(Host.Leftovers(), Is.Empty);
     }
 
     [Test, CancelAfter(60_000)]
@@ -117,7 +110,7 @@ public sealed class LifecycleTests
             }
             """, ct);
 
-        var run = await _host.RunAsync(_host.Spec("/escape") with
+        var run = await Host.RunAsync(Host.Spec("/escape") with
         {
             Mounts = [new BindMount(escape, "/escape", ReadOnly: true)],
         }, ct);
@@ -160,11 +153,11 @@ public sealed class LifecycleTests
         var mountsBefore = File.ReadAllLines("/proc/self/mountinfo").Length;
         for (var i = 0; i < 500; i++)
         {
-            var run = await _host.RunAsync(_host.Spec("/bin/true") with { Limits = new ContainerLimits(MilliCpus: 500, MemoryBytes: 256L << 20, Pids: 16) }, ct);
+            var run = await Host.RunAsync(Host.Spec("/bin/true") with { Limits = new ContainerLimits(MilliCpus: 500, MemoryBytes: 256L << 20, Pids: 16) }, ct);
             Assert.That(run.Result.ExitCode, Is.EqualTo(0), $"container {i}: {run}");
         }
 
-        Assert.That(_host.Leftovers(), Is.Empty);
+        Assert.That(Host.Leftovers(), Is.Empty);
         Assert.That(File.ReadAllLines("/proc/self/mountinfo"), Has.Length.EqualTo(mountsBefore));
     }
 
@@ -176,8 +169,8 @@ public sealed class LifecycleTests
             Assert.Ignore("gcc is not installed; .ci/run installs it");
         }
 
-        var c = Path.Combine(_host.Directory, name + ".c");
-        var exe = Path.Combine(_host.Directory, name);
+        var c = Path.Combine(Host.Directory, name + ".c");
+        var exe = Path.Combine(Host.Directory, name);
         await File.WriteAllTextAsync(c, source, ct);
         var result = await Cli.Wrap(gcc!).WithArguments(["-static", "-O1", "-o", exe, c]).WithValidation(CommandResultValidation.None).ExecuteBufferedAsync(ct);
         Assert.That(result.ExitCode, Is.EqualTo(0), result.StandardError);

@@ -6,22 +6,15 @@ namespace Ci.Isolation.Tests.Containers;
 /// <summary>Limits hold and are reported: memory (OOM), CPU quota, processes, time.</summary>
 [Category("Container")]
 [NonParallelizable]
-public sealed class LimitsTests
+public sealed class LimitsTests : ContainerFixture
 {
     private const long MiB = 1024 * 1024;
-    private ContainerHost _host = null!;
-
-    [OneTimeSetUp]
-    public async Task SetUp() => _host = await ContainerHost.CreateAsync();
-
-    [OneTimeTearDown]
-    public void TearDown() => _host?.Dispose();
 
     // dd allocates its block size as one buffer and fills it: a 512 MiB block needs 512 MiB of memory.
     [Test, CancelAfter(60_000)]
     public async Task Allocating_512_MiB_under_a_256_MiB_limit_is_reported_as_oom_killed(CancellationToken ct)
     {
-        var run = await _host.RunAsync(_host.Spec("dd", "if=/dev/zero", "of=/dev/null", "bs=512M", "count=1") with
+        var run = await Host.RunAsync(Host.Spec("dd", "if=/dev/zero", "of=/dev/null", "bs=512M", "count=1") with
         {
             Limits = new ContainerLimits(MemoryBytes: 256 * MiB, Pids: 64),
         }, ct);
@@ -35,7 +28,7 @@ public sealed class LimitsTests
     [Test, CancelAfter(60_000)]
     public async Task Allocating_128_MiB_under_a_256_MiB_limit_passes(CancellationToken ct)
     {
-        var run = await _host.RunAsync(_host.Spec("dd", "if=/dev/zero", "of=/dev/null", "bs=128M", "count=1") with
+        var run = await Host.RunAsync(Host.Spec("dd", "if=/dev/zero", "of=/dev/null", "bs=128M", "count=1") with
         {
             Limits = new ContainerLimits(MemoryBytes: 256 * MiB, Pids: 64),
         }, ct);
@@ -48,7 +41,7 @@ public sealed class LimitsTests
     [Test, CancelAfter(60_000)]
     public async Task Half_a_cpu_gives_a_busy_loop_about_half_a_cpu(CancellationToken ct)
     {
-        var run = await _host.RunAsync(_host.Spec("timeout", "3", "sh", "-c", "while :; do :; done") with
+        var run = await Host.RunAsync(Host.Spec("timeout", "3", "sh", "-c", "while :; do :; done") with
         {
             Limits = new ContainerLimits(MilliCpus: 500, Pids: 64),
         }, ct);
@@ -62,7 +55,7 @@ public sealed class LimitsTests
     [Test, CancelAfter(120_000)]
     public async Task A_fork_bomb_is_stopped_by_the_pids_limit_and_the_host_stays_responsive(CancellationToken ct)
     {
-        var bomb = _host.RunAsync(_host.Spec("/bin/sh", "-c", "bomb() { bomb | bomb & }; bomb; sleep 3") with
+        var bomb = Host.RunAsync(Host.Spec("/bin/sh", "-c", "bomb() { bomb | bomb & }; bomb; sleep 3") with
         {
             Limits = new ContainerLimits(Pids: 64, MemoryBytes: 256 * MiB),
             Timeout = TimeSpan.FromSeconds(6),
@@ -76,13 +69,13 @@ public sealed class LimitsTests
         Assert.That(host.ExitCode, Is.EqualTo(0), host.StandardError);
         Assert.That(host.StandardOutput, Is.EqualTo("host alive\n"));
         Assert.That(run.Stderr, Does.Contain("can't fork"), run.ToString());
-        Assert.That(_host.Leftovers(), Is.Empty);
+        Assert.That(Host.Leftovers(), Is.Empty);
     }
 
     [Test, CancelAfter(60_000)]
     public async Task A_timeout_kills_the_whole_process_tree(CancellationToken ct)
     {
-        var run = await _host.RunAsync(_host.Spec("/bin/sh", "-c", "trap '' TERM; sleep 313 & sleep 313 & (sleep 313 &); sleep 313") with
+        var run = await Host.RunAsync(Host.Spec("/bin/sh", "-c", "trap '' TERM; sleep 313 & sleep 313 & (sleep 313 &); sleep 313") with
         {
             Timeout = TimeSpan.FromSeconds(1),
             StopGracePeriod = TimeSpan.FromSeconds(1),
@@ -91,13 +84,13 @@ public sealed class LimitsTests
         Assert.That(run.Result.TimedOut, Is.True, run.ToString());
         Assert.That(run.Result.ExitCode, Is.Null);
         Assert.That(ContainerHost.HostProcesses("sleep 313"), Is.Empty);
-        Assert.That(_host.Leftovers(), Is.Empty);
+        Assert.That(Host.Leftovers(), Is.Empty);
     }
 
     [Test, CancelAfter(60_000)]
     public async Task A_command_that_stops_on_sigterm_ends_within_the_grace_period(CancellationToken ct)
     {
-        var run = await _host.RunAsync(_host.Spec("/bin/sh", "-c", "trap 'echo stopping; exit 0' TERM; while :; do sleep 0.1; done") with
+        var run = await Host.RunAsync(Host.Spec("/bin/sh", "-c", "trap 'echo stopping; exit 0' TERM; while :; do sleep 0.1; done") with
         {
             // A grace period far longer than the test may take: finishing at all shows it was not waited out.
             Timeout = TimeSpan.FromSeconds(1),

@@ -5,20 +5,13 @@ namespace Ci.Isolation.Tests.Containers;
 /// <summary>Network modes: none (own namespace, loopback up), host, and one namespace shared by several containers.</summary>
 [Category("Container")]
 [NonParallelizable]
-public sealed class NetworkTests
+public sealed class NetworkTests : ContainerFixture
 {
-    private ContainerHost _host = null!;
-
-    [OneTimeSetUp]
-    public async Task SetUp() => _host = await ContainerHost.CreateAsync();
-
-    [OneTimeTearDown]
-    public void TearDown() => _host?.Dispose();
 
     [Test, CancelAfter(30_000)]
     public async Task None_has_only_loopback_and_it_is_up(CancellationToken ct)
     {
-        var run = await _host.ShAsync(
+        var run = await Host.ShAsync(
             "ls /sys/class/net; cat /proc/sys/net/ipv4/ping_group_range; (timeout 5 nc -l -p 9097 &); " +
             "for i in $(seq 50); do echo x | nc 127.0.0.1 9097 2>/dev/null && echo loopback-ok && break; sleep 0.1; done", ct);
 
@@ -33,7 +26,7 @@ public sealed class NetworkTests
     {
         var hostInterfaces = Directory.GetDirectories("/sys/class/net").Select(Path.GetFileName).Order().ToList();
 
-        var run = await _host.RunAsync(_host.Spec("ls", "/sys/class/net") with { Network = ContainerNetwork.Host }, ct);
+        var run = await Host.RunAsync(Host.Spec("ls", "/sys/class/net") with { Network = ContainerNetwork.Host }, ct);
 
         Assert.That(run.Stdout.Split('\n'), Is.EqualTo(hostInterfaces));
     }
@@ -41,11 +34,11 @@ public sealed class NetworkTests
     [Test, CancelAfter(60_000)]
     public async Task Containers_given_one_shared_namespace_reach_each_other_on_loopback(CancellationToken ct)
     {
-        await using var shared = await _host.Runtime.CreateNetworkNamespaceAsync(ct);
+        await using var shared = await Host.Runtime.CreateNetworkNamespaceAsync(ct);
         var network = ContainerNetwork.Shared(shared);
 
-        var server = _host.RunAsync(_host.Spec("timeout", "20", "nc", "-l", "-p", "9099") with { Network = network }, ct);
-        var client = await _host.RunAsync(_host.Spec("/bin/sh", "-c",
+        var server = Host.RunAsync(Host.Spec("timeout", "20", "nc", "-l", "-p", "9099") with { Network = network }, ct);
+        var client = await Host.RunAsync(Host.Spec("/bin/sh", "-c",
             "for i in $(seq 100); do echo hello-from-the-next-step | nc 127.0.0.1 9099 && exit 0; sleep 0.1; done; exit 1") with { Network = network }, ct);
         var received = await server;
 
@@ -56,9 +49,9 @@ public sealed class NetworkTests
     [Test, CancelAfter(60_000)]
     public async Task Containers_with_network_none_do_not_share_loopback(CancellationToken ct)
     {
-        var server = _host.RunAsync(_host.Spec("timeout", "3", "nc", "-l", "-p", "9098"), ct);
+        var server = Host.RunAsync(Host.Spec("timeout", "3", "nc", "-l", "-p", "9098"), ct);
         await Task.Delay(500, ct);
-        var client = await _host.ShAsync("echo x | nc -w 1 127.0.0.1 9098 && echo connected || echo refused", ct);
+        var client = await Host.ShAsync("echo x | nc -w 1 127.0.0.1 9098 && echo connected || echo refused", ct);
         await server;
 
         Assert.That(client.Stdout, Is.EqualTo("refused"));
@@ -68,7 +61,7 @@ public sealed class NetworkTests
     public async Task A_disposed_shared_namespace_leaves_no_mount(CancellationToken ct)
     {
         string path;
-        await using (var shared = await _host.Runtime.CreateNetworkNamespaceAsync(ct))
+        await using (var shared = await Host.Runtime.CreateNetworkNamespaceAsync(ct))
         {
             path = shared.Path;
             Assert.That(File.ReadAllText("/proc/self/mountinfo"), Does.Contain(path));

@@ -13,24 +13,19 @@ namespace Ci.Isolation.Tests.Images;
 /// <summary>Images saved as OCI layouts, OCI archives and docker archives import and run; skopeo makes the archives.</summary>
 [Category("Container")]
 [NonParallelizable]
-public sealed class ArchiveImportTests
+public sealed class ArchiveImportTests : ContainerFixture
 {
-    private ContainerHost _host = null!;
     private ImageStore _store = null!;
     private string _layout = null!;
 
     [OneTimeSetUp]
     public async Task SetUp()
     {
-        _host = await ContainerHost.CreateAsync();
-        _store = new ImageStore(_host.StateDirectory, new LayerStore(_host.StateDirectory));
-        _layout = await TestImages.WriteOciLayoutAsync(_host, Path.Combine(_host.Directory, "layout"));
+        _store = new ImageStore(Host.StateDirectory, new LayerStore(Host.StateDirectory));
+        _layout = await TestImages.WriteOciLayoutAsync(Host, Path.Combine(Host.Directory, "layout"));
     }
 
-    [OneTimeTearDown]
-    public void TearDown() => _host?.Dispose();
-
-    private Task<Run> RunImageAsync(Image image, CancellationToken ct) => TestImages.RunAsync(_host, _store, image, ct);
+    private Task<Run> RunImageAsync(Image image, CancellationToken ct) => TestImages.RunAsync(Host, _store, image, ct);
 
     private static readonly string[] Expected = TestImages.ExpectedOutput;
 
@@ -54,7 +49,7 @@ public sealed class ArchiveImportTests
             Assert.Ignore("skopeo is not installed; .ci/run installs it");
         }
 
-        var archive = Path.Combine(_host.Directory, $"{transport}.tar");
+        var archive = Path.Combine(Host.Directory, $"{transport}.tar");
         File.Delete(archive);
         var destination = transport == "docker-archive" ? $"docker-archive:{archive}:saved:2" : $"oci-archive:{archive}:v1";
         var copy = await Cli.Wrap("skopeo").WithArguments(["copy", "--quiet", $"oci:{_layout}:v1", destination])
@@ -72,7 +67,7 @@ public sealed class ArchiveImportTests
     [Test]
     public void A_tampered_blob_is_refused_and_no_image_is_recorded()
     {
-        var copy = Path.Combine(_host.Directory, "tampered");
+        var copy = Path.Combine(Host.Directory, "tampered");
         CopyDirectory(_layout, copy);
         var blobs = Path.Combine(copy, "blobs", "sha256");
         var biggest = Directory.GetFiles(blobs).OrderByDescending(f => new FileInfo(f).Length).First();
@@ -102,7 +97,7 @@ public sealed class ArchiveImportTests
     public async Task An_exported_archive_imports_again_and_skopeo_reads_it_as_a_docker_archive(CancellationToken ct)
     {
         var image = ArchiveImporter.Import(_layout, ImageReference.Parse("export/app:1"), _store);
-        var archive = Path.Combine(_host.Directory, "exported.tar");
+        var archive = Path.Combine(Host.Directory, "exported.tar");
 
         ArchiveExporter.Export(image, _store, archive);
         var reimported = ArchiveImporter.Import(archive, ImageReference.Parse("export/again:1"), _store);

@@ -7,22 +7,17 @@ namespace Ci.Isolation.Tests.Images;
 /// <summary>The built-in image: the host's tools, read-only, and nothing private of the host.</summary>
 [Category("Container")]
 [NonParallelizable]
-public sealed class HostImageTests
+public sealed class HostImageTests : ContainerFixture
 {
-    private ContainerHost _host = null!;
     private HostImage _image = null!;
 
     [OneTimeSetUp]
     public async Task SetUp()
     {
-        _host = await ContainerHost.CreateAsync();
-        _image = HostImage.Open(_host.StateDirectory);
+        _image = HostImage.Open(Host.StateDirectory);
     }
 
-    [OneTimeTearDown]
-    public void TearDown() => _host?.Dispose();
-
-    private ContainerSpec Spec(string script) => _host.Spec("/bin/sh", "-c", script) with
+    private ContainerSpec Spec(string script) => Host.Spec("/bin/sh", "-c", script) with
     {
         Layers = [_image.Skeleton],
         Mounts = _image.Mounts,
@@ -37,7 +32,7 @@ public sealed class HostImageTests
             Assert.Ignore("gcc is not installed on this host; .ci/run installs it");
         }
 
-        var run = await _host.RunAsync(Spec("cd /tmp && printf 'int main(void){return 42;}' > t.c && cc -o t t.c && ./t; echo $?"), ct);
+        var run = await Host.RunAsync(Spec("cd /tmp && printf 'int main(void){return 42;}' > t.c && cc -o t t.c && ./t; echo $?"), ct);
 
         Assert.That(run.Stdout, Is.EqualTo("42"), run.ToString());
     }
@@ -45,7 +40,7 @@ public sealed class HostImageTests
     [Test, CancelAfter(30_000)]
     public async Task Host_system_directories_are_read_only_and_private_files_are_absent(CancellationToken ct)
     {
-        var run = await _host.RunAsync(Spec(
+        var run = await Host.RunAsync(Spec(
             "touch /usr/planted 2>/dev/null || echo usr-ro; " +
             "test -e /etc/shadow || echo no-shadow; " +
             "ls -A /root /home | tr -d '\\n'; echo; " +

@@ -11,23 +11,18 @@ namespace Ci.Isolation.Tests.Images;
 /// <summary>Layers unpack once, exactly, and safely; stacked, they show the tree the image means. Real files, as root.</summary>
 [Category("Container")]
 [NonParallelizable]
-public sealed class LayerStoreTests
+public sealed class LayerStoreTests : ContainerFixture
 {
-    private ContainerHost _host = null!;
     private LayerStore _layers = null!;
     private int _tars;
 
     [OneTimeSetUp]
     public async Task SetUp()
     {
-        _host = await ContainerHost.CreateAsync();
-        _layers = new LayerStore(_host.StateDirectory);
+        _layers = new LayerStore(Host.StateDirectory);
     }
 
-    [OneTimeTearDown]
-    public void TearDown() => _host?.Dispose();
-
-    private string Tar(LayerTar tar) => tar.WriteTo(Path.Combine(_host.Directory, $"layer-{_tars++}.tar"));
+    private string Tar(LayerTar tar) => tar.WriteTo(Path.Combine(Host.Directory, $"layer-{_tars++}.tar"));
 
     private Layer Import(string tarPath)
     {
@@ -98,9 +93,9 @@ public sealed class LayerStoreTests
             .Dir("data/becomes-dir/").File("data/becomes-dir/inner", "i")
             .Dir("data/old/").Opaque("data/old").File("data/old/c", "c")));
 
-        var run = await _host.RunAsync(_host.Spec("/bin/sh", "-c", "cd /data && find . | sort") with
+        var run = await Host.RunAsync(Host.Spec("/bin/sh", "-c", "cd /data && find . | sort") with
         {
-            Layers = [upper.Path, lower.Path, _host.Rootfs],
+            Layers = [upper.Path, lower.Path, Host.Rootfs],
         }, ct);
 
         Assert.That(run.Stdout.Split('\n'), Is.EqualTo(new[] { ".", "./becomes-dir", "./becomes-dir/inner", "./keep", "./old", "./old/c" }), run.ToString());
@@ -115,13 +110,13 @@ public sealed class LayerStoreTests
         var ex = Assert.Throws<IsolationException>(() => Import(tar));
 
         Assert.That(ex!.Message, Does.Contain(reason));
-        Assert.That(Directory.EnumerateDirectories(Path.Combine(_host.StateDirectory, "l"), ".tmp-*"), Is.Empty, "nothing half-unpacked is left");
+        Assert.That(Directory.EnumerateDirectories(Path.Combine(Host.StateDirectory, "l"), ".tmp-*"), Is.Empty, "nothing half-unpacked is left");
     }
 
     [Test]
     public void A_symbolic_link_used_as_a_parent_is_refused_and_nothing_is_written_through_it()
     {
-        var outside = Directory.CreateDirectory(Path.Combine(_host.Directory, "outside")).FullName;
+        var outside = Directory.CreateDirectory(Path.Combine(Host.Directory, "outside")).FullName;
         var tar = Tar(new LayerTar().Symlink("evil", outside).File("evil/planted", "x"));
 
         var ex = Assert.Throws<IsolationException>(() => Import(tar));
@@ -177,15 +172,15 @@ public sealed class LayerStoreTests
 
         Assert.That(ex!.Message, Does.Contain("does not match its digest"));
         Assert.That(_layers.Find(claimed), Is.Null);
-        Assert.That(Directory.EnumerateDirectories(Path.Combine(_host.StateDirectory, "l"), ".tmp-*"), Is.Empty);
+        Assert.That(Directory.EnumerateDirectories(Path.Combine(Host.StateDirectory, "l"), ".tmp-*"), Is.Empty);
     }
 
     [Test, CancelAfter(120_000)]
     public async Task An_image_of_120_layers_mounts_and_runs(CancellationToken ct)
     {
         // The busybox root as a layer too, so all lower directories live in the store, as pulled images do.
-        var tarOfRoot = Path.Combine(_host.Directory, "busybox-root.tar");
-        await Cli.Wrap("tar").WithArguments(["-C", _host.Rootfs, "-cf", tarOfRoot, "."]).ExecuteAsync(ct);
+        var tarOfRoot = Path.Combine(Host.Directory, "busybox-root.tar");
+        await Cli.Wrap("tar").WithArguments(["-C", Host.Rootfs, "-cf", tarOfRoot, "."]).ExecuteAsync(ct);
         var layers = new List<string> { Import(tarOfRoot).Path };
         for (var i = 0; i < 120; i++)
         {
@@ -193,7 +188,7 @@ public sealed class LayerStoreTests
         }
 
         layers.Reverse();
-        var run = await _host.RunAsync(_host.Spec("/bin/sh", "-c", "ls /stack | wc -l; cat /stack/top") with { Layers = layers }, ct);
+        var run = await Host.RunAsync(Host.Spec("/bin/sh", "-c", "ls /stack | wc -l; cat /stack/top") with { Layers = layers }, ct);
 
         Assert.That(run.Stdout.Split('\n'), Is.EqualTo(new[] { "121", "119" }), run.ToString());
     }

@@ -15,7 +15,7 @@ internal static class TestImages
     public static readonly string[] ExpectedOutput = ["hi from /data", "hello from the top layer", "ls-deleted"];
 
     /// <summary>An OCI layout written by hand: the busybox root (gzip) and a layer that adds /data/hello and deletes /bin/ls.</summary>
-    public static async Task<string> WriteOciLayoutAsync(ContainerHost _host, string dir)
+    public static async Task<string> WriteOciLayoutAsync(ContainerHost host, string dir)
     {
         var blobs = Directory.CreateDirectory(Path.Combine(dir, "blobs", "sha256")).FullName;
         string Put(byte[] bytes)
@@ -25,8 +25,8 @@ internal static class TestImages
             return "sha256:" + hex;
         }
 
-        var rootTar = Path.Combine(_host.Directory, "oci-root.tar");
-        await Cli.Wrap("tar").WithArguments(["-C", _host.Rootfs, "-cf", rootTar, "."]).ExecuteAsync();
+        var rootTar = Path.Combine(host.Directory, "oci-root.tar");
+        await Cli.Wrap("tar").WithArguments(["-C", host.Rootfs, "-cf", rootTar, "."]).ExecuteAsync();
         var rootBytes = await File.ReadAllBytesAsync(rootTar);
         var gz = new MemoryStream();
         using (var z = new GZipStream(gz, CompressionLevel.Fastest, leaveOpen: true))
@@ -34,7 +34,7 @@ internal static class TestImages
             z.Write(rootBytes);
         }
 
-        var topBytes = await File.ReadAllBytesAsync(new LayerTar().Dir("data/").File("data/hello", "hello from the top layer\n").Whiteout("bin/ls").WriteTo(Path.Combine(_host.Directory, "oci-top.tar")));
+        var topBytes = await File.ReadAllBytesAsync(new LayerTar().Dir("data/").File("data/hello", "hello from the top layer\n").Whiteout("bin/ls").WriteTo(Path.Combine(host.Directory, "oci-top.tar")));
         var layers = new JsonArray(
             new JsonObject { ["mediaType"] = "application/vnd.oci.image.layer.v1.tar+gzip", ["digest"] = Put(gz.ToArray()), ["size"] = gz.Length },
             new JsonObject { ["mediaType"] = "application/vnd.oci.image.layer.v1.tar", ["digest"] = Put(topBytes), ["size"] = topBytes.Length });

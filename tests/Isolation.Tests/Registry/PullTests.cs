@@ -11,9 +11,8 @@ namespace Ci.Isolation.Tests.Registry;
 /// <summary>Pulls from a real registry (docker-registry on loopback) into the store; images pushed by skopeo.</summary>
 [Category("Container")]
 [NonParallelizable]
-public sealed class PullTests
+public sealed class PullTests : ContainerFixture
 {
-    private ContainerHost _host = null!;
     private RegistryServer _registry = null!;
     private string _layout = null!;
     private HttpClient _http = null!;
@@ -21,14 +20,13 @@ public sealed class PullTests
     [OneTimeSetUp]
     public async Task SetUp()
     {
-        _host = await ContainerHost.CreateAsync();
         if (!File.Exists("/usr/bin/skopeo"))
         {
             Assert.Ignore("skopeo is not installed; .ci/run installs it");
         }
 
-        _registry = await RegistryServer.StartAsync(_host.Directory);
-        _layout = await TestImages.WriteOciLayoutAsync(_host, Path.Combine(_host.Directory, "layout"));
+        _registry = await RegistryServer.StartAsync(Host.Directory);
+        _layout = await TestImages.WriteOciLayoutAsync(Host, Path.Combine(Host.Directory, "layout"));
         await _registry.PushAsync(_layout, "v1", "team/app:v1");
         _http = new HttpClient();
     }
@@ -42,13 +40,12 @@ public sealed class PullTests
             await _registry.DisposeAsync();
         }
 
-        _host?.Dispose();
     }
 
     /// <summary>A fresh state directory per test, so each pull starts from an empty store.</summary>
     private (ImagePuller Puller, ImageStore Store, string State) Fresh(RegistryOptions? options = null)
     {
-        var state = Directory.CreateDirectory(Path.Combine(_host.Directory, "pull-" + Guid.NewGuid().ToString("N")[..8])).FullName;
+        var state = Directory.CreateDirectory(Path.Combine(Host.Directory, "pull-" + Guid.NewGuid().ToString("N")[..8])).FullName;
         var store = new ImageStore(state, new LayerStore(state));
         var client = new RegistryClient(_http, options ?? new RegistryOptions { FirstRetryDelay = TimeSpan.FromMilliseconds(10) }, Serilog.Core.Logger.None);
         return (new ImagePuller(client, store, state, Serilog.Core.Logger.None), store, state);
@@ -76,7 +73,7 @@ public sealed class PullTests
         var (puller, store, _) = Fresh();
 
         var image = await puller.PullAsync(Ref("team/app:v1"), cancellationToken: ct);
-        var run = await TestImages.RunAsync(_host, store, image, ct);
+        var run = await TestImages.RunAsync(Host, store, image, ct);
 
         Assert.That(image.Name, Is.EqualTo($"{_registry.Address}/team/app:v1"));
         Assert.That(run.Stdout.Split('\n'), Is.EqualTo(TestImages.ExpectedOutput), run.ToString());
@@ -124,7 +121,7 @@ public sealed class PullTests
         await File.WriteAllBytesAsync(Path.Combine(blobs, layers[1].Digest[7..] + ".partial"), new byte[100], ct);
 
         var image = await puller.PullAsync(Ref("team/app:v1"), cancellationToken: ct);
-        var run = await TestImages.RunAsync(_host, store, image, ct);
+        var run = await TestImages.RunAsync(Host, store, image, ct);
 
         Assert.That(run.Stdout.Split('\n'), Is.EqualTo(TestImages.ExpectedOutput));
         Assert.That(Directory.GetFiles(blobs, "*.partial"), Is.Empty);

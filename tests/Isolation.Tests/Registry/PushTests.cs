@@ -10,9 +10,8 @@ namespace Ci.Isolation.Tests.Registry;
 /// <summary>Pushes to a real registry; skopeo (the peer tool) pulls what we pushed and checks every digest.</summary>
 [Category("Container")]
 [NonParallelizable]
-public sealed class PushTests
+public sealed class PushTests : ContainerFixture
 {
-    private ContainerHost _host = null!;
     private RegistryServer _registry = null!;
     private ImageStore _store = null!;
     private HttpClient _http = null!;
@@ -21,15 +20,14 @@ public sealed class PushTests
     [OneTimeSetUp]
     public async Task SetUp()
     {
-        _host = await ContainerHost.CreateAsync();
         if (!File.Exists("/usr/bin/skopeo"))
         {
             Assert.Ignore("skopeo is not installed; .ci/run installs it");
         }
 
-        _registry = await RegistryServer.StartAsync(_host.Directory);
-        _store = new ImageStore(_host.StateDirectory, new LayerStore(_host.StateDirectory));
-        var layout = await TestImages.WriteOciLayoutAsync(_host, Path.Combine(_host.Directory, "layout"));
+        _registry = await RegistryServer.StartAsync(Host.Directory);
+        _store = new ImageStore(Host.StateDirectory, new LayerStore(Host.StateDirectory));
+        var layout = await TestImages.WriteOciLayoutAsync(Host, Path.Combine(Host.Directory, "layout"));
         _image = ArchiveImporter.Import(layout, ImageReference.Parse("local/app:v1"), _store);
         _http = new HttpClient();
     }
@@ -43,7 +41,6 @@ public sealed class PushTests
             await _registry.DisposeAsync();
         }
 
-        _host?.Dispose();
     }
 
     private RegistryClient Client() => new(_http, new RegistryOptions(), Serilog.Core.Logger.None);
@@ -59,11 +56,11 @@ public sealed class PushTests
     {
         var events = new List<PullProgress>();
         await new ImagePusher(Client(), _store).PushAsync(_image, Ref("ours/app:v1"), events.Add, ct);
-        var copy = Path.Combine(_host.Directory, "skopeo-pulled");
+        var copy = Path.Combine(Host.Directory, "skopeo-pulled");
 
         var pulled = await SkopeoPullAsync("ours/app:v1", copy);
         var reimported = ArchiveImporter.Import(copy, ImageReference.Parse("roundtrip/app:v1"), _store);
-        var run = await TestImages.RunAsync(_host, _store, reimported, ct);
+        var run = await TestImages.RunAsync(Host, _store, reimported, ct);
 
         Assert.That(pulled.ExitCode, Is.EqualTo(0), pulled.StandardError);
         Assert.That(events.Select(e => e.State), Is.EqualTo(new[] { "uploaded", "uploaded", "uploaded" }));
@@ -79,7 +76,7 @@ public sealed class PushTests
         await new ImagePusher(Client(), _store).PushAsync(_image, Ref("ours/base:v2"), again.Add, ct);
 
         // An image pulled from ours/base and pushed to ours/derived: the registry mounts what it has.
-        var state = Directory.CreateDirectory(Path.Combine(_host.Directory, "mount-state")).FullName;
+        var state = Directory.CreateDirectory(Path.Combine(Host.Directory, "mount-state")).FullName;
         var store = new ImageStore(state, new LayerStore(state));
         var pulled = await new ImagePuller(Client(), store, state, Serilog.Core.Logger.None).PullAsync(Ref("ours/base:v1"), cancellationToken: ct);
         var mounted = new List<PullProgress>();
@@ -87,22 +84,22 @@ public sealed class PushTests
 
         Assert.That(again.Select(e => e.State), Is.All.EqualTo("exists"));
         Assert.That(mounted.Select(e => e.State), Is.All.EqualTo("mounted"));
-        Assert.That((await SkopeoPullAsync("ours/derived:v1", Path.Combine(_host.Directory, "derived"))).ExitCode, Is.EqualTo(0));
+        Assert.That((await SkopeoPullAsync("ours/derived:v1", Path.Combine(Host.Directory, "derived"))).ExitCode, Is.EqualTo(0));
     }
 
     [Test, CancelAfter(120_000)]
     public async Task A_layer_larger_than_a_chunk_is_uploaded_in_chunks(CancellationToken ct)
     {
-        var big = Path.Combine(_host.Directory, "big.bin");
+        var big = Path.Combine(Host.Directory, "big.bin");
         var random = new byte[(int)RegistryClient.ChunkSize * 2 + 12345];
         Random.Shared.NextBytes(random);
         await File.WriteAllBytesAsync(big, random, ct);
-        var tar = Path.Combine(_host.Directory, "big-rootfs.tar");
-        await Cli.Wrap("tar").WithArguments(["-C", _host.Directory, "-cf", tar, "big.bin"]).ExecuteAsync(ct);
+        var tar = Path.Combine(Host.Directory, "big-rootfs.tar");
+        await Cli.Wrap("tar").WithArguments(["-C", Host.Directory, "-cf", tar, "big.bin"]).ExecuteAsync(ct);
         var image = _store.ImportRootfs(tar, ImageReference.Parse("local/big:v1"));
 
         await new ImagePusher(Client(), _store).PushAsync(image, Ref("ours/big:v1"), cancellationToken: ct);
-        var pulled = await SkopeoPullAsync("ours/big:v1", Path.Combine(_host.Directory, "big-pulled"));
+        var pulled = await SkopeoPullAsync("ours/big:v1", Path.Combine(Host.Directory, "big-pulled"));
 
         Assert.That(pulled.ExitCode, Is.EqualTo(0), pulled.StandardError);
     }

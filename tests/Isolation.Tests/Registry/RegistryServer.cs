@@ -9,12 +9,14 @@ namespace Ci.Isolation.Tests.Registry;
 internal sealed class RegistryServer : IAsyncDisposable
 {
     private readonly CommandTask<CommandResult> _process;
+    private readonly CancellationTokenSource _stop;
 
-    private RegistryServer(string storage, int port, CommandTask<CommandResult> process)
+    private RegistryServer(string storage, int port, CommandTask<CommandResult> process, CancellationTokenSource stop)
     {
         Storage = storage;
         Address = $"127.0.0.1:{port}";
         _process = process;
+        _stop = stop;
     }
 
     public string Address { get; }
@@ -70,7 +72,7 @@ internal sealed class RegistryServer : IAsyncDisposable
                 var status = (await http.GetAsync($"http://127.0.0.1:{port}/v2/")).StatusCode;
                 if (status is HttpStatusCode.OK or HttpStatusCode.Unauthorized)
                 {
-                    return new RegistryServer(storage, port, process) { StopSource = stop };
+                    return new RegistryServer(storage, port, process, stop);
                 }
             }
             catch (HttpRequestException)
@@ -84,8 +86,6 @@ internal sealed class RegistryServer : IAsyncDisposable
         throw new InvalidOperationException($"docker-registry did not start: {log}");
     }
 
-    private CancellationTokenSource? StopSource { get; init; }
-
     /// <summary>Pushes an OCI layout's image with skopeo (the peer tool), as REPO:TAG.</summary>
     public async Task PushAsync(string layout, string layoutTag, string repositoryAndTag, string? credentials = null)
     {
@@ -98,18 +98,15 @@ internal sealed class RegistryServer : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
-        if (StopSource is { } stop)
+        await _stop.CancelAsync();
+        try
         {
-            await stop.CancelAsync();
-            try
-            {
-                await _process;
-            }
-            catch (OperationCanceledException)
-            {
-            }
-
-            stop.Dispose();
+            await _process;
         }
+        catch (OperationCanceledException)
+        {
+        }
+
+        _stop.Dispose();
     }
 }

@@ -9,9 +9,8 @@ namespace Ci.Isolation.Tests.Registry;
 /// <summary>Pulls from a registry with token auth: anonymous for public repositories, credentials from the Docker config file for private ones.</summary>
 [Category("Container")]
 [NonParallelizable]
-public sealed class TokenAuthPullTests
+public sealed class TokenAuthPullTests : ContainerFixture
 {
-    private ContainerHost _host = null!;
     private TokenServer _tokens = null!;
     private RegistryServer _registry = null!;
     private HttpClient _http = null!;
@@ -19,15 +18,14 @@ public sealed class TokenAuthPullTests
     [OneTimeSetUp]
     public async Task SetUp()
     {
-        _host = await ContainerHost.CreateAsync();
         if (!File.Exists("/usr/bin/skopeo"))
         {
             Assert.Ignore("skopeo is not installed; .ci/run installs it");
         }
 
-        _tokens = new TokenServer(_host.Directory, "ci-bot", "s3cret-pass", repository => repository.StartsWith("public/", StringComparison.Ordinal));
-        _registry = await RegistryServer.StartAsync(_host.Directory, _tokens);
-        var layout = await TestImages.WriteOciLayoutAsync(_host, Path.Combine(_host.Directory, "layout"));
+        _tokens = new TokenServer(Host.Directory, "ci-bot", "s3cret-pass", repository => repository.StartsWith("public/", StringComparison.Ordinal));
+        _registry = await RegistryServer.StartAsync(Host.Directory, _tokens);
+        var layout = await TestImages.WriteOciLayoutAsync(Host, Path.Combine(Host.Directory, "layout"));
         await _registry.PushAsync(layout, "v1", "public/app:v1", "ci-bot:s3cret-pass");
         await _registry.PushAsync(layout, "v1", "private/app:v1", "ci-bot:s3cret-pass");
         _http = new HttpClient();
@@ -43,12 +41,11 @@ public sealed class TokenAuthPullTests
         }
 
         _tokens?.Dispose();
-        _host?.Dispose();
     }
 
     private async Task<(Image Image, ImageStore Store)> PullAsync(string name, string? dockerConfig, CancellationToken ct)
     {
-        var state = Directory.CreateDirectory(Path.Combine(_host.Directory, "pull-" + Guid.NewGuid().ToString("N")[..8])).FullName;
+        var state = Directory.CreateDirectory(Path.Combine(Host.Directory, "pull-" + Guid.NewGuid().ToString("N")[..8])).FullName;
         var store = new ImageStore(state, new LayerStore(state));
         var client = new RegistryClient(_http, new RegistryOptions { DockerConfigPath = dockerConfig ?? Path.Combine(state, "none.json") }, Serilog.Core.Logger.None);
         var image = await new ImagePuller(client, store, state, Serilog.Core.Logger.None).PullAsync(ImageReference.Parse($"{_registry.Address}/{name}"), cancellationToken: ct);
@@ -59,7 +56,7 @@ public sealed class TokenAuthPullTests
     public async Task A_public_repository_pulls_anonymously_with_a_token_for_its_pull_scope(CancellationToken ct)
     {
         var (image, store) = await PullAsync("public/app:v1", null, ct);
-        var run = await TestImages.RunAsync(_host, store, image, ct);
+        var run = await TestImages.RunAsync(Host, store, image, ct);
 
         Assert.That(run.Stdout.Split('\n'), Is.EqualTo(TestImages.ExpectedOutput));
         Assert.That(_tokens.RequestedScopes, Does.Contain("repository:public/app:pull"));
@@ -76,7 +73,7 @@ public sealed class TokenAuthPullTests
     [Test, CancelAfter(60_000)]
     public async Task A_private_repository_pulls_with_credentials_from_the_docker_config_file(CancellationToken ct)
     {
-        var config = Path.Combine(_host.Directory, "docker-config.json");
+        var config = Path.Combine(Host.Directory, "docker-config.json");
         var auth = Convert.ToBase64String(Encoding.UTF8.GetBytes("ci-bot:s3cret-pass"));
         var json = new System.Text.Json.Nodes.JsonObject
         {
