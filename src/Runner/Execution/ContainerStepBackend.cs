@@ -115,7 +115,7 @@ public sealed class ContainerStepBackend(
             env[variable.Name] = Resolve(variable);
         }
 
-        var (uid, gid) = User(step.User ?? handle.Config.User);
+        var (uid, gid) = User(step.User ?? handle.Config.User, step);
         var result = await runtime.RunAsync(new ContainerSpec
         {
             Layers = [.. handle.StepLayers.AsEnumerable().Reverse(), .. handle.ArtifactLayers, checkoutLayer, .. handle.ImageLayers],
@@ -208,7 +208,7 @@ public sealed class ContainerStepBackend(
         return value;
     }
 
-    private static (uint, uint) User(string? user)
+    private static (uint, uint) User(string? user, PlannedStep step)
     {
         if (string.IsNullOrEmpty(user))
         {
@@ -218,6 +218,6 @@ public sealed class ContainerStepBackend(
         var parts = user.Split(':');
         return uint.TryParse(parts[0], out var uid)
             ? (uid, parts.Length > 1 && uint.TryParse(parts[1], out var gid) ? gid : uid)
-            : throw new NotSupportedException($"user '{user}' must be numeric (UID[:GID]) in this version");
+            : throw new NotSupportedException($"step {step.Index} ({step.Name}): user '{user}' must be numeric (UID[:GID]) in this version; names are not looked up yet");
     }
 }

@@ -113,6 +113,7 @@ public sealed class Scheduler(IStepBackend backend, int maxParallel, Action<Step
         var steps = new List<StepResult>();
         var anyFailed = false;
         string? infrastructure = null;
+        string? reason = null;
         try
         {
             foreach (var step in job.Steps)
@@ -136,19 +137,31 @@ public sealed class Scheduler(IStepBackend backend, int maxParallel, Action<Step
             anyFailed = true;
             onEvent($"{job.DisplayName}: infrastructure failure: {ex.Message}");
         }
+        catch (NotSupportedException ex)
+        {
+            // A setting this version cannot run (a named user, say): the job fails and says which and why.
+            reason = ex.Message;
+            anyFailed = true;
+            onEvent($"{job.DisplayName}: failed: {ex.Message}");
+        }
         finally
         {
             await backend.FinishJobAsync(handle, !anyFailed);
         }
 
-        var jobStatus = !anyFailed ? RunStatus.Passed
-            : steps.Last(s => s.Status == RunStatus.Failed).Outcome is { } last && job.AllowFailure.Allows(last.ShellExitCode) ? RunStatus.AllowedFailure
-            : RunStatus.Failed;
         if (infrastructure is not null)
         {
             return new JobResult(job.Id, RunStatus.Failed, steps, DateTimeOffset.UtcNow - started, infrastructure) { InfrastructureFailure = true };
         }
 
+        if (reason is not null)
+        {
+            return new JobResult(job.Id, RunStatus.Failed, steps, DateTimeOffset.UtcNow - started, reason);
+        }
+
+        var jobStatus = !anyFailed ? RunStatus.Passed
+            : steps.Last(s => s.Status == RunStatus.Failed).Outcome is { } last && job.AllowFailure.Allows(last.ShellExitCode) ? RunStatus.AllowedFailure
+            : RunStatus.Failed;
         onEvent($"{job.DisplayName}: {Describe(jobStatus)}");
         return new JobResult(job.Id, jobStatus, steps, DateTimeOffset.UtcNow - started, null);
     }

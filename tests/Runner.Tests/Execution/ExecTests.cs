@@ -253,4 +253,16 @@ public sealed class ExecTests
         Assert.That(result.StandardOutput, Does.Contain("[test:1] app v2\n[test:1] app.txt\n"), "only the matching, surviving files arrive");
         Assert.That(result.StandardOutput, Does.Not.Contain("[test:1] old.txt").And.Not.Contain("[test:1] build.log"));
     }
+
+    [Test, CancelAfter(60_000)]
+    public async Task A_setting_this_version_cannot_run_fails_the_job_naming_the_step(CancellationToken ct)
+    {
+        var repo = await RepositoryAsync("jobs:\n  j:\n    steps:\n      - run: id\n        user: builder\n");
+
+        var result = await ExecAsync(repo);
+
+        Assert.That(result.ExitCode, Is.EqualTo(1), result.StandardError);
+        Assert.That(result.StandardOutput, Does.Contain("step 1 (id): user 'builder' must be numeric (UID[:GID])"));
+        Assert.That(result.StandardError, Does.Not.Contain("   at "), "no stack trace");
+    }
 }
