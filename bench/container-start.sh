@@ -70,8 +70,13 @@ hyperfine -N --warmup 3 --runs "$RUNS" --export-json results.json \
 # Per container inside one running runner: no .NET start-up, the cost each pipeline step pays.
 dotnet "$repo/bench/ContainerStart/bin/Release/net10.0/ContainerStart.dll" "$work/rootfs" "$RUNS" "$work/state-inproc" > inproc.txt
 
-# Peak memory of runner-init: its VmHWM, read by the command while init is PID 1.
-init_peak=$("$runner" run --rootfs "$work/rootfs" -- sh -c 'grep VmHWM /proc/1/status' | awk '{print $2}')
+# Peak memory of runner-init: its VmHWM, read from the host while the container sleeps (it monitors from outside the container's PID namespace).
+"$runner" run --rootfs "$work/rootfs" -- sleep 1 &
+runner_pid=$!
+sleep 0.6
+init_pid=$(pgrep -n -f '^\./init spec\.json$')
+init_peak=$(awk '/VmHWM/ {print $2}' "/proc/$init_pid/status")
+wait "$runner_pid"
 
 python3 - "$init_peak" <<'PY'
 import json, statistics, sys

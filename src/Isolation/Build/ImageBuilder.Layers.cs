@@ -28,6 +28,8 @@ public sealed partial class ImageBuilder
             var (uid, gid) = User(state.Config.User, at);
             var result = await runtime.RunAsync(new ContainerSpec
             {
+                // As a step does: orphans reaped, SIGTERM not ignored by a PID 1 shell.
+                Init = true,
                 Layers = state.Layers.AsEnumerable().Reverse().Select(d => store.Layers.Find(Digest.Parse(d))!.Path).ToList(),
                 Command = command,
                 Env = env.Select(e => e.Split('=', 2)).Where(p => p.Length == 2).GroupBy(p => p[0]).ToDictionary(g => g.Key, g => g.Last()[1]),

@@ -6,32 +6,37 @@ namespace Ci.Isolation.Containers;
 public sealed partial class ContainerRuntime
 {
     /// <summary>
-    /// Starts unshare → runner-init and waits for it, streaming output line by line. On timeout or
-    /// cancellation: SIGTERM to the container's init (which forwards it), then, after the grace
-    /// period, SIGKILL (unshare's --kill-child takes init, and with it the whole PID namespace).
+    /// Starts unshare, which execs runner-init in the new namespaces, and waits for it, streaming
+    /// output line by line. runner-init starts the container's PID 1 in a new PID namespace and
+    /// monitors it from outside. On timeout or cancellation: SIGTERM to runner-init (which
+    /// forwards it to PID 1), then, after the grace period, SIGKILL to runner-init, whose death
+    /// kills PID 1 (parent-death signal) and with it the namespace; the cgroup is killed after.
     /// </summary>
     /// <returns>Whether the timeout stopped it; the command's own status is in runner-init's result file.</returns>
     private async Task<bool> ExecuteAsync(ContainerSpec spec, string dir, Action<OutputLine>? output,
         CancellationToken cancellationToken)
     {
-        List<string> args = ["--fork", "--pid", "--mount", "--uts", "--ipc", "--propagation", "private", "--kill-child"];
+        List<string> args = ["--mount", "--uts", "--ipc", "--propagation", "private"];
         if (spec.Network is ContainerNetwork.NoneNetwork)
         {
             args.Add("--net");
         }
 
-        args.AddRange(["--", _options.InitPath, Path.Combine(dir, "spec.json")]);
+        // Relative to the container's directory, through a link there: the container's PID 1 (a clone of runner-init under an init) shows no host path in its command line.
+        File.CreateSymbolicLink(Path.Combine(dir, "init"), _options.InitPath);
+        args.AddRange(["--", "./init", "spec.json"]);
         using var forceful = new CancellationTokenSource();
         using var lifeline = new LifelineStream();
         var command = Cli.Wrap(_options.UnsharePath)
             .WithArguments(args)
+            .WithWorkingDirectory(dir)
             .WithStandardInputPipe(PipeSource.FromStream(lifeline))
             .WithValidation(CommandResultValidation.None)
             .WithStandardOutputPipe(PipeTarget.ToDelegate(line => output?.Invoke(new OutputLine(OutputStream.Stdout, line, DateTimeOffset.UtcNow))))
             .WithStandardErrorPipe(PipeTarget.ToDelegate(line => output?.Invoke(new OutputLine(OutputStream.Stderr, line, DateTimeOffset.UtcNow))));
 
         var task = command.ExecuteAsync(forceful.Token);
-        var unsharePid = task.ProcessId;
+        var initPid = task.ProcessId;
         var timedOut = false;
         using var timeout = spec.Timeout is { } t ? new CancellationTokenSource(t) : new CancellationTokenSource();
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(timeout.Token, cancellationToken);
@@ -39,10 +44,7 @@ public sealed partial class ContainerRuntime
         {
             timedOut = timeout.IsCancellationRequested;
             _log.Debug("Stopping container {Dir}: SIGTERM, then SIGKILL after {Grace}", dir, spec.StopGracePeriod);
-            if (InitPid(unsharePid) is { } initPid)
-            {
-                _ = Libc.kill(initPid, Libc.SigTerm);
-            }
+            _ = Libc.kill(initPid, Libc.SigTerm);
 
             forceful.CancelAfter(spec.StopGracePeriod);
         });
@@ -56,29 +58,5 @@ public sealed partial class ContainerRuntime
         {
             return timedOut;
         }
-    }
-
-    /// <summary>The host pid of the container's init: unshare's only child.</summary>
-    private static int? InitPid(int unsharePid)
-    {
-        for (var attempt = 0; attempt < 50; attempt++)
-        {
-            try
-            {
-                var children = File.ReadAllText($"/proc/{unsharePid}/task/{unsharePid}/children").Trim();
-                if (children.Length > 0 && int.TryParse(children.Split(' ')[0], out var pid))
-                {
-                    return pid;
-                }
-            }
-            catch (IOException)
-            {
-                return null;
-            }
-
-            Thread.Sleep(2);
-        }
-
-        return null;
     }
 }

@@ -106,7 +106,7 @@ public sealed partial class ContainerRuntime
 
         var init = new InitSpec
         {
-            LowerDirs = spec.Layers,
+            LowerDirs = [InitLayer.Create(dir, spec), .. spec.Layers],
             UpperDir = upper,
             WorkDir = work,
             RootDirectory = root,
@@ -126,6 +126,7 @@ public sealed partial class ContainerRuntime
             Capabilities = DefaultCapabilities.Podman,
             DieWithRunner = true,
             NoNewPrivileges = true,
+            Init = spec.Init,
             ResultFile = Path.Combine(dir, "result.json"),
         };
         File.WriteAllText(Path.Combine(dir, "spec.json"), JsonSerializer.Serialize(init, InitJson.Default.InitSpec));

@@ -64,6 +64,13 @@ public sealed record ContainerSpec
 
     public bool ReadOnlyRoot { get; init; }
 
+    /// <summary>
+    /// False: the command is PID 1 (docker run); a PID 1 without a SIGTERM handler ignores the
+    /// polite stop, so only the grace period's SIGKILL ends it. True: a minimal init is PID 1,
+    /// forwards signals to the command and reaps orphans (docker run --init).
+    /// </summary>
+    public bool Init { get; init; }
+
     /// <summary>Wall-clock limit; then SIGTERM, <see cref="StopGracePeriod"/>, SIGKILL of everything in the container.</summary>
     public TimeSpan? Timeout { get; init; }
 

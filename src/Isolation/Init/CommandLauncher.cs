@@ -5,16 +5,25 @@ using static Ci.Isolation.Init.Native;
 namespace Ci.Isolation.Init;
 
 /// <summary>
-/// Starts the container's command. Everything the child needs (paths, argv, envp, groups,
-/// capability sets) is laid out in unmanaged memory before fork, so that the child, a copy of a
-/// multi-threaded process, only makes system calls: it allocates nothing, takes no lock and runs
-/// no managed runtime code before execve. A failure is reported as (step, errno) on a pipe that
-/// execve closes.
+/// Starts the container's first process in a new PID namespace (clone with CLONE_NEWPID, so this
+/// process stays outside, in the host's, as the monitor). Everything the clone needs (paths,
+/// argv, envp, groups, capability sets) is laid out in unmanaged memory beforehand, so that the
+/// clone, a copy of a multi-threaded process, only makes system calls: it allocates nothing,
+/// takes no lock and runs no managed runtime code before execve. Calls that glibc would
+/// broadcast to every thread (setresuid and friends) are made raw, as runc does. A failure is
+/// reported as (step, errno) on a pipe that execve closes.
 /// </summary>
+/// <remarks>
+/// Without <see cref="InitSpec.Init"/> the command is PID 1 (as with <c>docker run</c>). With it,
+/// PID 1 is a minimal init, this program's clone: it forwards signals, reaps orphans, and its
+/// exit takes the rest of the namespace with it (as with <c>docker run --init</c>).
+/// </remarks>
 internal sealed unsafe class CommandLauncher
 {
     private const uint CapVersion3 = 0x20080522;
     private const int MaxSignal = 64;
+    private const int CapKill = 5;
+    private const int PrSetDumpable = 4;
 
     private readonly byte* _path;
     private readonly byte** _argv;
@@ -25,12 +34,18 @@ internal sealed unsafe class CommandLauncher
     private readonly uint _uid;
     private readonly uint _gid;
     private readonly bool _noNewPrivs;
+    private readonly bool _init;
     private readonly ulong _capMask;
     private readonly uint* _capHeader;
     private readonly uint* _capData;
+    private readonly uint* _initCapData;
     private readonly string _display;
-    private readonly byte* _devNull = Utf8("/dev/null");
+    private readonly byte* _devNull = ProcFilesystem.Utf8("/dev/null");
     private readonly void* _seccomp = SeccompFilter.Build();
+    private readonly ProcFilesystem _proc = new();
+
+    // Shared with the clone (MAP_SHARED): [0] = 1 once the minimal init stored the command's wait status in [1].
+    private readonly int* _shared;
 
     private enum Step
     {
@@ -42,15 +57,17 @@ internal sealed unsafe class CommandLauncher
         Seccomp,
         Chdir,
         Exec,
+        Proc,
+        Fork,
     }
 
     private CommandLauncher(InitSpec spec, string executable)
     {
         _display = executable;
-        _path = Utf8(executable);
+        _path = ProcFilesystem.Utf8(executable);
         _argv = Utf8Array(spec.Args);
         _envp = Utf8Array(spec.Env);
-        _cwd = Utf8(spec.WorkingDirectory);
+        _cwd = ProcFilesystem.Utf8(spec.WorkingDirectory);
         _gidCount = spec.AdditionalGids.Count;
         _gids = (uint*)NativeMemory.Alloc((nuint)Math.Max(1, _gidCount), sizeof(uint));
         for (var i = 0; i < _gidCount; i++)
@@ -61,6 +78,7 @@ internal sealed unsafe class CommandLauncher
         _uid = spec.Uid;
         _gid = spec.Gid;
         _noNewPrivs = spec.NoNewPrivileges;
+        _init = spec.Init;
         foreach (var cap in spec.Capabilities)
         {
             _capMask |= 1UL << cap;
@@ -72,6 +90,14 @@ internal sealed unsafe class CommandLauncher
         _capData = (uint*)NativeMemory.AllocZeroed(6, sizeof(uint));
         _capData[0] = _capData[1] = (uint)_capMask;
         _capData[3] = _capData[4] = (uint)(_capMask >> 32);
+        _initCapData = (uint*)NativeMemory.AllocZeroed(6, sizeof(uint));
+        _initCapData[0] = _initCapData[1] = 1u << CapKill;
+
+        _shared = (int*)mmap(null, 4096, ProtRead | ProtWrite, MapShared | MapAnonymous, -1, 0);
+        if (_shared == (int*)-1)
+        {
+            throw new InitException("mmap(shared status page)", Errno);
+        }
     }
 
     /// <summary>Resolves the command inside the (already pivoted) root and prepares its memory.</summary>
@@ -85,18 +111,18 @@ internal sealed unsafe class CommandLauncher
         return new CommandLauncher(spec, Resolve(spec.Args[0], spec.Env));
     }
 
-    /// <summary>Forks and execs; returns the child's pid once execve has succeeded, or throws with the failed step.</summary>
+    /// <summary>Clones PID 1 of the new namespace; returns its (host) pid once the command's execve has succeeded, or throws with the failed step.</summary>
     public int Start()
     {
         int* fds = stackalloc int[2];
         InitException.Check(pipe2(fds, OCloexec), "pipe2");
-        var pid = fork();
+        var pid = (int)rawsyscall(SysClone, CloneNewPid | SigChld, 0, 0, 0, 0);
         if (pid == 0)
         {
-            RunChild(fds[1]);
+            RunPid1(fds[1]);
         }
 
-        InitException.Check(pid, "fork");
+        InitException.Check(pid, "clone(CLONE_NEWPID)");
         _ = close(fds[1]);
         int* report = stackalloc int[2];
         var n = read(fds[0], report, 2 * sizeof(int));
@@ -114,6 +140,8 @@ internal sealed unsafe class CommandLauncher
                 Step.Uid => $"setresuid({_uid})",
                 Step.Capabilities => "capset",
                 Step.Seccomp => "prctl(PR_SET_SECCOMP)",
+                Step.Proc => "mount(proc → /proc) and its masks",
+                Step.Fork => "clone (the command under the init)",
                 _ => "prctl(no_new_privs)",
             };
             var message = $"{what}: {Marshal.GetPInvokeErrorMessage(report[1])}";
@@ -123,12 +151,23 @@ internal sealed unsafe class CommandLauncher
         return pid;
     }
 
-    // The child: system calls only, in runc's order (finalizeNamespace): bounding set, groups, ids, capabilities, no_new_privs, chdir, execve.
-    private void RunChild(int errorPipe)
+    /// <summary>How the command ended, given the wait status of PID 1.</summary>
+    public InitResult Result(int pid1Status)
     {
+        var status = _init && _shared[0] == 1 ? _shared[1] : pid1Status;
+        return (status & 0x7f) == 0
+            ? new InitResult((status >> 8) & 0xff, null, null)
+            : new InitResult(null, status & 0x7f, null);
+    }
+
+    // PID 1 of the new namespace: system calls only.
+    private void RunPid1(int errorPipe)
+    {
+        // If runner-init dies, so does PID 1, and with it the whole namespace.
+        _ = prctl(PrSetPdeathsig, SigKill, 0, 0, 0);
         _ = setsid();
 
-        // The command reads from /dev/null; init's own stdin is the runner's lifeline (see Program).
+        // The command reads from /dev/null; runner-init's own stdin is the runner's lifeline (see Program).
         var devNull = open(_devNull, 0);
         if (devNull > 0)
         {
@@ -145,6 +184,23 @@ internal sealed unsafe class CommandLauncher
             }
         }
 
+        var procError = _proc.Mount();
+        if (procError != 0)
+        {
+            Fail(errorPipe, Step.Proc, procError);
+        }
+
+        if (_init)
+        {
+            RunMinimalInit(errorPipe);
+        }
+
+        ExecCommand(errorPipe);
+    }
+
+    // runc's order (finalizeNamespace): bounding set, groups, ids, capabilities, no_new_privs, chdir, seccomp, execve.
+    private void ExecCommand(int errorPipe)
+    {
         ulong* emptyMask = stackalloc ulong[16];
         _ = sigprocmask(2, emptyMask, null);
 
@@ -156,52 +212,121 @@ internal sealed unsafe class CommandLauncher
             }
         }
 
-        if (setgroups(_gidCount, _gids) != 0)
+        if (rawsyscall(SysSetgroups, _gidCount, (long)_gids, 0, 0, 0) != 0)
         {
-            Fail(errorPipe, Step.Groups);
+            Fail(errorPipe, Step.Groups, Errno);
         }
 
-        if (setresgid(_gid, _gid, _gid) != 0)
+        if (rawsyscall(SysSetresgid, _gid, _gid, _gid, 0, 0) != 0)
         {
-            Fail(errorPipe, Step.Gid);
+            Fail(errorPipe, Step.Gid, Errno);
         }
 
-        if (setresuid(_uid, _uid, _uid) != 0)
+        if (rawsyscall(SysSetresuid, _uid, _uid, _uid, 0, 0) != 0)
         {
-            Fail(errorPipe, Step.Uid);
+            Fail(errorPipe, Step.Uid, Errno);
         }
 
         // For uid 0 this narrows the sets to the kept ones; for other users setresuid already cleared them.
-        if (_uid == 0 && syscall(SysCapset, (long)_capHeader, (long)_capData, 0) != 0)
+        if (_uid == 0 && rawsyscall(SysCapset, (long)_capHeader, (long)_capData, 0, 0, 0) != 0)
         {
-            Fail(errorPipe, Step.Capabilities);
+            Fail(errorPipe, Step.Capabilities, Errno);
         }
 
         if (_noNewPrivs && prctl(PrSetNoNewPrivs, 1, 0, 0, 0) != 0)
         {
-            Fail(errorPipe, Step.NoNewPrivs);
+            Fail(errorPipe, Step.NoNewPrivs, Errno);
         }
 
         if (chdir(_cwd) != 0)
         {
-            Fail(errorPipe, Step.Chdir);
+            Fail(errorPipe, Step.Chdir, Errno);
         }
 
         // Last before execve (runc's second seccomp slot): from here on the filter applies.
         if (prctl(PrSetSeccomp, SeccompModeFilter, (ulong)_seccomp, 0, 0) != 0)
         {
-            Fail(errorPipe, Step.Seccomp);
+            Fail(errorPipe, Step.Seccomp, Errno);
         }
 
         _ = execve(_path, _argv, _envp);
-        Fail(errorPipe, Step.Exec);
+        Fail(errorPipe, Step.Exec, Errno);
     }
 
-    private static void Fail(int pipe, Step step)
+    /// <summary>
+    /// The minimal init (tini's loop): the command is its child; signals are blocked and taken with
+    /// sigwaitinfo (a blocked signal reaches PID 1 even without a handler), forwarded to the
+    /// command, and every exited child is reaped. When the command ends, its status goes to the
+    /// shared page and init exits, which kills whatever is left in the namespace. Init itself
+    /// keeps only CAP_KILL, cannot be ptraced, and runs under the same seccomp filter.
+    /// </summary>
+    private void RunMinimalInit(int errorPipe)
+    {
+        ulong* set = stackalloc ulong[16];
+        foreach (var sig in (ReadOnlySpan<int>)[1, 2, 3, 10, 12, 15, SigChld])
+        {
+            set[0] |= 1UL << (sig - 1);
+        }
+
+        _ = sigprocmask(0, set, null);
+        var command = (int)rawsyscall(SysClone, SigChld, 0, 0, 0, 0);
+        if (command == 0)
+        {
+            ExecCommand(errorPipe);
+        }
+
+        if (command < 0)
+        {
+            Fail(errorPipe, Step.Fork, Errno);
+        }
+
+        _ = close(errorPipe);
+        for (var cap = 0; cap < 64; cap++)
+        {
+            if (cap != CapKill)
+            {
+                _ = prctl(PrCapbsetDrop, (ulong)cap, 0, 0, 0);
+            }
+        }
+
+        _ = rawsyscall(SysCapset, (long)_capHeader, (long)_initCapData, 0, 0, 0);
+        _ = prctl(PrSetDumpable, 0, 0, 0, 0);
+        _ = prctl(PrSetNoNewPrivs, 1, 0, 0, 0);
+        _ = prctl(PrSetSeccomp, SeccompModeFilter, (ulong)_seccomp, 0, 0);
+
+        byte* info = stackalloc byte[128];
+        while (true)
+        {
+            var sig = sigwaitinfo(set, info);
+            if (sig != SigChld)
+            {
+                if (sig > 0)
+                {
+                    _ = kill(command, sig);
+                }
+
+                continue;
+            }
+
+            int status;
+            int pid;
+            while ((pid = waitpid(-1, &status, Wnohang)) > 0)
+            {
+                if (pid == command)
+                {
+                    _shared[1] = status;
+                    _shared[0] = 1;
+                    _exit(0);
+                }
+            }
+        }
+    }
+
+    private static void Fail(int pipe, Step step, int errno)
     {
         int* report = stackalloc int[2];
         report[0] = (int)step;
-        report[1] = Errno;
+        report[1] = errno;
         _ = write(pipe, report, 2 * sizeof(int));
         _exit(127);
     }
@@ -239,21 +364,12 @@ internal sealed unsafe class CommandLauncher
         }
     }
 
-    private static byte* Utf8(string s)
-    {
-        var bytes = Encoding.UTF8.GetBytes(s);
-        var p = (byte*)NativeMemory.Alloc((nuint)bytes.Length + 1);
-        bytes.CopyTo(new Span<byte>(p, bytes.Length));
-        p[bytes.Length] = 0;
-        return p;
-    }
-
     private static byte** Utf8Array(IReadOnlyList<string> items)
     {
         var array = (byte**)NativeMemory.Alloc((nuint)items.Count + 1, (nuint)sizeof(byte*));
         for (var i = 0; i < items.Count; i++)
         {
-            array[i] = Utf8(items[i]);
+            array[i] = ProcFilesystem.Utf8(items[i]);
         }
 
         array[items.Count] = null;

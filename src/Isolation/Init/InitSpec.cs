@@ -56,6 +56,12 @@ public sealed record InitSpec
     public bool NoNewPrivileges { get; init; } = true;
 
     /// <summary>
+    /// False: the command is PID 1 of its namespace (docker run). True: a minimal init is PID 1,
+    /// forwards signals and reaps orphans, and the command is PID 2 (docker run --init).
+    /// </summary>
+    public bool Init { get; init; }
+
+    /// <summary>
     /// The runtime holds the write end of runner-init's stdin: end of file means the runner died,
     /// and the container is killed at once. The command's own stdin is /dev/null.
     /// </summary>

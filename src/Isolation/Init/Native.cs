@@ -14,6 +14,10 @@ internal static unsafe partial class Native
     public const long SysPivotRoot = SyscallNumbers.PivotRoot;
     public const long SysCapset = SyscallNumbers.Capset;
     public const long SysCloseRange = SyscallNumbers.CloseRange;
+    public const long SysClone = SyscallNumbers.Clone;
+    public const long SysSetgroups = SyscallNumbers.Setgroups;
+    public const long SysSetresuid = SyscallNumbers.Setresuid;
+    public const long SysSetresgid = SyscallNumbers.Setresgid;
 
     public const ulong MsRdonly = 1, MsNosuid = 2, MsNodev = 4, MsNoexec = 8, MsRemount = 32, MsBind = 4096,
         MsRec = 16384, MsPrivate = 1 << 18, MsSlave = 1 << 19, MsStrictatime = 1 << 24;
@@ -21,12 +25,15 @@ internal static unsafe partial class Native
     public const int MntDetach = 2;
     public const int CloneNewCgroup = 0x02000000;
     public const int CloneNewNet = 0x40000000;
+    public const int CloneNewPid = 0x20000000;
     public const int OWronly = 1, OCreat = 0x40, OTrunc = 0x200, OCloexec = 0x80000;
     public const int PrSetPdeathsig = 1, PrCapbsetDrop = 24, PrSetNoNewPrivs = 38, PrSetChildSubreaper = 36, PrSetSeccomp = 22;
     public const ulong SeccompModeFilter = 2;
     public const uint CloseRangeCloexec = 1 << 2;
-    public const int SigKill = 9, SigTerm = 15;
-    public const int Echild = 10, Eintr = 4;
+    public const int SigKill = 9, SigTerm = 15, SigChld = 17;
+    public const int Enoent = 2, Echild = 10, Eintr = 4;
+    public const int Wnohang = 1;
+    public const int ProtRead = 1, ProtWrite = 2, MapShared = 1, MapAnonymous = 0x20;
     public const uint SIfchr = 0x2000;
 
     [LibraryImport(Libc, StringMarshalling = StringMarshalling.Utf8, SetLastError = true)]
@@ -71,9 +78,18 @@ internal static unsafe partial class Native
     [LibraryImport(Libc)]
     public static partial int umask(int mask);
 
-    // Used between fork and execve: no SetLastError, no marshalling.
     [LibraryImport(Libc)]
-    public static partial int fork();
+    public static partial void* mmap(void* address, nuint length, int protection, int flags, int fd, nint offset);
+
+    // Used between clone and execve: no SetLastError, no marshalling.
+    [LibraryImport(Libc, EntryPoint = "syscall")]
+    public static partial long rawsyscall(long number, long a, long b, long c, long d, long e);
+
+    [LibraryImport(Libc)]
+    public static partial int mount(byte* source, byte* target, byte* fstype, ulong flags, byte* data);
+
+    [LibraryImport(Libc)]
+    public static partial int sigwaitinfo(ulong* set, void* info);
 
     [LibraryImport(Libc)]
     public static partial int* __errno_location();
@@ -101,15 +117,6 @@ internal static unsafe partial class Native
 
     [LibraryImport(Libc)]
     public static partial int setsid();
-
-    [LibraryImport(Libc)]
-    public static partial int setgroups(nint size, uint* list);
-
-    [LibraryImport(Libc)]
-    public static partial int setresuid(uint ruid, uint euid, uint suid);
-
-    [LibraryImport(Libc)]
-    public static partial int setresgid(uint rgid, uint egid, uint sgid);
 
     [LibraryImport(Libc)]
     public static partial int prctl(int option, ulong arg2, ulong arg3, ulong arg4, ulong arg5);

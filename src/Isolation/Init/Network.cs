@@ -41,4 +41,12 @@ internal static unsafe class Network
             _ = close(fd);
         }
     }
+
+    /// <summary>
+    /// ICMP echo sockets for every group, so ping works without CAP_NET_RAW (Podman's default).
+    /// Per network namespace: /proc/sys/net shows the namespace of the thread that reads it, so
+    /// the host's /proc, before pivot_root, is the right place.
+    /// </summary>
+    public static void AllowUnprivilegedPing() =>
+        File.WriteAllText("/proc/sys/net/ipv4/ping_group_range", "0 2147483647");
 }

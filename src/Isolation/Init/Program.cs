@@ -5,7 +5,7 @@ using static Ci.Isolation.Init.Native;
 
 namespace Ci.Isolation.Init;
 
-/// <summary>runner-init SPEC.json: PID 1 of a container. Exit 0 after reporting the command's end; 125 when set-up failed.</summary>
+/// <summary>runner-init SPEC.json: sets up a container and starts its PID 1 in a new PID namespace, then monitors it from outside. Exit 0 after reporting the command's end; 125 when set-up failed.</summary>
 public static class Program
 {
     private const int SetupFailed = 125;
@@ -32,7 +32,6 @@ public static class Program
             return SetupFailed;
         }
 
-        int child;
         try
         {
             // Descriptors inherited from the runner must not reach the command (CVE-2024-21626).
@@ -50,6 +49,7 @@ public static class Program
             if (!spec.HostNetwork)
             {
                 Network.LoopbackUp();
+                Network.AllowUnprivilegedPing();
             }
 
             if (spec.NewCgroupNamespace)
@@ -64,26 +64,49 @@ public static class Program
 
             RootFilesystem.Assemble(spec);
             SetHostname(spec.Hostname);
-            child = CommandLauncher.Prepare(spec).Start();
         }
         catch (Exception ex)
         {
-            Report(resultFile, new InitResult(null, null, ex.Message));
-            if (!ex.Message.StartsWith("exec ", StringComparison.Ordinal))
-            {
-                Console.Error.WriteLine($"runner-init: {(ex is InitException ? ex.Message : ex.ToString())}");
-            }
-            return SetupFailed;
+            return SetupFailure(resultFile, ex);
         }
 
-        Report(resultFile, Reaper.Run(child));
+        CommandLauncher launcher;
+        int pid1;
+        var forwarding = Reaper.ForwardSignals();
+        try
+        {
+            launcher = CommandLauncher.Prepare(spec);
+            pid1 = launcher.Start();
+            Reaper.Started(pid1);
+        }
+        catch (Exception ex)
+        {
+            return SetupFailure(resultFile, ex);
+        }
+
+        Report(resultFile, launcher.Result(Reaper.Wait(pid1)));
+        foreach (var registration in forwarding)
+        {
+            registration.Dispose();
+        }
+
         return 0;
     }
 
+    private static int SetupFailure(SafeFileHandle resultFile, Exception ex)
+    {
+        Report(resultFile, new InitResult(null, null, ex.Message));
+        if (!ex.Message.StartsWith("exec ", StringComparison.Ordinal))
+        {
+            Console.Error.WriteLine($"runner-init: {(ex is InitException ? ex.Message : ex.ToString())}");
+        }
+
+        return SetupFailed;
+    }
+
     /// <summary>
-    /// When the runner dies (killed, crashed), the write end of our stdin closes: kill everything in
-    /// the container at once. unshare's --kill-child does not cover this, because nothing kills
-    /// unshare when the runner dies.
+    /// When the runner dies (killed, crashed), the write end of our stdin closes: kill the
+    /// container's PID 1 at once, which takes its whole PID namespace with it.
     /// </summary>
     private static unsafe void WatchRunner()
     {
@@ -95,7 +118,11 @@ public static class Program
                 var n = read(0, buffer, 64);
                 if (n == 0 || (n < 0 && Errno != Eintr))
                 {
-                    _ = kill(-1, SigKill);
+                    if (Reaper.Pid1 > 0)
+                    {
+                        _ = kill(Reaper.Pid1, SigKill);
+                    }
+
                     _exit(137);
                 }
             }

@@ -4,54 +4,63 @@ using static Ci.Isolation.Init.Native;
 namespace Ci.Isolation.Init;
 
 /// <summary>
-/// PID 1's duty: forward the signals the runtime sends to the command, reap every process
-/// (orphans are re-parented to PID 1), and when the command ends, kill what it left behind.
+/// The monitor's duty, from outside the container's PID namespace: forward the signals the
+/// runtime sends to the container's PID 1, and wait for it. When PID 1 exits the kernel kills
+/// and reaps the rest of its namespace; reaping orphans inside is PID 1's own job.
 /// </summary>
 internal static unsafe class Reaper
 {
     private static readonly PosixSignal[] Forwarded =
         [PosixSignal.SIGTERM, PosixSignal.SIGINT, PosixSignal.SIGQUIT, PosixSignal.SIGHUP, (PosixSignal)10, (PosixSignal)12];
 
-    public static InitResult Run(int child)
-    {
-        var registrations = Forwarded.Select(sig => PosixSignalRegistration.Create(sig, ctx =>
+    private static volatile int s_pid1;
+    private static volatile int s_pending;
+
+    /// <summary>The container's PID 1 as the host sees it, once started; 0 before.</summary>
+    public static int Pid1 => s_pid1;
+
+    /// <summary>Registered before PID 1 exists, so that a stop requested during set-up is not lost: it is delivered on <see cref="Started"/>.</summary>
+    public static IReadOnlyList<PosixSignalRegistration> ForwardSignals() =>
+        Forwarded.Select(sig => PosixSignalRegistration.Create(sig, ctx =>
         {
             ctx.Cancel = true;
-            _ = kill(child, RawNumber(ctx.Signal));
+            var number = RawNumber(ctx.Signal);
+            if (s_pid1 > 0)
+            {
+                _ = kill(s_pid1, number);
+            }
+            else
+            {
+                s_pending = number;
+            }
         })).ToList();
 
-        InitResult? result = null;
+    public static void Started(int pid1)
+    {
+        s_pid1 = pid1;
+        if (s_pending is var pending and > 0)
+        {
+            _ = kill(pid1, pending);
+        }
+    }
+
+    /// <summary>Waits for PID 1; returns its raw wait status.</summary>
+    public static int Wait(int pid1)
+    {
         while (true)
         {
             int status;
-            var pid = waitpid(-1, &status, 0);
-            if (pid == -1)
+            var pid = waitpid(pid1, &status, 0);
+            if (pid == pid1)
             {
-                if (Errno == Eintr)
-                {
-                    continue;
-                }
-
-                break; // ECHILD: nothing left.
+                return status;
             }
 
-            if (pid == child && result is null)
+            if (pid == -1 && Errno != Eintr)
             {
-                result = (status & 0x7f) == 0
-                    ? new InitResult((status >> 8) & 0xff, null, null)
-                    : new InitResult(null, status & 0x7f, null);
-
-                // The command is done: whatever it left running goes with it (kill(-1) from PID 1 spares only PID 1).
-                _ = kill(-1, SigKill);
+                return SigKill; // cannot happen for our own child; report it as killed rather than hang
             }
         }
-
-        foreach (var r in registrations)
-        {
-            r.Dispose();
-        }
-
-        return result ?? new InitResult(null, null, "the command's exit status was lost");
     }
 
     private static int RawNumber(PosixSignal signal) => signal switch

@@ -4,14 +4,13 @@ namespace Ci.Isolation.Init;
 
 /// <summary>
 /// Assembles the container's root and pivots into it, in runc's order: root mount, volumes,
-/// /proc, /dev, /sys, pivot_root, then masked and read-only paths (which need the final /proc).
+/// /dev, /sys, pivot_root, then the masked /sys paths. /proc is mounted later by the first
+/// process of the new PID namespace (<see cref="ProcFilesystem"/>).
 /// </summary>
 internal static class RootFilesystem
 {
-    // Docker's defaults (moby daemon/pkg/oci/defaults.go).
-    private static readonly string[] MaskedFiles = ["/proc/kcore", "/proc/keys", "/proc/latency_stats", "/proc/timer_list", "/proc/timer_stats", "/proc/sched_debug", "/proc/interrupts"];
-    private static readonly string[] MaskedDirs = ["/proc/acpi", "/proc/asound", "/proc/scsi", "/sys/firmware", "/sys/devices/virtual/powercap"];
-    private static readonly string[] ReadOnlyPaths = ["/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"];
+    // Docker's defaults (moby daemon/pkg/oci/defaults.go), the /sys half.
+    private static readonly string[] MaskedDirs = ["/sys/firmware", "/sys/devices/virtual/powercap"];
 
     private static readonly (string Name, uint Major, uint Minor)[] Devices =
         [("null", 1, 3), ("zero", 1, 5), ("full", 1, 7), ("random", 1, 8), ("urandom", 1, 9), ("tty", 5, 0)];
@@ -40,20 +39,12 @@ internal static class RootFilesystem
             }
         }
 
-        var proc = Paths.InRoot(root, "/proc");
-        Directory.CreateDirectory(proc);
-        InitException.Check(mount("proc", proc, "proc", MsNosuid | MsNodev | MsNoexec, null), "mount(proc → /proc)");
+        Directory.CreateDirectory(Paths.InRoot(root, "/proc"));
         MountDev(Paths.InRoot(root, "/dev"));
         MountSys(Paths.InRoot(root, "/sys"), spec.HostNetwork);
 
         PivotInto(root);
-        if (!spec.HostNetwork)
-        {
-            // ICMP echo sockets for every group, so ping works without CAP_NET_RAW (Podman's default). Per network namespace.
-            File.WriteAllText("/proc/sys/net/ipv4/ping_group_range", "0 2147483647");
-        }
-
-        MaskAndProtect();
+        MaskSys();
         if (spec.ReadOnlyRoot)
         {
             InitException.Check(mount(null, "/", null, MsBind | MsRemount | MsRdonly, null), "remount(/, ro)");
@@ -72,11 +63,12 @@ internal static class RootFilesystem
         var tail = $",upperdir={spec.UpperDir},workdir={spec.WorkDir}";
         if ("lowerdir=".Length + lowers.Sum(l => l.Length + 1) + tail.Length > PageBudget)
         {
-            var parent = Path.GetDirectoryName(lowers[0]);
-            if (parent is not null && lowers.All(l => Path.GetDirectoryName(l) == parent))
+            // The image's layers share the store's directory; the container's own init layer does not and stays absolute.
+            var parent = Path.GetDirectoryName(lowers[^1]);
+            if (parent is not null)
             {
                 InitException.Check(chdir(parent), $"chdir({parent})");
-                lowers = lowers.Select(Path.GetFileName).ToList()!;
+                lowers = lowers.Select(l => Path.GetDirectoryName(l) == parent ? Path.GetFileName(l) : l).ToList();
             }
         }
 
@@ -144,30 +136,13 @@ internal static class RootFilesystem
         InitException.Check(chdir("/"), "chdir(/)");
     }
 
-    private static void MaskAndProtect()
+    private static void MaskSys()
     {
-        foreach (var file in MaskedFiles)
-        {
-            if (File.Exists(file))
-            {
-                InitException.Check(mount("/dev/null", file, null, MsBind, null), $"mask({file})");
-            }
-        }
-
         foreach (var dir in MaskedDirs)
         {
             if (Directory.Exists(dir))
             {
                 InitException.Check(mount("tmpfs", dir, "tmpfs", MsRdonly, "nr_blocks=1,nr_inodes=1"), $"mask({dir})");
-            }
-        }
-
-        foreach (var path in ReadOnlyPaths)
-        {
-            if (Path.Exists(path))
-            {
-                InitException.Check(mount(path, path, null, MsBind | MsRec, null), $"bind({path})");
-                InitException.Check(mount(null, path, null, MsBind | MsRemount | MsRdonly | MsNosuid | MsNodev | MsNoexec, null), $"remount({path}, ro)");
             }
         }
     }

@@ -12,6 +12,9 @@ public static class SyscallNumbers
     public const long CloseRange = 436;
     public const long Clone = 56;
     public const long Clone3 = 435;
+    public const long Setgroups = 116;
+    public const long Setresuid = 117;
+    public const long Setresgid = 119;
 
     /// <summary>Calls the default seccomp filter refuses with EPERM.</summary>
     public static readonly IReadOnlyDictionary<string, int> Refused = new Dictionary<string, int>

@@ -26,12 +26,13 @@ internal static class RunCommand
     private static readonly Option<string> Workdir = new("--workdir", "-w") { Description = "Working directory inside the container (default: the image's, or /)" };
     private static readonly Option<string> User = new("--user", "-u") { Description = "UID[:GID] to run as (default 0:0)" };
     private static readonly Option<string> Timeout = new("--timeout") { Description = "Time limit, such as 30s or 5m; then SIGTERM, 10s, SIGKILL" };
+    private static readonly Option<bool> InitOption = new("--init") { Description = "Run a minimal init as PID 1 that forwards signals and reaps orphans; the command is then PID 2 (as docker run --init)" };
     private static readonly Option<string> Hostname = new("--hostname") { Description = "Host name inside the container", DefaultValueFactory = _ => "runner" };
 
     public static Command Create()
     {
         var command = new Command("run", "Run one command in a fresh container and remove it afterwards");
-        foreach (var option in new Option[] { Rootfs, HostImageOption, Cpus, CpuShares, Memory, Pids, Network, Volumes, EnvVars, Workdir, User, Timeout, Hostname })
+        foreach (var option in new Option[] { Rootfs, HostImageOption, Cpus, CpuShares, Memory, Pids, Network, Volumes, EnvVars, Workdir, User, Timeout, Hostname, InitOption })
         {
             command.Options.Add(option);
         }
@@ -268,6 +269,7 @@ internal static class RunCommand
             Limits = limits,
             Network = parse.GetValue(Network) == "host" ? ContainerNetwork.Host : ContainerNetwork.None,
             Timeout = timeout,
+            Init = parse.GetValue(InitOption),
         };
     }
 }

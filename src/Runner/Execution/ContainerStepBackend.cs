@@ -118,6 +118,8 @@ public sealed class ContainerStepBackend(
         var (uid, gid) = User(step.User ?? handle.Config.User, step);
         var result = await runtime.RunAsync(new ContainerSpec
         {
+            // Scripts start background processes and leave orphans; a stop must reach them at once, not after the grace period.
+            Init = true,
             Layers = [.. handle.StepLayers.AsEnumerable().Reverse(), .. handle.ArtifactLayers, checkoutLayer, .. handle.ImageLayers],
             Mounts = handle.ImageMounts,
             Command = step.Command,

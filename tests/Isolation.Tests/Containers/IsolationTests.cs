@@ -9,15 +9,61 @@ public sealed class IsolationTests : ContainerFixture
 {
 
     [Test, CancelAfter(30_000)]
-    public async Task The_command_sees_only_the_containers_init_and_itself(CancellationToken ct)
+    public async Task The_command_is_PID_1_and_sees_no_host_process(CancellationToken ct)
     {
         var run = await Host.RunAsync(Host.Spec("ps", "-o", "pid,args"), ct);
 
         var processes = run.Stdout.Split('\n').Skip(1).Select(l => l.Trim()).ToList();
         Assert.That(run.Result.ExitCode, Is.EqualTo(0), run.ToString());
-        Assert.That(processes, Has.Count.EqualTo(2), run.Stdout);
-        Assert.That(processes[0], Does.StartWith("1 ").And.Contain("runner-init"), "PID 1 is the container's init");
-        Assert.That(processes[1], Does.EndWith("ps -o pid,args"));
+        Assert.That(processes, Is.EqualTo(new[] { "1 ps -o pid,args" }), run.Stdout);
+    }
+
+    [Test, CancelAfter(30_000)]
+    public async Task With_an_init_the_command_is_PID_2_and_orphans_are_reaped(CancellationToken ct)
+    {
+        // The subshell's sleep is orphaned at once and re-parented to PID 1; the init must reap it, or it stays a zombie (Z).
+        var spec = Host.Spec("/bin/sh", "-c", "echo $$; (sleep 0.2 &); sleep 1; ps -o pid,stat,args") with { Init = true };
+
+        var run = await Host.RunAsync(spec, ct);
+
+        var lines = run.Stdout.Split('\n');
+        Assert.That(run.Result.ExitCode, Is.EqualTo(0), run.ToString());
+        Assert.That(lines[0], Is.EqualTo("2"), "the command runs under the init");
+        var processes = lines.Skip(2).Where(l => l.Length > 0).Select(l => l.Trim()).ToList();
+        Assert.That(processes, Has.Count.EqualTo(2), "the orphaned sleep is gone, reaped, not a zombie: " + run.Stdout);
+        Assert.That(processes[0], Does.StartWith("1 ").And.EndWith("./init spec.json"), "PID 1 shows no host path");
+        Assert.That(processes[1], Does.StartWith("2 "));
+    }
+
+    [Test, CancelAfter(30_000)]
+    public async Task Without_an_init_a_PID_1_that_ignores_SIGTERM_is_killed_after_the_grace_period(CancellationToken ct)
+    {
+        var spec = Host.Spec("sleep", "30") with { Timeout = TimeSpan.FromMilliseconds(300), StopGracePeriod = TimeSpan.FromMilliseconds(500) };
+
+        var run = await Host.RunAsync(spec, ct);
+
+        Assert.That(run.Result.TimedOut, Is.True);
+        Assert.That(run.Result.Signal, Is.EqualTo(9), "PID 1 without a handler ignores SIGTERM; SIGKILL ends it");
+        Assert.That(Host.Leftovers(), Is.Empty);
+    }
+
+    [Test, CancelAfter(30_000)]
+    public async Task With_an_init_SIGTERM_reaches_the_command(CancellationToken ct)
+    {
+        var spec = Host.Spec("sleep", "30") with { Init = true, Timeout = TimeSpan.FromMilliseconds(300), StopGracePeriod = TimeSpan.FromSeconds(20) };
+
+        var run = await Host.RunAsync(spec, ct);
+
+        Assert.That(run.Result.TimedOut, Is.True);
+        Assert.That(run.Result.Signal, Is.EqualTo(15), "the init forwards SIGTERM, and sleep dies of it well before the grace period ends");
+    }
+
+    [Test, CancelAfter(30_000)]
+    public async Task The_container_has_its_own_hostname_hosts_and_resolver_files(CancellationToken ct)
+    {
+        var run = await Host.RunAsync(Host.Spec("/bin/sh", "-c", "cat /etc/hostname; grep -c localhost /etc/hosts; grep step-9 /etc/hosts; grep -c nameserver /etc/resolv.conf") with { Hostname = "step-9" }, ct);
+
+        Assert.That(run.Stdout.Split('\n'), Is.EqualTo(new[] { "step-9", "2", "127.0.1.1\tstep-9", "0" }), run.ToString());
     }
 
     [Test, CancelAfter(30_000)]

@@ -14,8 +14,9 @@ public sealed class LifecycleTests : ContainerFixture
     [Test, CancelAfter(30_000)]
     public async Task Exit_codes_and_signals_are_reported_as_the_shell_sees_them(CancellationToken ct)
     {
-        var exited = await Host.ShAsync("exit 42", ct);
-        var killed = await Host.ShAsync("kill -KILL $$", ct);
+        // Under an init: a PID 1 shell could not kill itself (the kernel protects a namespace's init from its own members).
+        var exited = await Host.RunAsync(Host.Spec("/bin/sh", "-c", "exit 42") with { Init = true }, ct);
+        var killed = await Host.RunAsync(Host.Spec("/bin/sh", "-c", "kill -KILL $$") with { Init = true }, ct);
 
         Assert.That((exited.Result.ExitCode, exited.Result.Signal, exited.Result.ShellExitCode), Is.EqualTo((42, (int?)null, 42)));
         Assert.That((killed.Result.ExitCode, killed.Result.Signal, killed.Result.ShellExitCode), Is.EqualTo(((int?)null, 9, 137)));
@@ -140,6 +141,9 @@ public sealed class LifecycleTests : ContainerFixture
         Assert.That(defined["close_range"], Is.EqualTo(SyscallNumbers.CloseRange));
         Assert.That(defined["clone"], Is.EqualTo(SyscallNumbers.Clone));
         Assert.That(defined["clone3"], Is.EqualTo(SyscallNumbers.Clone3));
+        Assert.That(defined["setgroups"], Is.EqualTo(SyscallNumbers.Setgroups));
+        Assert.That(defined["setresuid"], Is.EqualTo(SyscallNumbers.Setresuid));
+        Assert.That(defined["setresgid"], Is.EqualTo(SyscallNumbers.Setresgid));
         foreach (var (name, number) in SyscallNumbers.Refused)
         {
             Assert.That(defined.TryGetValue(name, out var n) ? n : -1, Is.EqualTo(number), name);

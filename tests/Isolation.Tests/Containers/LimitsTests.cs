@@ -41,8 +41,10 @@ public sealed class LimitsTests : ContainerFixture
     [Test, CancelAfter(60_000)]
     public async Task Half_a_cpu_gives_a_busy_loop_about_half_a_cpu(CancellationToken ct)
     {
+        // busybox timeout execs the command and signals it from a child: under an init, so the SIGTERM is not ignored by a PID 1.
         var run = await Host.RunAsync(Host.Spec("timeout", "3", "sh", "-c", "while :; do :; done") with
         {
+            Init = true,
             Limits = new ContainerLimits(MilliCpus: 500, Pids: 64),
         }, ct);
 

@@ -76,9 +76,9 @@ public sealed class RunCommandTests
     [Test, CancelAfter(60_000)]
     public async Task A_timeout_is_said_in_words(CancellationToken ct)
     {
-        var result = await Runner("--timeout", "1s", "--", "sleep", "30").ExecuteBufferedAsync(ct);
+        var result = await Runner("--init", "--timeout", "1s", "--", "sleep", "30").ExecuteBufferedAsync(ct);
 
-        Assert.That(result.ExitCode, Is.EqualTo(143), "sleep ends on SIGTERM");
+        Assert.That(result.ExitCode, Is.EqualTo(143), "sleep, under an init, ends on SIGTERM");
         Assert.That(result.StandardError, Is.EqualTo("runner: killed: timed out after 1s\n"));
     }
 
