@@ -81,6 +81,8 @@ public sealed class LifecycleTests : ContainerFixture
         Assert.That(File.ReadAllText(Path.Combine(upper, "from-layer")), Is.EqualTo("changed\n"));
         var whiteout = await Cli.Wrap("stat").WithArguments(["-c", "%F %t:%T", Path.Combine(upper, "doomed")]).ExecuteBufferedAsync(ct);
         Assert.That(whiteout.StandardOutput.Trim(), Is.EqualTo("character special file 0:0"), "a deletion is an overlayfs whiteout");
+        Assert.That(Directory.EnumerateFileSystemEntries(upper).Select(Path.GetFileName), Is.EquivalentTo(new[] { "created", "from-layer", "doomed" }),
+            "the upper directory holds the command's changes only: no mount points, no /etc/hosts");
 
         // The next container stacks the kept upper directory as a layer and starts from exactly that state.
         var next = await Host.RunAsync(Host.Spec("/bin/sh", "-c", "cat /created /from-layer; test -e /doomed || echo gone") with
