@@ -20,7 +20,9 @@ internal static class RootFilesystem
         var root = spec.RootDirectory;
         if (spec.LowerDirs.Count > 0)
         {
-            InitException.Check(mount("overlay", root, "overlay", 0, OverlayOptions(spec)), $"mount(overlay → {root}, {spec.LowerDirs.Count} layers)");
+            // nodev: a device node that an image layer carries (or a step makes) cannot be opened. On cgroup v2 there is no
+            // device controller to refuse it; only the container's own /dev (a separate tmpfs) holds usable nodes.
+            InitException.Check(mount("overlay", root, "overlay", MsNodev, OverlayOptions(spec)), $"mount(overlay → {root}, {spec.LowerDirs.Count} layers)");
         }
         else
         {

@@ -124,6 +124,22 @@ public sealed class IsolationTests : ContainerFixture
     }
 
     [Test, CancelAfter(30_000)]
+    public async Task A_device_node_in_an_image_layer_cannot_be_opened(CancellationToken ct)
+    {
+        // /dev/null's numbers, which even the v1 device cgroup allows: only the root's nodev refuses it (as it must on cgroup v2, which has no device controller).
+        var layer = Directory.CreateDirectory(Path.Combine(Host.Directory, "device-layer")).FullName;
+        var mknod = await CliWrap.Cli.Wrap("mknod").WithArguments([Path.Combine(layer, "null-copy"), "c", "1", "3"]).ExecuteAsync(ct);
+        Assert.That(mknod.ExitCode, Is.EqualTo(0));
+
+        var run = await Host.RunAsync(Host.Spec("/bin/sh", "-c", "echo x > /null-copy && echo opened || echo refused; echo x > /dev/null && echo dev-null-works") with
+        {
+            Layers = [layer, Host.Rootfs],
+        }, ct);
+
+        Assert.That(run.Stdout, Is.EqualTo("refused\ndev-null-works"), run.ToString());
+    }
+
+    [Test, CancelAfter(30_000)]
     public async Task A_host_disk_given_as_a_volume_still_cannot_be_read(CancellationToken ct)
     {
         if (Host.Runtime.Cgroups.Mode == Ci.Isolation.Cgroups.CgroupMode.Unified)
