@@ -112,6 +112,7 @@ public sealed partial class ContainerRuntime
             RootDirectory = root,
             ReadOnlyRoot = spec.ReadOnlyRoot,
             Mounts = spec.Mounts.Select(m => new InitMount(m.Source, m.Target, m.ReadOnly)).ToList(),
+            Overlays = spec.OverlayVolumes.Select(o => new InitOverlay(o.Target, o.Lowers, o.Upper, o.Work)).ToList(),
             CgroupProcs = cgroup.ProcsFiles,
             NewCgroupNamespace = true,
             HostNetwork = spec.Network is ContainerNetwork.HostNetwork,

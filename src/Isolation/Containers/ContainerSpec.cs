@@ -27,6 +27,13 @@ public abstract record ContainerNetwork
 public sealed record BindMount(string Source, string Target, bool ReadOnly = false);
 
 /// <summary>
+/// A directory assembled inside the container as an overlay of read-only layers (top first) and
+/// a writable upper directory that outlives the container: a job's directory cache, whose
+/// stored versions are never written and whose changes can be kept as a new layer.
+/// </summary>
+public sealed record OverlayVolume(string Target, IReadOnlyList<string> Lowers, string Upper, string Work);
+
+/// <summary>
 /// Limits applied through cgroups before the command runs. Null means unlimited. <see cref="CpuShares"/>
 /// is the relative weight under contention, in v1 units (2 to 262144, 1024 by default); on v2 it is
 /// converted to cpu.weight as runc and crun do.
@@ -57,6 +64,8 @@ public sealed record ContainerSpec
     public string Hostname { get; init; } = "runner";
 
     public IReadOnlyList<BindMount> Mounts { get; init; } = [];
+
+    public IReadOnlyList<OverlayVolume> OverlayVolumes { get; init; } = [];
 
     public ContainerLimits Limits { get; init; } = new();
 

@@ -8,6 +8,9 @@ namespace Ci.Isolation.Init;
 /// <summary>A bind mount into the container.</summary>
 public sealed record InitMount(string Source, string Target, bool ReadOnly);
 
+/// <summary>An overlay of read-only layers (top first) and a writable upper directory, mounted at a path in the container.</summary>
+public sealed record InitOverlay(string Target, IReadOnlyList<string> Lowers, string Upper, string Work);
+
 /// <summary>What runner-init sets up, in the order it does it.</summary>
 public sealed record InitSpec
 {
@@ -24,6 +27,8 @@ public sealed record InitSpec
     public bool ReadOnlyRoot { get; init; }
 
     public IReadOnlyList<InitMount> Mounts { get; init; } = [];
+
+    public IReadOnlyList<InitOverlay> Overlays { get; init; } = [];
 
     /// <summary>cgroup.procs files to join before anything else (one per v1 hierarchy, or one on v2).</summary>
     public IReadOnlyList<string> CgroupProcs { get; init; } = [];

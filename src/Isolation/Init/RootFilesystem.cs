@@ -41,6 +41,14 @@ internal static class RootFilesystem
             }
         }
 
+        foreach (var o in spec.Overlays)
+        {
+            var target = Paths.InRoot(root, o.Target);
+            Directory.CreateDirectory(target);
+            var options = $"lowerdir={string.Join(':', o.Lowers)},upperdir={o.Upper},workdir={o.Work}";
+            InitException.Check(mount("overlay", target, "overlay", MsNodev | MsNosuid, options), $"mount(overlay → {o.Target}, {o.Lowers.Count} layers)");
+        }
+
         Directory.CreateDirectory(Paths.InRoot(root, "/proc"));
         MountDev(Paths.InRoot(root, "/dev"));
         MountSys(Paths.InRoot(root, "/sys"), spec.HostNetwork);

@@ -88,10 +88,18 @@ internal static class ExecCommand
         }
 
         var runDirectory = Directory.CreateDirectory(Path.Combine(settings.StateDirectory, "runs", DateTimeOffset.UtcNow.ToString("yyyyMMdd-HHmmss") + "-" + commit[..8])).FullName;
+        var console = new Lock();
         var backend = new ContainerStepBackend(runtime, ImageCommand.OpenStore(),
             async (r, ct) => await ImageCommand.PullAsync(r, quiet: false, ct) ?? throw new IsolationException($"cannot pull {r}"),
-            layer, tree, runDirectory, settings.StateDirectory, secrets, masker);
-        var console = new Lock();
+            layer, tree, runDirectory, settings.StateDirectory, secrets, masker, Notice);
+        void Notice(string message)
+        {
+            lock (console)
+            {
+                Console.Error.WriteLine($"==> {masker.Apply(message)}");
+            }
+        }
+
         var scheduler = new Scheduler(backend, Math.Max(1, parse.GetValue(Parallel)),
             line =>
             {

@@ -3,6 +3,7 @@ using Ci.Isolation.Images;
 using Ci.Pipeline.Model;
 using Ci.Pipeline.Plan;
 using Ci.Pipeline.Secrets;
+using Ci.Runner.Caches;
 
 namespace Ci.Runner.Execution;
 
@@ -20,7 +21,8 @@ public sealed class ContainerStepBackend(
     string runDirectory,
     string stateDirectory,
     IReadOnlyDictionary<string, string> secrets,
-    SecretMasker masker) : IStepBackend
+    SecretMasker masker,
+    Action<string>? notice = null) : IStepBackend
 {
     private sealed class Handle(PlannedJob job, string directory) : IJobHandle
     {
@@ -39,6 +41,11 @@ public sealed class ContainerStepBackend(
         public List<string> ArtifactLayers { get; } = [];
 
         public NetworkNamespace? Network { get; set; }
+
+        public List<CacheMount> Caches { get; } = [];
+
+        /// <summary>Whether fresh caches were given to the job's user yet (the first step's).</summary>
+        public bool CachesOwned { get; set; }
 
         /// <summary>The cache key of the file system so far: the image, then each step's layer.</summary>
         public string Key { get; set; } = "";
@@ -83,6 +90,7 @@ public sealed class ContainerStepBackend(
             handle.Network = await runtime.CreateNetworkNamespaceAsync(cancellationToken);
         }
 
+        OpenCaches(handle);
         return handle;
     }
 
@@ -116,12 +124,15 @@ public sealed class ContainerStepBackend(
         }
 
         var (uid, gid) = User(step.User ?? handle.Config.User, step);
+        GiveFreshCachesTo(handle, uid, gid);
+        env.TryAdd("HOME", uid == 0 ? "/root" : "/"); // as Docker does when the image sets none (without a passwd lookup yet)
         var result = await runtime.RunAsync(new ContainerSpec
         {
             // Scripts start background processes and leave orphans; a stop must reach them at once, not after the grace period.
             Init = true,
             Layers = [.. handle.StepLayers.AsEnumerable().Reverse(), .. handle.ArtifactLayers, checkoutLayer, .. handle.ImageLayers],
             Mounts = handle.ImageMounts,
+            OverlayVolumes = handle.Caches.SelectMany(c => c.Volumes).ToList(),
             Command = step.Command,
             Env = env,
             WorkingDirectory = step.Workdir,
@@ -149,6 +160,62 @@ public sealed class ContainerStepBackend(
     }
 
     private readonly StepCache cache = new(stateDirectory);
+    private readonly DirectoryCaches _directoryCaches = new(stateDirectory);
+
+    private void OpenCaches(Handle handle)
+    {
+        // ~ is the image's HOME, else root's (steps run as root unless they say otherwise).
+        var home = handle.Config.Env.FirstOrDefault(e => e.StartsWith("HOME=", StringComparison.Ordinal))?[5..] ?? "/root";
+        foreach (var (planned, i) in handle.Job.Caches.Select((c, i) => (c, i)))
+        {
+            var paths = planned.Paths.Select(p => p.StartsWith("~/", StringComparison.Ordinal) ? $"{home.TrimEnd('/')}/{p[2..]}"
+                : p.StartsWith('/') ? p : $"{handle.Job.Workdir.TrimEnd('/')}/{p}").ToList();
+            var mount = _directoryCaches.Open(planned, paths, Path.Combine(handle.Directory, $"cache-{i}"));
+            handle.Caches.Add(mount);
+            notice?.Invoke(mount.RestoredFrom is null ? $"{handle.Job.Id}: cache '{planned.Key}' starts empty"
+                : mount.RestoredFrom == planned.Key ? $"{handle.Job.Id}: cache '{planned.Key}' restored"
+                : $"{handle.Job.Id}: cache '{planned.Key}' restored from '{mount.RestoredFrom}'");
+        }
+    }
+
+    /// <summary>A cache that starts empty belongs to the user of the job's first step, as a directory it made itself would.</summary>
+    private static void GiveFreshCachesTo(Handle handle, uint uid, uint gid)
+    {
+        if (handle.CachesOwned)
+        {
+            return;
+        }
+
+        handle.CachesOwned = true;
+        foreach (var volume in handle.Caches.Where(c => c.LayerIds.Count == 0).SelectMany(c => c.Volumes))
+        {
+            if (chown(volume.Upper, uid, gid) != 0)
+            {
+                throw new IOException($"cannot give the cache directory {volume.Target} to {uid}:{gid} (errno {System.Runtime.InteropServices.Marshal.GetLastPInvokeError()})");
+            }
+        }
+    }
+
+    [System.Runtime.InteropServices.DllImport("libc", SetLastError = true)]
+    private static extern int chown(string path, uint owner, uint group);
+
+    private async Task FinishCachesAsync(Handle handle, bool succeeded)
+    {
+        foreach (var mount in handle.Caches)
+        {
+            if (succeeded && mount.Cache.Policy != CachePolicy.Pull)
+            {
+                await _directoryCaches.SaveAsync(mount, CancellationToken.None);
+                notice?.Invoke($"{handle.Job.Id}: cache '{mount.Cache.Key}' saved");
+            }
+            else
+            {
+                _directoryCaches.Release(mount);
+            }
+        }
+
+        handle.Caches.Clear();
+    }
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, string> _artifacts = new(StringComparer.Ordinal);
 
     /// <summary>
@@ -187,6 +254,7 @@ public sealed class ContainerStepBackend(
             CollectArtifacts(handle, artifacts);
         }
 
+        await FinishCachesAsync(handle, succeeded);
         if (handle.Network is { } ns)
         {
             await ns.DisposeAsync();

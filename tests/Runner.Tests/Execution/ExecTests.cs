@@ -4,72 +4,8 @@ using CliWrap.Buffered;
 namespace Ci.Runner.Tests.Execution;
 
 /// <summary><c>runner exec</c> on real git repositories made by the tests, every step a real container on the host image.</summary>
-[Category("Container")]
-[NonParallelizable]
-public sealed class ExecTests
+public sealed class ExecTests : ExecFixture
 {
-    private string _dir = null!;
-
-    [OneTimeSetUp]
-    public void SetUp()
-    {
-        if (!Environment.IsPrivilegedProcess)
-        {
-            Assert.Ignore("runner exec needs root (CI is root)");
-        }
-
-        _dir = Directory.CreateTempSubdirectory("exec-").FullName;
-    }
-
-    [OneTimeTearDown]
-    public void TearDown()
-    {
-        if (_dir is not null)
-        {
-            // The test's own parent cgroups, empty once its containers are gone.
-            foreach (var parent in Directory.GetDirectories("/sys/fs/cgroup").Select(h => Path.Combine(h, "runner-test-" + Path.GetFileName(_dir).ToLowerInvariant())).Where(Directory.Exists))
-            {
-                Directory.Delete(parent);
-            }
-
-            Directory.Delete(_dir, true);
-        }
-    }
-
-    private async Task<string> RepositoryAsync(string pipeline, params (string Path, string Content)[] files)
-    {
-        var repo = Directory.CreateDirectory(Path.Combine(_dir, "repo-" + Guid.NewGuid().ToString("N")[..8])).FullName;
-        await File.WriteAllTextAsync(Path.Combine(repo, ".runner.yml"), pipeline);
-        foreach (var (path, content) in files)
-        {
-            Directory.CreateDirectory(Path.GetDirectoryName(Path.Combine(repo, path))!);
-            await File.WriteAllTextAsync(Path.Combine(repo, path), content);
-        }
-
-        async Task Git(params string[] args) =>
-            await CliWrap.Cli.Wrap("git").WithArguments(["-c", "user.email=t@example.org", "-c", "user.name=t", .. args]).WithWorkingDirectory(repo).ExecuteAsync();
-        await Git("init", "-q", "-b", "main");
-        await Git("add", ".");
-        await Git("commit", "-q", "-m", "test");
-        return repo;
-    }
-
-    private static async Task CommitAsync(string repo, string path, string content)
-    {
-        await File.WriteAllTextAsync(Path.Combine(repo, path), content);
-        await CliWrap.Cli.Wrap("git").WithArguments(["-c", "user.email=t@example.org", "-c", "user.name=t", "commit", "-q", "-am", "change " + path])
-            .WithWorkingDirectory(repo).ExecuteAsync();
-    }
-
-    private Task<BufferedCommandResult> ExecAsync(string repo, params string[] args) => ExecInAsync(Path.Combine(_dir, "state"), repo, args);
-
-    private Task<BufferedCommandResult> ExecInAsync(string state, string repo, params string[] args) => CliWrap.Cli.Wrap("dotnet")
-        .WithArguments([Path.Combine(AppContext.BaseDirectory, "runner.dll"), "exec", "-C", repo, .. args])
-        .WithEnvironmentVariables(e => e.Set("RUNNER_STATE_DIR", state).Set("DEPLOY_TOKEN", "tok-3f9a-secret-value")
-            .Set("RUNNER_CGROUP_PARENT", "runner-test-" + Path.GetFileName(_dir).ToLowerInvariant()))
-        .WithValidation(CommandResultValidation.None)
-        .ExecuteBufferedAsync();
-
     [Test, CancelAfter(120_000)]
     public async Task Steps_start_from_what_the_previous_step_left_and_sources_are_the_committed_ones(CancellationToken ct)
     {
@@ -198,7 +134,7 @@ public sealed class ExecTests
     public async Task A_setup_step_keyed_on_a_lock_file_hits_when_only_sources_change_and_reruns_when_the_lock_changes(CancellationToken ct)
     {
         var repo = await RepositoryAsync(CachedPipeline, ("deps.lock", "deps v1\n"), ("src.txt", "source v1\n"));
-        var state = Path.Combine(_dir, "state-cache-" + Guid.NewGuid().ToString("N")[..6]);
+        var state = Path.Combine(Dir, "state-cache-" + Guid.NewGuid().ToString("N")[..6]);
 
         var cold = await ExecInAsync(state, repo);
         await CommitAsync(repo, "src.txt", "source v2\n");
@@ -220,11 +156,11 @@ public sealed class ExecTests
     {
         var repo = await RepositoryAsync(CachedPipeline.Replace("; head -c 8 /dev/urandom | od -An -tx1 > /opt/deps/stamp", "; echo fixed > /opt/deps/stamp", StringComparison.Ordinal),
             ("deps.lock", "deps v1\n"), ("src.txt", "source v1\n"));
-        var warmState = Path.Combine(_dir, "state-warm-" + Guid.NewGuid().ToString("N")[..6]);
+        var warmState = Path.Combine(Dir, "state-warm-" + Guid.NewGuid().ToString("N")[..6]);
         await ExecInAsync(warmState, repo);
 
         var cached = await ExecInAsync(warmState, repo);
-        var cold = await ExecInAsync(Path.Combine(_dir, "state-cold-" + Guid.NewGuid().ToString("N")[..6]), repo);
+        var cold = await ExecInAsync(Path.Combine(Dir, "state-cold-" + Guid.NewGuid().ToString("N")[..6]), repo);
 
         static string Step2(string output) => string.Join("\n", output.Split('\n').Where(l => l.StartsWith("[build:2]", StringComparison.Ordinal)));
         Assert.That(cached.StandardOutput, Does.Match(@"1\. install\s+cached"));
