@@ -18,6 +18,8 @@ public static class Program
         root.Subcommands.Add(ExecCommand.Create());
         root.Subcommands.Add(RunCommand.Create());
         root.Subcommands.Add(ImageCommand.Create());
+        root.Subcommands.Add(RunsCommand.Create());
+        root.Subcommands.Add(LogsCommand.Create());
 
         var parse = root.Parse(args);
         Log.Logger = new LoggerConfiguration()

@@ -5,6 +5,7 @@ using Ci.Pipeline.Secrets;
 using Ci.Pipeline.Sources;
 using Ci.Pipeline.Values;
 using Ci.Runner.Execution;
+using Ci.Runner.Records;
 using Ci.Runner.Settings;
 
 namespace Ci.Runner.Cli;
@@ -87,11 +88,11 @@ internal static class ExecCommand
             return ExitCodes.InternalError;
         }
 
-        var runDirectory = Directory.CreateDirectory(Path.Combine(settings.StateDirectory, "runs", DateTimeOffset.UtcNow.ToString("yyyyMMdd-HHmmss") + "-" + commit[..8])).FullName;
+        var runDirectory = RunDirectories.Create(settings.StateDirectory, commit);
+        var record = RunStore.Open(settings.StateDirectory);
+        var runId = record.StartRun(new RunOrigin(root, commit, trigger.Branch ?? "", trigger.Event.ToString().ToLowerInvariant()));
+        await using var log = record.OpenLog(runId);
         var console = new Lock();
-        var backend = new ContainerStepBackend(runtime, ImageCommand.OpenStore(),
-            async (r, ct) => await ImageCommand.PullAsync(r, quiet: false, ct) ?? throw new IsolationException($"cannot pull {r}"),
-            layer, tree, runDirectory, settings.StateDirectory, secrets, masker, Notice);
         void Notice(string message)
         {
             lock (console)
@@ -100,24 +101,27 @@ internal static class ExecCommand
             }
         }
 
+        Notice($"run {runId} ('runner logs {runId}' prints it again)");
+        var backend = new ContainerStepBackend(runtime, ImageCommand.OpenStore(),
+            async (r, ct) => await ImageCommand.PullAsync(r, quiet: false, ct) ?? throw new IsolationException($"cannot pull {r}"),
+            layer, tree, runDirectory, settings.StateDirectory, secrets, masker, Notice);
         var scheduler = new Scheduler(backend, Math.Max(1, parse.GetValue(Parallel)),
             line =>
             {
+                log.Append(line);
                 lock (console)
                 {
                     (line.IsError ? Console.Error : Console.Out).WriteLine($"[{line.Job}:{line.Step}] {line.Text}");
                 }
             },
-            message =>
-            {
-                lock (console)
-                {
-                    Console.Error.WriteLine($"==> {masker.Apply(message)}");
-                }
-            });
+            Notice);
         var only = parse.GetValue(Jobs) is { Length: > 0 } named ? named.ToHashSet(StringComparer.Ordinal) : null;
         var jobs = await scheduler.RunAsync(plan, only, cancellationToken);
         Directory.Delete(runDirectory, recursive: true);
+        await log.DisposeAsync();
+        record.FinishRun(runId, cancellationToken.IsCancellationRequested ? "cancelled"
+            : jobs.Any(j => j.InfrastructureFailure) ? "error"
+            : jobs.Any(j => j.Status == RunStatus.Failed) ? "failed" : "passed", jobs);
         PrintSummary(jobs);
         return jobs.Any(j => j.InfrastructureFailure) ? ExitCodes.InternalError
             : jobs.Any(j => j.Status == RunStatus.Failed) ? ExitCodes.JobFailed

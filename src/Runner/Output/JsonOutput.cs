@@ -35,6 +35,7 @@ internal sealed record PlanOutput(string File, bool Valid, IReadOnlyList<Diagnos
 [JsonSerializable(typeof(PlanOutput))]
 [JsonSerializable(typeof(List<ImageOutput>))]
 [JsonSerializable(typeof(Ci.Isolation.Images.Image))]
+[JsonSerializable(typeof(List<Ci.Runner.Records.RunSummary>))]
 internal sealed partial class JsonOutput : JsonSerializerContext
 {
     private static JsonOutput? _relaxed;
@@ -46,6 +47,8 @@ internal sealed partial class JsonOutput : JsonSerializerContext
     public static void Write(TextWriter writer, PlanOutput value) => writer.WriteLine(JsonSerializer.Serialize(value, Relaxed.PlanOutput));
 
     public static void Write(TextWriter writer, Ci.Isolation.Images.Image value) => writer.WriteLine(JsonSerializer.Serialize(value, Relaxed.Image));
+
+    public static void Write(TextWriter writer, List<Ci.Runner.Records.RunSummary> value) => writer.WriteLine(JsonSerializer.Serialize(value, Relaxed.ListRunSummary));
 
     public static void Write(TextWriter writer, List<ImageOutput> value) => writer.WriteLine(JsonSerializer.Serialize(value, Relaxed.ListImageOutput));
 

@@ -1,0 +1,58 @@
+using System.CommandLine;
+using Ci.Runner.Records;
+using Ci.Runner.Settings;
+
+namespace Ci.Runner.Cli;
+
+/// <summary><c>runner logs RUN [JOB [STEP]]</c>: a recorded run's output, as it was printed (secrets masked).</summary>
+internal static class LogsCommand
+{
+    private static readonly Argument<string> Run = new("run") { Description = "The run's number (see 'runner runs'), or 'last'" };
+    private static readonly Argument<string?> Job = new("job") { Description = "Only this job", Arity = ArgumentArity.ZeroOrOne };
+    private static readonly Argument<int?> Step = new("step") { Description = "Only this step (its number, from 1)", Arity = ArgumentArity.ZeroOrOne };
+    private static readonly Option<bool> Timestamps = new("--timestamps", "-t") { Description = "Prefix each line with the time it was printed" };
+
+    public static Command Create()
+    {
+        var command = new Command("logs", "Print a recorded run's output, or one job's or one step's");
+        command.Arguments.Add(Run);
+        command.Arguments.Add(Job);
+        command.Arguments.Add(Step);
+        command.Options.Add(Timestamps);
+        command.SetAction(parse =>
+        {
+            var store = RunStore.Open(RunnerSettings.FromEnvironment().StateDirectory);
+            var wanted = parse.GetValue(Run)!;
+            if (store.FindRun(wanted) is not { } runId)
+            {
+                Console.Error.WriteLine(wanted == "last" ? "runner: no run is recorded yet" : $"runner: there is no run '{wanted}' (see 'runner runs')");
+                return ExitCodes.InvalidInput;
+            }
+
+            var job = parse.GetValue(Job);
+            var step = parse.GetValue(Step);
+            var steps = store.Steps(runId);
+            if (job is not null && steps.Count > 0 && steps.All(s => s.Job != job))
+            {
+                Console.Error.WriteLine($"runner: run {runId} has no job '{job}'; its jobs: {string.Join(", ", steps.Select(s => s.Job).Distinct())}");
+                return ExitCodes.InvalidInput;
+            }
+
+            if (step is { } n && steps.Count > 0 && !steps.Any(s => s.Job == job && s.Index == n))
+            {
+                Console.Error.WriteLine($"runner: job '{job}' of run {runId} has no step {n}; its steps: {string.Join(", ", steps.Where(s => s.Job == job).Select(s => $"{s.Index}. {s.Name}"))}");
+                return ExitCodes.InvalidInput;
+            }
+
+            var withTime = parse.GetValue(Timestamps);
+            foreach (var line in store.Logs(runId, job, step))
+            {
+                var text = $"{(withTime ? line.Time.ToLocalTime().ToString("HH:mm:ss.fff ") : "")}[{line.Job}:{line.Step}] {line.Text}";
+                (line.IsError ? Console.Error : Console.Out).WriteLine(text);
+            }
+
+            return ExitCodes.Ok;
+        });
+        return command;
+    }
+}

@@ -1,0 +1,92 @@
+using System.Text.Json;
+using CliWrap;
+using CliWrap.Buffered;
+
+namespace Ci.Runner.Tests.Execution;
+
+/// <summary>Every run is recorded (SQLite in the state directory): <c>runner runs</c>, <c>runner logs</c>, and a killed runner's run.</summary>
+public sealed class RunRecordTests : ExecFixture
+{
+    [Test, CancelAfter(180_000)]
+    public async Task Runs_are_listed_and_their_logs_printed_again_by_job_and_step_with_secrets_masked(CancellationToken ct)
+    {
+        var repo = await RepositoryAsync("""
+            secrets: [DEPLOY_TOKEN]
+            jobs:
+              build:
+                steps:
+                  - run: echo compiling
+                  - run: echo "token is $T"; echo warning >&2
+                    env: { T: "${{ secrets.DEPLOY_TOKEN }}" }
+              lint:
+                steps: ["echo lint failed; exit 4"]
+            """);
+        var state = NewState("record");
+
+        var exec = await ExecInAsync(state, repo);
+        var runs = await Runner(state, "runs");
+        var json = await Runner(state, "runs", "--json");
+        var all = await Runner(state, "logs", "last");
+        var oneStep = await Runner(state, "logs", "1", "build", "2");
+        var noJob = await Runner(state, "logs", "1", "deploy");
+        var noRun = await Runner(state, "logs", "7");
+
+        Assert.That(exec.ExitCode, Is.EqualTo(1), exec.StandardError);
+        Assert.That(exec.StandardError, Does.Contain("==> run 1 ('runner logs 1' prints it again)"));
+        Assert.That(runs.StandardOutput.Split('\n')[1], Does.Match(@"^\s+1  \S+ \S+  failed\s+\S+  1 ok, 1 failed\s+[0-9a-f]{8}  main\s+" + System.Text.RegularExpressions.Regex.Escape(repo)));
+        var listed = JsonDocument.Parse(json.StandardOutput).RootElement[0];
+        Assert.That((listed.GetProperty("id").GetInt64(), listed.GetProperty("status").GetString(), listed.GetProperty("jobsFailed").GetInt32()), Is.EqualTo((1L, "failed", 1)));
+        Assert.That(all.StandardOutput, Does.Contain("[build:1] compiling\n").And.Contain("[build:2] token is ***\n").And.Contain("[lint:1] lint failed\n"));
+        Assert.That(all.StandardOutput + all.StandardError, Does.Not.Contain("tok-3f9a-secret-value"));
+        Assert.That(all.StandardError, Does.Contain("[build:2] warning"), "stderr lines go back to stderr");
+        Assert.That(oneStep.StandardOutput, Is.EqualTo("[build:2] token is ***\n"));
+        Assert.That((noJob.ExitCode, noJob.StandardError), Is.EqualTo((2, "runner: run 1 has no job 'deploy'; its jobs: build, lint\n")));
+        Assert.That((noRun.ExitCode, noRun.StandardError), Is.EqualTo((2, "runner: there is no run '7' (see 'runner runs')\n")));
+    }
+
+    [Test, CancelAfter(180_000)]
+    public async Task A_run_whose_runner_is_killed_reads_as_interrupted_and_the_next_run_leaves_nothing_behind(CancellationToken ct)
+    {
+        var repo = await RepositoryAsync("""
+            jobs:
+              slow:
+                steps:
+                  - run: echo started; sleep 120 # marker-7c1e
+            """);
+        var state = NewState("killed");
+        var started = new TaskCompletionSource();
+        var runner = CliWrap.Cli.Wrap("dotnet")
+            .WithArguments([Path.Combine(AppContext.BaseDirectory, "runner.dll"), "exec", "-C", repo])
+            .WithEnvironmentVariables(e => e.Set("RUNNER_STATE_DIR", state).Set("RUNNER_CGROUP_PARENT", CgroupParent))
+            .WithStandardOutputPipe(PipeTarget.ToDelegate(line =>
+            {
+                if (line.Contains("[slow:1] started", StringComparison.Ordinal))
+                {
+                    started.TrySetResult();
+                }
+            }))
+            .WithValidation(CommandResultValidation.None)
+            .ExecuteAsync(ct);
+        await started.Task.WaitAsync(TimeSpan.FromSeconds(60), ct);
+
+        await CliWrap.Cli.Wrap("kill").WithArguments(["-KILL", runner.ProcessId.ToString()]).ExecuteAsync(ct);
+        await runner;
+        var runs = await Runner(state, "runs");
+        var next = await ExecInAsync(state, await RepositoryAsync("jobs:\n  quick:\n    steps: [\"echo quick\"]\n"));
+
+        Assert.That(runs.StandardOutput.Split('\n')[1], Does.Contain("interrupted"));
+        Assert.That(next.ExitCode, Is.EqualTo(0), next.StandardError);
+        Assert.That(await ProcessesWithAsync("marker-7c1e", ct), Is.Empty, "the step's processes are gone");
+        Assert.That(File.ReadAllText("/proc/self/mountinfo"), Does.Not.Contain(state), "no mount under the state directory is left");
+        Assert.That(Directory.GetDirectories(Path.Combine(state, "c")), Is.Empty, "no container directory is left");
+        Assert.That(Directory.Exists(Path.Combine(state, "runs")) ? Directory.GetDirectories(Path.Combine(state, "runs")) : [], Is.Empty, "no run directory is left");
+        Assert.That(Directory.GetDirectories("/sys/fs/cgroup").Select(h => Path.Combine(h, CgroupParent)).Where(Directory.Exists)
+            .SelectMany(Directory.GetDirectories), Is.Empty, "no container cgroup is left");
+    }
+
+    private static async Task<IReadOnlyList<string>> ProcessesWithAsync(string marker, CancellationToken ct)
+    {
+        var ps = await CliWrap.Cli.Wrap("ps").WithArguments(["-eo", "pid,args"]).ExecuteBufferedAsync(ct);
+        return ps.StandardOutput.Split('\n').Where(l => l.Contains(marker, StringComparison.Ordinal) && !l.Contains(" ps ", StringComparison.Ordinal)).ToList();
+    }
+}
