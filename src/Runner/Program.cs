@@ -20,6 +20,7 @@ public static class Program
         root.Subcommands.Add(ImageCommand.Create());
         root.Subcommands.Add(RunsCommand.Create());
         root.Subcommands.Add(LogsCommand.Create());
+        root.Subcommands.Add(ArtifactsCommand.Create());
 
         var parse = root.Parse(args);
         Log.Logger = new LoggerConfiguration()

@@ -92,6 +92,7 @@ internal static class ExecCommand
         var record = RunStore.Open(settings.StateDirectory);
         var runId = record.StartRun(new RunOrigin(root, commit, trigger.Branch ?? "", trigger.Event.ToString().ToLowerInvariant()));
         await using var log = record.OpenLog(runId);
+        var artifactStore = ArtifactStore.Open(settings.StateDirectory);
         var console = new Lock();
         void Notice(string message)
         {
@@ -104,7 +105,8 @@ internal static class ExecCommand
         Notice($"run {runId} ('runner logs {runId}' prints it again)");
         var backend = new ContainerStepBackend(runtime, ImageCommand.OpenStore(),
             async (r, ct) => await ImageCommand.PullAsync(r, quiet: false, ct) ?? throw new IsolationException($"cannot pull {r}"),
-            layer, tree, runDirectory, settings.StateDirectory, secrets, masker, Notice);
+            layer, tree, runDirectory, settings.StateDirectory, secrets, masker,
+            job => artifactStore.Directory(runId, job.Id, DateTimeOffset.UtcNow + (job.Artifacts?.ExpireIn ?? TimeSpan.FromDays(7))), Notice);
         var scheduler = new Scheduler(backend, Math.Max(1, parse.GetValue(Parallel)),
             line =>
             {

@@ -22,6 +22,7 @@ public sealed class ContainerStepBackend(
     string stateDirectory,
     IReadOnlyDictionary<string, string> secrets,
     SecretMasker masker,
+    Func<PlannedJob, string> artifactsDirectory,
     Action<string>? notice = null) : IStepBackend
 {
     private sealed class Handle(PlannedJob job, string directory) : IJobHandle
@@ -226,7 +227,7 @@ public sealed class ContainerStepBackend(
     private void CollectArtifacts(Handle handle, PlannedArtifacts artifacts)
     {
         var stack = new LayerStack([.. handle.StepLayers.AsEnumerable().Reverse(), .. handle.ArtifactLayers, checkoutLayer]);
-        var target = Path.Combine(runDirectory, "artifacts", handle.Job.Id);
+        var target = artifactsDirectory(handle.Job);
         var workdir = handle.Job.Workdir.TrimStart('/');
         foreach (var (relative, source) in stack.Files(handle.Job.Workdir, path => Ci.Pipeline.Values.Glob.MatchesList(artifacts.Paths, path)))
         {

@@ -45,6 +45,39 @@ public sealed class RunRecordTests : ExecFixture
     }
 
     [Test, CancelAfter(180_000)]
+    public async Task Artifacts_are_kept_with_the_run_listed_fetched_and_removed_when_they_expire(CancellationToken ct)
+    {
+        var repo = await RepositoryAsync("""
+            jobs:
+              build:
+                steps: ["mkdir -p out && echo app > out/app.txt && echo lib > out/lib.txt"]
+                artifacts: { paths: ["out/*.txt"], expire_in: 1h }
+              report:
+                steps: ["echo report > report.txt"]
+                artifacts: { paths: [report.txt], expire_in: 1m }
+            """);
+        var state = NewState("artifacts");
+        var target = Path.Combine(Dir, "fetched-" + Guid.NewGuid().ToString("N")[..6]);
+
+        var exec = await ExecInAsync(state, repo);
+        var listed = await Runner(state, "artifacts", "last");
+        var fetched = await Runner(state, "artifacts", "1", "build", "-o", target);
+        // Rather than wait the minute out: the store keeps each job's expiry beside its files; move the report's into the past.
+        await File.WriteAllTextAsync(Path.Combine(state, "artifacts", "1", "report.expires"), DateTimeOffset.UtcNow.AddSeconds(-1).ToString("O"), ct);
+        var later = await Runner(state, "artifacts", "1");
+        var gone = await Runner(state, "artifacts", "1", "report");
+
+        Assert.That(exec.ExitCode, Is.EqualTo(0), exec.StandardError);
+        Assert.That(listed.StandardOutput.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => l.Split("  (")[0].Split(' ', StringSplitOptions.RemoveEmptyEntries)),
+            Is.EqualTo(new[] { new[] { "build", "4", "B", "out/app.txt" }, ["build", "4", "B", "out/lib.txt"], ["report", "7", "B", "report.txt"] }));
+        Assert.That(fetched.StandardOutput, Is.EqualTo($"2 files of job 'build' written to {target}\n"));
+        Assert.That(File.ReadAllText(Path.Combine(target, "out", "app.txt")), Is.EqualTo("app\n"));
+        Assert.That(later.StandardOutput, Does.Contain("out/app.txt").And.Not.Contain("report.txt"), "the report expired; the build's are kept an hour");
+        Assert.That(gone.ExitCode, Is.EqualTo(2));
+        Assert.That(gone.StandardError, Does.Contain("run 1 kept no artifacts of job 'report'; jobs with artifacts: build"));
+    }
+
+    [Test, CancelAfter(180_000)]
     public async Task A_run_whose_runner_is_killed_reads_as_interrupted_and_the_next_run_leaves_nothing_behind(CancellationToken ct)
     {
         var repo = await RepositoryAsync("""

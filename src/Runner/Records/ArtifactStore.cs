@@ -1,0 +1,102 @@
+using System.Globalization;
+
+namespace Ci.Runner.Records;
+
+/// <summary>A file a job kept as an artifact.</summary>
+public sealed record ArtifactFile(string Job, string Path, long Size, DateTimeOffset Expires);
+
+/// <summary>
+/// Artifacts kept with their run: STATE/artifacts/RUN/JOB/ holds a job's files in the shape of a
+/// layer (container paths, e.g. workspace/out/app.txt), so the jobs that need it stack it as it
+/// is; STATE/artifacts/RUN/JOB.expires says until when (the job's artifacts.expire_in). Expired
+/// ones are removed whenever the store is opened.
+/// </summary>
+public sealed class ArtifactStore
+{
+    private readonly string _root;
+
+    private ArtifactStore(string root) => _root = root;
+
+    public static ArtifactStore Open(string stateDirectory)
+    {
+        var store = new ArtifactStore(System.IO.Directory.CreateDirectory(Path.Combine(stateDirectory, "artifacts")).FullName);
+        store.RemoveExpired(DateTimeOffset.UtcNow);
+        return store;
+    }
+
+    /// <summary>Where a job of a run puts its artifacts (created), kept until <paramref name="expires"/>.</summary>
+    public string Directory(long runId, string job, DateTimeOffset expires)
+    {
+        var run = System.IO.Directory.CreateDirectory(Path.Combine(_root, runId.ToString(CultureInfo.InvariantCulture))).FullName;
+        File.WriteAllText(Path.Combine(run, job + ".expires"), expires.ToString("O"));
+        return System.IO.Directory.CreateDirectory(Path.Combine(run, job)).FullName;
+    }
+
+    /// <summary>The files of a run's artifacts, by job then path; paths are relative to /workspace when under it.</summary>
+    public IReadOnlyList<ArtifactFile> List(long runId, string? job = null)
+    {
+        var run = Path.Combine(_root, runId.ToString(CultureInfo.InvariantCulture));
+        if (!System.IO.Directory.Exists(run))
+        {
+            return [];
+        }
+
+        return System.IO.Directory.EnumerateDirectories(run)
+            .Where(d => job is null || Path.GetFileName(d) == job)
+            .OrderBy(d => d, StringComparer.Ordinal)
+            .SelectMany(d =>
+            {
+                var expires = Expiry(d + ".expires") ?? DateTimeOffset.MaxValue;
+                return System.IO.Directory.EnumerateFiles(d, "*", SearchOption.AllDirectories)
+                    .Select(f => new ArtifactFile(Path.GetFileName(d), Display(Path.GetRelativePath(d, f)), new FileInfo(f).Length, expires))
+                    .OrderBy(f => f.Path, StringComparer.Ordinal);
+            })
+            .ToList();
+    }
+
+    /// <summary>Copies one job's artifacts under <paramref name="target"/> (paths as <see cref="List"/> gives them); returns how many files.</summary>
+    public int Fetch(long runId, string job, string target)
+    {
+        var source = Path.Combine(_root, runId.ToString(CultureInfo.InvariantCulture), job);
+        var count = 0;
+        foreach (var file in System.IO.Directory.EnumerateFiles(source, "*", SearchOption.AllDirectories))
+        {
+            var destination = Path.Combine(target, Display(Path.GetRelativePath(source, file)));
+            System.IO.Directory.CreateDirectory(Path.GetDirectoryName(destination)!);
+            File.Copy(file, destination, overwrite: true);
+            count++;
+        }
+
+        return count;
+    }
+
+    private void RemoveExpired(DateTimeOffset now)
+    {
+        foreach (var run in System.IO.Directory.EnumerateDirectories(_root))
+        {
+            foreach (var marker in System.IO.Directory.EnumerateFiles(run, "*.expires"))
+            {
+                if (Expiry(marker) is { } expires && expires < now)
+                {
+                    var dir = marker[..^".expires".Length];
+                    if (System.IO.Directory.Exists(dir))
+                    {
+                        System.IO.Directory.Delete(dir, recursive: true);
+                    }
+
+                    File.Delete(marker);
+                }
+            }
+
+            if (!System.IO.Directory.EnumerateFileSystemEntries(run).Any())
+            {
+                System.IO.Directory.Delete(run);
+            }
+        }
+    }
+
+    private static DateTimeOffset? Expiry(string marker) =>
+        File.Exists(marker) && DateTimeOffset.TryParse(File.ReadAllText(marker), CultureInfo.InvariantCulture, DateTimeStyles.RoundtripKind, out var t) ? t : null;
+
+    private static string Display(string layerPath) => layerPath.StartsWith("workspace/", StringComparison.Ordinal) ? layerPath["workspace/".Length..] : layerPath;
+}
