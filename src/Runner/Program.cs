@@ -40,7 +40,9 @@ public static class Program
                 return ExitCodes.InvalidInput;
             }
 
-            return await parse.InvokeAsync(new InvocationConfiguration { EnableDefaultExceptionHandler = false });
+            // Our own interrupt handling (graceful, then forceful), not System.CommandLine's, which ends the process after 2 s.
+            Interrupts.Install();
+            return await parse.InvokeAsync(new InvocationConfiguration { EnableDefaultExceptionHandler = false, ProcessTerminationTimeout = null }, Interrupts.Graceful);
         }
         catch (Exception ex)
         {

@@ -14,7 +14,7 @@ public sealed partial class ContainerRuntime
     /// </summary>
     /// <returns>Whether the timeout stopped it; the command's own status is in runner-init's result file.</returns>
     private async Task<bool> ExecuteAsync(ContainerSpec spec, string dir, Action<OutputLine>? output,
-        CancellationToken cancellationToken)
+        CancellationToken cancellationToken, CancellationToken killNow)
     {
         List<string> args = ["--mount", "--uts", "--ipc", "--propagation", "private"];
         if (spec.Network is ContainerNetwork.NoneNetwork)
@@ -48,6 +48,7 @@ public sealed partial class ContainerRuntime
 
             forceful.CancelAfter(spec.StopGracePeriod);
         });
+        await using var kill = killNow.Register(forceful.Cancel);
 
         try
         {

@@ -51,7 +51,9 @@ public sealed partial class ContainerRuntime
     public Task<NetworkNamespace> CreateNetworkNamespaceAsync(CancellationToken cancellationToken = default) =>
         NetworkNamespace.CreateAsync(Path.Combine(NetworksDirectory, Owner.Current().Pid.ToString()), _options.UnsharePath, cancellationToken);
 
-    public async Task<ContainerResult> RunAsync(ContainerSpec spec, Action<OutputLine>? output = null, CancellationToken cancellationToken = default)
+    /// <param name="killNow">When cancelled after <paramref name="cancellationToken"/>, the grace period is cut short: SIGKILL at once.</param>
+    public async Task<ContainerResult> RunAsync(ContainerSpec spec, Action<OutputLine>? output = null, CancellationToken cancellationToken = default,
+        CancellationToken killNow = default)
     {
         if (spec.Layers.Count == 0 || spec.Command.Count == 0)
         {
@@ -70,7 +72,7 @@ public sealed partial class ContainerRuntime
             File.WriteAllText(Path.Combine(dir, OwnerFile), Owner.Current().ToString());
             var init = Prepare(spec, dir, cgroup);
             cgroup.Create(spec.Limits);
-            var timedOut = await ExecuteAsync(spec, dir, output, cancellationToken);
+            var timedOut = await ExecuteAsync(spec, dir, output, cancellationToken, killNow);
             var stats = cgroup.ReadStats();
             var result = ReadResult(init.ResultFile);
             if (result.Error is { } error)

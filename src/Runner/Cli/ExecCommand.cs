@@ -106,7 +106,10 @@ internal static class ExecCommand
         var backend = new ContainerStepBackend(runtime, ImageCommand.OpenStore(),
             async (r, ct) => await ImageCommand.PullAsync(r, quiet: false, ct) ?? throw new IsolationException($"cannot pull {r}"),
             layer, tree, runDirectory, settings.StateDirectory, secrets, masker,
-            job => artifactStore.Directory(runId, job.Id, DateTimeOffset.UtcNow + (job.Artifacts?.ExpireIn ?? TimeSpan.FromDays(7))), Notice);
+            job => artifactStore.Directory(runId, job.Id, DateTimeOffset.UtcNow + (job.Artifacts?.ExpireIn ?? TimeSpan.FromDays(7))), Notice)
+        {
+            KillNow = Interrupts.Forceful,
+        };
         var scheduler = new Scheduler(backend, Math.Max(1, parse.GetValue(Parallel)),
             line =>
             {
@@ -125,7 +128,8 @@ internal static class ExecCommand
             : jobs.Any(j => j.InfrastructureFailure) ? "error"
             : jobs.Any(j => j.Status == RunStatus.Failed) ? "failed" : "passed", jobs);
         PrintSummary(jobs);
-        return jobs.Any(j => j.InfrastructureFailure) ? ExitCodes.InternalError
+        return cancellationToken.IsCancellationRequested ? ExitCodes.Interrupted
+            : jobs.Any(j => j.InfrastructureFailure) ? ExitCodes.InternalError
             : jobs.Any(j => j.Status == RunStatus.Failed) ? ExitCodes.JobFailed
             : ExitCodes.Ok;
     }

@@ -14,4 +14,7 @@ public static class ExitCodes
 
     /// <summary>The runner or the machine failed: a bug, a full disk, a missing kernel feature.</summary>
     public const int InternalError = 3;
+
+    /// <summary>Stopped by Ctrl-C or SIGTERM (128 + SIGINT, as shells report it).</summary>
+    public const int Interrupted = 130;
 }

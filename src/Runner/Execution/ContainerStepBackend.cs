@@ -144,7 +144,7 @@ public sealed class ContainerStepBackend(
             Network = handle.Network is { } ns ? ContainerNetwork.Shared(ns) : ContainerNetwork.Host,
             Timeout = step.Timeout,
             UpperDirectory = upper,
-        }, line => output(new StepOutput(handle.Job.Id, step.Index, line.Stream == OutputStream.Stderr, masker.Apply(line.Text))), cancellationToken);
+        }, line => output(new StepOutput(handle.Job.Id, step.Index, line.Stream == OutputStream.Stderr, masker.Apply(line.Text))), cancellationToken, KillNow);
 
         // This step's file system is where the next one starts; a cached step's result is kept for later runs.
         var outcome = new StepOutcome(result.ExitCode, result.Signal, result.OomKilled, result.TimedOut, result.WallTime, result.CpuTime, result.PeakMemoryBytes);
@@ -159,6 +159,9 @@ public sealed class ContainerStepBackend(
         handle.Key = StepCache.Key(handle.Key, "uncached", Guid.NewGuid().ToString()); // later cached steps must not reuse layers made on top of this one
         return outcome;
     }
+
+    /// <summary>Cancelled when a stop must not wait for the steps' grace period (a second Ctrl-C).</summary>
+    public CancellationToken KillNow { get; init; }
 
     private readonly StepCache cache = new(stateDirectory);
     private readonly DirectoryCaches _directoryCaches = new(stateDirectory);

@@ -92,7 +92,8 @@ public sealed class Scheduler(IStepBackend backend, int maxParallel, Action<Step
 
         if (!ShouldRun(job.Condition, job.Variables, status))
         {
-            return Skipped(job, failedNeed is null ? $"if: {job.Condition.Expression} is false" : $"needs '{failedNeed.Id}', which {(failedNeed.Status == RunStatus.Failed ? "failed" : "was skipped")}");
+            return Skipped(job, cancellationToken.IsCancellationRequested ? "the run was stopped"
+                : failedNeed is null ? $"if: {job.Condition.Expression} is false" : $"needs '{failedNeed.Id}', which {(failedNeed.Status == RunStatus.Failed ? "failed" : "was skipped")}");
         }
 
         onEvent($"{job.DisplayName}: started");
@@ -100,6 +101,10 @@ public sealed class Scheduler(IStepBackend backend, int maxParallel, Action<Step
         try
         {
             handle = await backend.StartJobAsync(job, cancellationToken);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            return Skipped(job, "the run was stopped");
         }
         catch (Exception ex) when (ex is NotSupportedException or Isolation.Containers.IsolationException or InvalidOperationException)
         {
@@ -121,7 +126,8 @@ public sealed class Scheduler(IStepBackend backend, int maxParallel, Action<Step
                 var stepStatus = new ExprRunStatus(anyFailed, cancellationToken.IsCancellationRequested);
                 if (step.SkipReason is { } why || !ShouldRun(step.Condition, job.Variables, stepStatus))
                 {
-                    steps.Add(new StepResult(step.Index, step.Name, RunStatus.Skipped, null, 0, step.SkipReason ?? (anyFailed ? "an earlier step failed" : $"if: {step.Condition.Expression} is false")));
+                    steps.Add(new StepResult(step.Index, step.Name, RunStatus.Skipped, null, 0, step.SkipReason
+                        ?? (cancellationToken.IsCancellationRequested ? "the run was stopped" : anyFailed ? "an earlier step failed" : $"if: {step.Condition.Expression} is false")));
                     continue;
                 }
 
@@ -136,6 +142,12 @@ public sealed class Scheduler(IStepBackend backend, int maxParallel, Action<Step
             infrastructure = ex.Message;
             anyFailed = true;
             onEvent($"{job.DisplayName}: infrastructure failure: {ex.Message}");
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            // Stopped between steps (a retry's delay, say): the job ends as failed, its remaining steps not run.
+            anyFailed = true;
+            reason = "the run was stopped";
         }
         catch (NotSupportedException ex)
         {

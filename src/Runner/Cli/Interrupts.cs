@@ -1,0 +1,47 @@
+using System.Runtime.InteropServices;
+
+namespace Ci.Runner.Cli;
+
+/// <summary>
+/// Ctrl-C and SIGTERM, as a user of a build tool expects them: the first asks politely (steps get
+/// SIGTERM and their grace period, jobs finish, caches and records are kept consistent, the
+/// summary is printed); the second stops at once (containers are killed, then still cleaned up);
+/// a third leaves immediately.
+/// </summary>
+internal static class Interrupts
+{
+    private static readonly CancellationTokenSource GracefulSource = new();
+    private static readonly CancellationTokenSource ForcefulSource = new();
+    private static int _count;
+    private static List<PosixSignalRegistration>? _registrations;
+
+    /// <summary>Cancelled at the first interrupt.</summary>
+    public static CancellationToken Graceful => GracefulSource.Token;
+
+    /// <summary>Cancelled at the second.</summary>
+    public static CancellationToken Forceful => ForcefulSource.Token;
+
+    public static void Install()
+    {
+        _registrations = [PosixSignalRegistration.Create(PosixSignal.SIGINT, Handle), PosixSignalRegistration.Create(PosixSignal.SIGTERM, Handle)];
+    }
+
+    private static void Handle(PosixSignalContext context)
+    {
+        context.Cancel = true;
+        switch (Interlocked.Increment(ref _count))
+        {
+            case 1:
+                Console.Error.WriteLine("runner: stopping: steps get SIGTERM and their grace period (press Ctrl-C again to kill them now)");
+                GracefulSource.Cancel();
+                break;
+            case 2:
+                Console.Error.WriteLine("runner: killing the running steps");
+                ForcefulSource.Cancel();
+                break;
+            default:
+                Environment.Exit(130);
+                break;
+        }
+    }
+}
