@@ -18,6 +18,7 @@ namespace Ci.Runner.Cli;
 internal static class ExecCommand
 {
     private static readonly Option<string[]> Jobs = new("--job", "-j") { Description = "Run only this job (by name or id) and what it needs (repeatable)" };
+    private static readonly Option<bool> Worktree = new("--worktree") { Description = "Run the working tree as it is: uncommitted changes and untracked files (not ignored ones) too" };
     private static readonly Option<int> Parallel = new("--jobs") { Description = "Jobs at once (default 2)", DefaultValueFactory = _ => 2 };
 
     public static Command Create()
@@ -27,6 +28,7 @@ internal static class ExecCommand
         TriggerOptions.AddTo(command);
         command.Options.Add(Jobs);
         command.Options.Add(Parallel);
+        command.Options.Add(Worktree);
         command.SetAction((parse, ct) => RunAsync(parse, ct));
         return command;
     }
@@ -35,10 +37,12 @@ internal static class ExecCommand
     {
         var (root, file) = PipelineOptions.Resolve(parse);
         var settings = RunnerSettings.FromEnvironment();
-        string layer, commit, branch, tree;
+        IReadOnlyList<string> layers;
+        string commit, branch, tree;
+        var worktree = parse.GetValue(Worktree);
         try
         {
-            (layer, commit, branch, tree) = Checkout.Prepare(root, settings.StateDirectory);
+            (layers, commit, branch, tree) = Checkout.Prepare(root, settings.StateDirectory, worktree);
         }
         catch (Exception ex) when (ex is InvalidOperationException or LibGit2Sharp.LibGit2SharpException)
         {
@@ -49,8 +53,8 @@ internal static class ExecCommand
         var trigger = TriggerOptions.Read(parse, root) with { Commit = commit, Branch = parse.GetValue(TriggerOptions.Branch) ?? branch };
         var secrets = Environment.GetEnvironmentVariables().Cast<System.Collections.DictionaryEntry>()
             .ToDictionary(e => (string)e.Key, e => (string?)e.Value ?? "", StringComparer.Ordinal);
-        // The plan is compiled from the committed tree, the same one the steps see.
-        var result = PipelineCompiler.Compile(new DirectorySourceTree(Path.Combine(layer, Checkout.WorkspaceDirectory)), file,
+        // The plan is compiled from the sources the steps see: the committed tree, or with --worktree the working directory.
+        var result = PipelineCompiler.Compile(new DirectorySourceTree(worktree ? root : Path.Combine(layers[^1], Checkout.WorkspaceDirectory)), file,
             trigger with { AvailableSecrets = secrets.Keys.ToHashSet() });
         foreach (var d in result.Diagnostics)
         {
@@ -105,7 +109,7 @@ internal static class ExecCommand
         Notice($"run {runId} ('runner logs {runId}' prints it again)");
         var backend = new ContainerStepBackend(runtime, ImageCommand.OpenStore(),
             async (r, ct) => await ImageCommand.PullAsync(r, quiet: false, ct) ?? throw new IsolationException($"cannot pull {r}"),
-            layer, tree, runDirectory, settings.StateDirectory, secrets, masker,
+            layers, tree, runDirectory, settings.StateDirectory, secrets, masker,
             job => artifactStore.Directory(runId, job.Id, DateTimeOffset.UtcNow + (job.Artifacts?.ExpireIn ?? TimeSpan.FromDays(7))), Notice)
         {
             KillNow = Interrupts.Forceful,

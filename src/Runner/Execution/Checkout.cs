@@ -1,22 +1,28 @@
+using System.Security.Cryptography;
+using Ci.Isolation.Images;
 using LibGit2Sharp;
 
 namespace Ci.Runner.Execution;
 
 /// <summary>
 /// The sources a run sees: the committed tree of a git repository, written once per tree id into
-/// a directory laid out as a layer (<c>workspace/…</c>) that every step stacks read-only. An
-/// unchanged tree is not written again.
+/// a directory laid out as a layer (<c>workspace/…</c>) that every step stacks read-only, and
+/// with --worktree a layer of the working directory's changes above it. Neither is written again
+/// when unchanged.
 /// </summary>
 public static class Checkout
 {
     public const string WorkspaceDirectory = "workspace";
 
     /// <summary>
-    /// Returns the layer directory for the committed tree at <paramref name="projectPath"/> (a
-    /// repository's root, or a directory inside one, whose committed subtree becomes the
-    /// workspace), the commit and the branch.
+    /// The layers of the workspace, top first, for the project at <paramref name="projectPath"/> (a
+    /// repository's root, or a directory inside one, whose subtree becomes the workspace), with
+    /// the commit and the branch: the committed tree and, with <paramref name="worktree"/>,
+    /// above it a layer of what the working directory changes (modified and untracked files that
+    /// are not ignored; deleted ones as whiteouts). The key names the content: the tree id, and
+    /// the changes' digest.
     /// </summary>
-    public static (string Layer, string Commit, string Branch, string TreeId) Prepare(string projectPath, string stateDirectory)
+    public static (IReadOnlyList<string> Layers, string Commit, string Branch, string Key) Prepare(string projectPath, string stateDirectory, bool worktree)
     {
         var gitDir = Repository.Discover(projectPath) ?? throw new InvalidOperationException($"{projectPath} is not in a git repository; runner exec runs what is committed");
         using var repo = new Repository(gitDir);
@@ -39,7 +45,69 @@ public static class Checkout
             }
         }
 
-        return (root, commit.Sha, repo.Info.IsHeadDetached ? "" : repo.Head.FriendlyName, tree.Sha);
+        var branch = repo.Info.IsHeadDetached ? "" : repo.Head.FriendlyName;
+        if (worktree && WriteChanges(repo, relative, stateDirectory) is { } changes)
+        {
+            return ([changes.Layer, root], commit.Sha, branch, Ci.Isolation.Images.CacheKey.Of(tree.Sha, changes.Digest));
+        }
+
+        return ([root], commit.Sha, branch, tree.Sha);
+    }
+
+    /// <summary>The working directory's changes under <paramref name="relative"/> as a layer, stored by digest; null when there are none.</summary>
+    private static (string Layer, string Digest)? WriteChanges(Repository repo, string relative, string stateDirectory)
+    {
+        var prefix = relative is "." ? "" : relative.TrimEnd('/') + "/";
+        var changed = repo.RetrieveStatus(new StatusOptions { IncludeUntracked = true, RecurseUntrackedDirs = true, IncludeIgnored = false })
+            .Where(e => e.State != FileStatus.Unaltered && e.State != FileStatus.Ignored && e.FilePath.StartsWith(prefix, StringComparison.Ordinal))
+            .Select(e => e.FilePath)
+            .Order(StringComparer.Ordinal)
+            .ToList();
+        if (changed.Count == 0)
+        {
+            return null;
+        }
+
+        var temp = Path.Combine(stateDirectory, "checkouts", "changes.tmp-" + Random.Shared.NextInt64(1L << 40).ToString("x10"));
+        using var digest = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        foreach (var path in changed)
+        {
+            var source = Path.Combine(repo.Info.WorkingDirectory, path);
+            var target = Path.Combine(temp, WorkspaceDirectory, path[prefix.Length..]);
+            var info = new FileInfo(source);
+            digest.AppendData(System.Text.Encoding.UTF8.GetBytes(path + "\0"));
+            if (info.LinkTarget is { } link)
+            {
+                Directory.CreateDirectory(Path.GetDirectoryName(target)!);
+                File.CreateSymbolicLink(target, link);
+                digest.AppendData(System.Text.Encoding.UTF8.GetBytes("link:" + link));
+            }
+            else if (info.Exists)
+            {
+                Directory.CreateDirectory(Path.GetDirectoryName(target)!);
+                File.Copy(source, target);
+                digest.AppendData(System.Text.Encoding.UTF8.GetBytes($"mode:{(int)info.UnixFileMode}:"));
+                digest.AppendData(File.ReadAllBytes(target));
+            }
+            else
+            {
+                Whiteout.Create(target);
+                digest.AppendData("deleted"u8);
+            }
+        }
+
+        var hex = Convert.ToHexStringLower(digest.GetHashAndReset());
+        var layer = Path.Combine(stateDirectory, "checkouts", "changes-" + hex[..16]);
+        try
+        {
+            Directory.Move(temp, layer);
+        }
+        catch (IOException) when (Directory.Exists(layer))
+        {
+            Directory.Delete(temp, recursive: true); // the same changes, stored before
+        }
+
+        return (layer, hex);
     }
 
     private static void Write(Repository repo, Tree tree, string directory)

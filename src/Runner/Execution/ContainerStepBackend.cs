@@ -16,7 +16,7 @@ public sealed class ContainerStepBackend(
     ContainerRuntime runtime,
     ImageStore images,
     Func<ImageReference, CancellationToken, Task<Image>> pull,
-    string checkoutLayer,
+    IReadOnlyList<string> checkoutLayers,
     string checkoutTreeId,
     string runDirectory,
     string stateDirectory,
@@ -131,7 +131,7 @@ public sealed class ContainerStepBackend(
         {
             // Scripts start background processes and leave orphans; a stop must reach them at once, not after the grace period.
             Init = true,
-            Layers = [.. handle.StepLayers.AsEnumerable().Reverse(), .. handle.ArtifactLayers, checkoutLayer, .. handle.ImageLayers],
+            Layers = [.. handle.StepLayers.AsEnumerable().Reverse(), .. handle.ArtifactLayers, .. checkoutLayers, .. handle.ImageLayers],
             Mounts = handle.ImageMounts,
             OverlayVolumes = handle.Caches.SelectMany(c => c.Volumes).ToList(),
             Command = step.Command,
@@ -229,7 +229,7 @@ public sealed class ContainerStepBackend(
     /// </summary>
     private void CollectArtifacts(Handle handle, PlannedArtifacts artifacts)
     {
-        var stack = new LayerStack([.. handle.StepLayers.AsEnumerable().Reverse(), .. handle.ArtifactLayers, checkoutLayer]);
+        var stack = new LayerStack([.. handle.StepLayers.AsEnumerable().Reverse(), .. handle.ArtifactLayers, .. checkoutLayers]);
         var target = artifactsDirectory(handle.Job);
         var workdir = handle.Job.Workdir.TrimStart('/');
         foreach (var (relative, source) in stack.Files(handle.Job.Workdir, path => Ci.Pipeline.Values.Glob.MatchesList(artifacts.Paths, path)))

@@ -26,6 +26,29 @@ public sealed class ExecTests : ExecFixture
     }
 
     [Test, CancelAfter(120_000)]
+    public async Task With_worktree_uncommitted_and_untracked_files_count_and_ignored_and_deleted_ones_do_not(CancellationToken ct)
+    {
+        var repo = await RepositoryAsync("""
+            jobs:
+              build:
+                steps:
+                  - run: cat input.txt; cat new.txt; test -e gone.txt || echo gone-is-gone; test -e build.log || echo log-ignored; echo "$(cat .runner.yml | grep -c extra)"
+            """, ("input.txt", "committed\n"), ("gone.txt", "x\n"), (".gitignore", "*.log\n"));
+        await File.WriteAllTextAsync(Path.Combine(repo, "input.txt"), "edited, not committed\n", ct);
+        await File.WriteAllTextAsync(Path.Combine(repo, "new.txt"), "untracked\n", ct);
+        await File.WriteAllTextAsync(Path.Combine(repo, "build.log"), "ignored\n", ct);
+        File.Delete(Path.Combine(repo, "gone.txt"));
+        await File.AppendAllTextAsync(Path.Combine(repo, ".runner.yml"), "\n# extra, uncommitted\n", ct);
+
+        var worktree = await ExecAsync(repo, "--worktree");
+        var committed = await ExecAsync(repo);
+
+        Assert.That(worktree.ExitCode, Is.EqualTo(0), worktree.StandardError + worktree.StandardOutput);
+        Assert.That(worktree.StandardOutput, Does.Contain("[build:1] edited, not committed\n[build:1] untracked\n[build:1] gone-is-gone\n[build:1] log-ignored\n[build:1] 2\n"), "the uncommitted pipeline file, with its extra line, is the one read");
+        Assert.That(committed.StandardOutput, Does.Contain("[build:1] committed\n"), "without --worktree the committed tree runs");
+    }
+
+    [Test, CancelAfter(120_000)]
     public async Task A_failure_fails_the_run_skips_dependents_and_allow_failure_does_not(CancellationToken ct)
     {
         var repo = await RepositoryAsync("""
