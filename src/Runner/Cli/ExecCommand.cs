@@ -5,6 +5,7 @@ using Ci.Pipeline.Secrets;
 using Ci.Pipeline.Sources;
 using Ci.Pipeline.Values;
 using Ci.Runner.Execution;
+using Ci.Runner.Output;
 using Ci.Runner.Records;
 using Ci.Runner.Settings;
 
@@ -97,41 +98,58 @@ internal static class ExecCommand
         var runId = record.StartRun(new RunOrigin(root, commit, trigger.Branch ?? "", trigger.Event.ToString().ToLowerInvariant()));
         await using var log = record.OpenLog(runId);
         var artifactStore = ArtifactStore.Open(settings.StateDirectory);
+        var json = parse.GetValue(GlobalOptions.Json);
         var console = new Lock();
-        void Notice(string message)
+        void Report(RunEvent e)
         {
+            if (e is StepOutputEvent line)
+            {
+                log.Append(line);
+            }
+
             lock (console)
             {
-                Console.Error.WriteLine($"==> {masker.Apply(message)}");
+                if (json)
+                {
+                    Console.Out.WriteLine(JsonOutput.Line(e));
+                }
+                else if (e is StepOutputEvent output)
+                {
+                    (output.IsError ? Console.Error : Console.Out).WriteLine(output.Describe());
+                }
+                else
+                {
+                    Console.Error.WriteLine($"==> {masker.Apply(e.Describe())}");
+                }
             }
         }
 
-        Notice($"run {runId} ('runner logs {runId}' prints it again)");
+        Report(new JobNotice("", $"run {runId} ('runner logs {runId}' prints it again)"));
         var backend = new ContainerStepBackend(runtime, ImageCommand.OpenStore(),
-            async (r, ct) => await ImageCommand.PullAsync(r, quiet: false, ct) ?? throw new IsolationException($"cannot pull {r}"),
+            async (r, ct) => await ImageCommand.PullAsync(r, quiet: json, ct) ?? throw new IsolationException($"cannot pull {r}"),
             layers, tree, runDirectory, settings.StateDirectory, secrets, masker,
-            job => artifactStore.Directory(runId, job.Id, DateTimeOffset.UtcNow + (job.Artifacts?.ExpireIn ?? TimeSpan.FromDays(7))), Notice)
+            job => artifactStore.Directory(runId, job.Id, DateTimeOffset.UtcNow + (job.Artifacts?.ExpireIn ?? TimeSpan.FromDays(7))), Report)
         {
             KillNow = Interrupts.Forceful,
         };
-        var scheduler = new Scheduler(backend, Math.Max(1, parse.GetValue(Parallel)),
-            line =>
-            {
-                log.Append(line);
-                lock (console)
-                {
-                    (line.IsError ? Console.Error : Console.Out).WriteLine($"[{line.Job}:{line.Step}] {line.Text}");
-                }
-            },
-            Notice);
+        var scheduler = new Scheduler(backend, Math.Max(1, parse.GetValue(Parallel)), Report);
         var only = parse.GetValue(Jobs) is { Length: > 0 } named ? named.ToHashSet(StringComparer.Ordinal) : null;
         var jobs = await scheduler.RunAsync(plan, only, cancellationToken);
         Directory.Delete(runDirectory, recursive: true);
         await log.DisposeAsync();
-        record.FinishRun(runId, cancellationToken.IsCancellationRequested ? "cancelled"
+        var status = cancellationToken.IsCancellationRequested ? "cancelled"
             : jobs.Any(j => j.InfrastructureFailure) ? "error"
-            : jobs.Any(j => j.Status == RunStatus.Failed) ? "failed" : "passed", jobs);
-        PrintSummary(jobs);
+            : jobs.Any(j => j.Status == RunStatus.Failed) ? "failed" : "passed";
+        record.FinishRun(runId, status, jobs);
+        if (json)
+        {
+            Report(new RunFinished(runId, status, jobs));
+        }
+        else
+        {
+            PrintSummary(jobs);
+        }
+
         return cancellationToken.IsCancellationRequested ? ExitCodes.Interrupted
             : jobs.Any(j => j.InfrastructureFailure) ? ExitCodes.InternalError
             : jobs.Any(j => j.Status == RunStatus.Failed) ? ExitCodes.JobFailed

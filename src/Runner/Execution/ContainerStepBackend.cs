@@ -23,7 +23,7 @@ public sealed class ContainerStepBackend(
     IReadOnlyDictionary<string, string> secrets,
     SecretMasker masker,
     Func<PlannedJob, string> artifactsDirectory,
-    Action<string>? notice = null) : IStepBackend
+    Action<RunEvent>? notice = null) : IStepBackend
 {
     private sealed class Handle(PlannedJob job, string directory) : IJobHandle
     {
@@ -176,9 +176,9 @@ public sealed class ContainerStepBackend(
                 : p.StartsWith('/') ? p : $"{handle.Job.Workdir.TrimEnd('/')}/{p}").ToList();
             var mount = _directoryCaches.Open(planned, paths, Path.Combine(handle.Directory, $"cache-{i}"));
             handle.Caches.Add(mount);
-            notice?.Invoke(mount.RestoredFrom is null ? $"{handle.Job.Id}: cache '{planned.Key}' starts empty"
-                : mount.RestoredFrom == planned.Key ? $"{handle.Job.Id}: cache '{planned.Key}' restored"
-                : $"{handle.Job.Id}: cache '{planned.Key}' restored from '{mount.RestoredFrom}'");
+            notice?.Invoke(new JobNotice(handle.Job.Id, mount.RestoredFrom is null ? $"{handle.Job.DisplayName}: cache '{planned.Key}' starts empty"
+                : mount.RestoredFrom == planned.Key ? $"{handle.Job.DisplayName}: cache '{planned.Key}' restored"
+                : $"{handle.Job.DisplayName}: cache '{planned.Key}' restored from '{mount.RestoredFrom}'"));
         }
     }
 
@@ -210,7 +210,7 @@ public sealed class ContainerStepBackend(
             if (succeeded && mount.Cache.Policy != CachePolicy.Pull)
             {
                 await _directoryCaches.SaveAsync(mount, CancellationToken.None);
-                notice?.Invoke($"{handle.Job.Id}: cache '{mount.Cache.Key}' saved");
+                notice?.Invoke(new JobNotice(handle.Job.Id, $"{handle.Job.DisplayName}: cache '{mount.Cache.Key}' saved"));
             }
             else
             {

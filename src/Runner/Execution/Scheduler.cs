@@ -8,9 +8,10 @@ namespace Ci.Runner.Execution;
 /// Runs a plan's jobs as an event-driven graph: a job starts the moment every job it needs has
 /// ended, up to <c>maxParallel</c> at once. A failed need skips its dependents unless their
 /// condition asks for the status (always(), failure()). Steps run in order with their retry,
-/// allow_failure and if: rules. Thread-safe reporting goes through <paramref name="onEvent"/>.
+/// allow_failure and if: rules. Every job ends with a <see cref="JobFinished"/> event, every step
+/// that ran with a <see cref="StepFinished"/>; <paramref name="report"/> must be thread-safe.
 /// </summary>
-public sealed class Scheduler(IStepBackend backend, int maxParallel, Action<StepOutput> onOutput, Action<string> onEvent)
+public sealed class Scheduler(IStepBackend backend, int maxParallel, Action<RunEvent> report)
 {
     public async Task<IReadOnlyList<JobResult>> RunAsync(ExecutionPlan plan, IReadOnlySet<string>? only, CancellationToken cancellationToken)
     {
@@ -82,6 +83,13 @@ public sealed class Scheduler(IStepBackend backend, int maxParallel, Action<Step
     private async Task<JobResult> RunJobAsync(PlannedJob job, IReadOnlyList<JobResult> needs, CancellationToken cancellationToken)
     {
         await Task.Yield();
+        var result = await RunJobCoreAsync(job, needs, cancellationToken);
+        report(new JobFinished(job.Id, job.DisplayName, result));
+        return result;
+    }
+
+    private async Task<JobResult> RunJobCoreAsync(PlannedJob job, IReadOnlyList<JobResult> needs, CancellationToken cancellationToken)
+    {
         var started = DateTimeOffset.UtcNow;
         var failedNeed = needs.FirstOrDefault(n => n.Status is RunStatus.Failed or RunStatus.Skipped);
         var status = new ExprRunStatus(needs.Any(n => n.Status == RunStatus.Failed), cancellationToken.IsCancellationRequested);
@@ -96,7 +104,7 @@ public sealed class Scheduler(IStepBackend backend, int maxParallel, Action<Step
                 : failedNeed is null ? $"if: {job.Condition.Expression} is false" : $"needs '{failedNeed.Id}', which {(failedNeed.Status == RunStatus.Failed ? "failed" : "was skipped")}");
         }
 
-        onEvent($"{job.DisplayName}: started");
+        report(new JobStarted(job.Id, job.DisplayName));
         IJobHandle handle;
         try
         {
@@ -108,7 +116,6 @@ public sealed class Scheduler(IStepBackend backend, int maxParallel, Action<Step
         }
         catch (Exception ex) when (ex is NotSupportedException or Isolation.Containers.IsolationException or InvalidOperationException)
         {
-            onEvent($"{job.DisplayName}: failed: {ex.Message}");
             return new JobResult(job.Id, RunStatus.Failed, [], DateTimeOffset.UtcNow - started, ex.Message)
             {
                 InfrastructureFailure = ex is Isolation.Containers.IsolationException,
@@ -141,7 +148,6 @@ public sealed class Scheduler(IStepBackend backend, int maxParallel, Action<Step
             // The machine failed, not the step: the job fails with the cause, and the run says so (exit 3).
             infrastructure = ex.Message;
             anyFailed = true;
-            onEvent($"{job.DisplayName}: infrastructure failure: {ex.Message}");
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
@@ -154,7 +160,6 @@ public sealed class Scheduler(IStepBackend backend, int maxParallel, Action<Step
             // A setting this version cannot run (a named user, say): the job fails and says which and why.
             reason = ex.Message;
             anyFailed = true;
-            onEvent($"{job.DisplayName}: failed: {ex.Message}");
         }
         finally
         {
@@ -174,25 +179,24 @@ public sealed class Scheduler(IStepBackend backend, int maxParallel, Action<Step
         var jobStatus = !anyFailed ? RunStatus.Passed
             : steps.Last(s => s.Status == RunStatus.Failed).Outcome is { } last && job.AllowFailure.Allows(last.ShellExitCode) ? RunStatus.AllowedFailure
             : RunStatus.Failed;
-        onEvent($"{job.DisplayName}: {Describe(jobStatus)}");
         return new JobResult(job.Id, jobStatus, steps, DateTimeOffset.UtcNow - started, null);
     }
 
     private async Task<StepResult> RunStepAsync(IJobHandle handle, PlannedJob job, PlannedStep step, CancellationToken cancellationToken)
     {
-        onEvent($"{job.DisplayName}: step {step.Index} {step.Name}{(step.LayerCache is null ? "" : " (cache: layer)")}");
+        report(new StepStarted(job.Id, job.DisplayName, step.Index, step.Name, step.LayerCache is not null));
         StepOutcome outcome;
         var attempt = 0;
         while (true)
         {
             attempt++;
-            outcome = await backend.RunStepAsync(handle, step, onOutput, cancellationToken);
+            outcome = await backend.RunStepAsync(handle, step, line => report(new StepOutputEvent(line.Job, line.Step, line.IsError, line.Text)), cancellationToken);
             if (outcome.Succeeded || !step.Retry.Retries(outcome.ShellExitCode) || attempt > step.Retry.Max || cancellationToken.IsCancellationRequested)
             {
                 break;
             }
 
-            onEvent($"{job.DisplayName}: step {step.Index} exited {outcome.ShellExitCode}; retrying ({attempt} of {step.Retry.Max})");
+            report(new StepRetrying(job.Id, job.DisplayName, step.Index, outcome.ShellExitCode, attempt, step.Retry.Max));
             await Task.Delay(step.Retry.Delay, cancellationToken);
         }
 
@@ -200,12 +204,9 @@ public sealed class Scheduler(IStepBackend backend, int maxParallel, Action<Step
             : outcome.Succeeded ? RunStatus.Passed
             : step.AllowFailure.Allows(outcome.ShellExitCode) ? RunStatus.AllowedFailure
             : RunStatus.Failed;
-        if (outcome.CachedFrom is { } at)
-        {
-            onEvent($"{job.DisplayName}: step {step.Index} cached (layer from {at:yyyy-MM-dd HH:mm:ss} UTC)");
-        }
-
-        return new StepResult(step.Index, step.Name, status, outcome, attempt, null) { MemoryLimit = step.Limits.MemoryBytes };
+        var result = new StepResult(step.Index, step.Name, status, outcome, attempt, null) { MemoryLimit = step.Limits.MemoryBytes };
+        report(new StepFinished(job.Id, job.DisplayName, result));
+        return result;
     }
 
     private static bool ShouldRun(RunCondition condition, IReadOnlyDictionary<string, string> variables, ExprRunStatus status)
@@ -225,17 +226,6 @@ public sealed class Scheduler(IStepBackend backend, int maxParallel, Action<Step
         return ExpressionEvaluator.UsesStatus(expr!) ? value : value && !status.AnyFailed && !status.Cancelled;
     }
 
-    private JobResult Skipped(PlannedJob job, string reason)
-    {
-        onEvent($"{job.DisplayName}: skipped: {reason}");
-        return new JobResult(job.Id, RunStatus.Skipped, job.Steps.Select(s => new StepResult(s.Index, s.Name, RunStatus.Skipped, null, 0, reason)).ToList(), TimeSpan.Zero, reason);
-    }
-
-    private static string Describe(RunStatus status) => status switch
-    {
-        RunStatus.Passed => "passed",
-        RunStatus.AllowedFailure => "failed (allowed)",
-        RunStatus.Failed => "failed",
-        _ => "skipped",
-    };
+    private static JobResult Skipped(PlannedJob job, string reason) =>
+        new(job.Id, RunStatus.Skipped, job.Steps.Select(s => new StepResult(s.Index, s.Name, RunStatus.Skipped, null, 0, reason)).ToList(), TimeSpan.Zero, reason);
 }

@@ -30,17 +30,24 @@ internal sealed record PlanOutput(string File, bool Valid, IReadOnlyList<Diagnos
     WriteIndented = true,
     DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
     Converters = [typeof(JsonOutput.Seconds), typeof(JsonOutput.Snake<TriggerEvent>), typeof(JsonOutput.Snake<NetworkMode>),
-        typeof(JsonOutput.Snake<CachePolicy>), typeof(JsonOutput.Snake<ArtifactsWhen>)])]
+        typeof(JsonOutput.Snake<CachePolicy>), typeof(JsonOutput.Snake<ArtifactsWhen>), typeof(JsonOutput.Snake<Ci.Runner.Execution.RunStatus>)])]
 [JsonSerializable(typeof(ValidateOutput))]
 [JsonSerializable(typeof(PlanOutput))]
 [JsonSerializable(typeof(List<ImageOutput>))]
 [JsonSerializable(typeof(Ci.Isolation.Images.Image))]
 [JsonSerializable(typeof(List<Ci.Runner.Records.RunSummary>))]
+[JsonSerializable(typeof(Ci.Runner.Execution.RunEvent))]
 internal sealed partial class JsonOutput : JsonSerializerContext
 {
     private static JsonOutput? _relaxed;
+    private static JsonOutput? _lines;
 
     private static JsonOutput Relaxed => _relaxed ??= new(new JsonSerializerOptions(Default!.Options) { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping });
+
+    private static JsonOutput Lines => _lines ??= new(new JsonSerializerOptions(Relaxed.Options) { WriteIndented = false });
+
+    /// <summary>One event as one line of JSON (JSON Lines), for tools that follow a run.</summary>
+    public static string Line(Ci.Runner.Execution.RunEvent value) => JsonSerializer.Serialize(value, Lines.RunEvent);
 
     public static void Write(TextWriter writer, ValidateOutput value) => writer.WriteLine(JsonSerializer.Serialize(value, Relaxed.ValidateOutput));
 

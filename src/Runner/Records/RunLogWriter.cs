@@ -15,7 +15,7 @@ public sealed class RunLogWriter : IAsyncDisposable
 
     private readonly SqliteConnection _db;
     private readonly long _runId;
-    private readonly Channel<(StepOutput Line, string Time)> _queue = Channel.CreateUnbounded<(StepOutput, string)>(new UnboundedChannelOptions { SingleReader = true });
+    private readonly Channel<(StepOutputEvent Line, string Time)> _queue = Channel.CreateUnbounded<(StepOutputEvent, string)>(new UnboundedChannelOptions { SingleReader = true });
     private readonly Task _writer;
 
     internal RunLogWriter(SqliteConnection db, long runId)
@@ -25,7 +25,7 @@ public sealed class RunLogWriter : IAsyncDisposable
         _writer = Task.Run(WriteAsync);
     }
 
-    public void Append(StepOutput line) => _queue.Writer.TryWrite((line, RunStore.Now()));
+    public void Append(StepOutputEvent line) => _queue.Writer.TryWrite((line, line.Time.ToString("O")));
 
     private async Task WriteAsync()
     {
@@ -42,7 +42,7 @@ public sealed class RunLogWriter : IAsyncDisposable
                 insert.Parameters["$step"].Value = item.Line.Step;
                 insert.Parameters["$error"].Value = item.Line.IsError;
                 insert.Parameters["$time"].Value = item.Time;
-                insert.Parameters["$text"].Value = item.Line.Text;
+                insert.Parameters["$text"].Value = item.Line.Line;
                 insert.ExecuteNonQuery();
             }
 

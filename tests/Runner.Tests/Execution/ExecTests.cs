@@ -49,6 +49,31 @@ public sealed class ExecTests : ExecFixture
     }
 
     [Test, CancelAfter(120_000)]
+    public async Task With_json_every_event_is_one_line_of_json_on_stdout(CancellationToken ct)
+    {
+        var repo = await RepositoryAsync("""
+            jobs:
+              build:
+                steps:
+                  - run: echo hello
+                  - run: exit 3
+            """);
+
+        var result = await ExecAsync(repo, "--json");
+
+        var events = result.StandardOutput.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => System.Text.Json.JsonDocument.Parse(l).RootElement).ToList();
+        Assert.That(result.ExitCode, Is.EqualTo(1));
+        Assert.That(events.Select(e => e.GetProperty("type").GetString()), Is.EqualTo(new[]
+        {
+            "notice", "job_started", "step_started", "output", "step_finished", "step_started", "step_finished", "job_finished", "run_finished",
+        }));
+        Assert.That(events[3].GetProperty("line").GetString(), Is.EqualTo("hello"));
+        Assert.That(events[6].GetProperty("result").GetProperty("outcome").GetProperty("exitCode").GetInt32(), Is.EqualTo(3));
+        Assert.That(events[^1].GetProperty("status").GetString(), Is.EqualTo("failed"));
+        Assert.That(events[^1].GetProperty("jobs")[0].GetProperty("status").GetString(), Is.EqualTo("failed"));
+    }
+
+    [Test, CancelAfter(120_000)]
     public async Task A_failure_fails_the_run_skips_dependents_and_allow_failure_does_not(CancellationToken ct)
     {
         var repo = await RepositoryAsync("""

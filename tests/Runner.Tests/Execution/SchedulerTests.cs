@@ -27,7 +27,7 @@ public sealed class SchedulerTests
     private static async Task<(IReadOnlyList<JobResult> Results, List<string> Events, ScriptedBackend Backend)> RunAsync(string yaml, int parallel = 4, IReadOnlySet<string>? only = null)
     {
         var backend = new ScriptedBackend();
-        var results = await new Scheduler(backend, parallel, _ => { }, _ => { }).RunAsync(Plan(yaml), only, CancellationToken.None);
+        var results = await new Scheduler(backend, parallel, _ => { }).RunAsync(Plan(yaml), only, CancellationToken.None);
         return (results, backend.Events.ToList(), backend);
     }
 
