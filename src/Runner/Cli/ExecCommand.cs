@@ -20,6 +20,8 @@ internal static class ExecCommand
 {
     private static readonly Option<string[]> Jobs = new("--job", "-j") { Description = "Run only this job (by name or id) and what it needs (repeatable)" };
     private static readonly Option<bool> Worktree = new("--worktree") { Description = "Run the working tree as it is: uncommitted changes and untracked files (not ignored ones) too" };
+    private static readonly Option<string> Url = new("--url") { Description = "Run the pipeline of a remote repository (file://, https://, ssh), fetched into a local mirror that later runs reuse" };
+    private static readonly Option<string> Ref = new("--ref") { Description = "With --url: the branch, tag or commit to run (default: the remote's default branch)" };
     private static readonly Option<int> Parallel = new("--jobs") { Description = "Jobs at once (default 2)", DefaultValueFactory = _ => 2 };
 
     public static Command Create()
@@ -30,6 +32,8 @@ internal static class ExecCommand
         command.Options.Add(Jobs);
         command.Options.Add(Parallel);
         command.Options.Add(Worktree);
+        command.Options.Add(Url);
+        command.Options.Add(Ref);
         command.SetAction((parse, ct) => RunAsync(parse, ct));
         return command;
     }
@@ -41,9 +45,18 @@ internal static class ExecCommand
         IReadOnlyList<string> layers;
         string commit, branch, tree;
         var worktree = parse.GetValue(Worktree);
+        var url = parse.GetValue(Url);
+        if (url is not null && worktree)
+        {
+            await Console.Error.WriteLineAsync("runner: --worktree runs a local working tree; it does not go with --url");
+            return ExitCodes.InvalidInput;
+        }
+
         try
         {
-            (layers, commit, branch, tree) = Checkout.Prepare(root, settings.StateDirectory, worktree);
+            (layers, commit, branch, tree) = url is null
+                ? Checkout.Prepare(root, settings.StateDirectory, worktree)
+                : RemoteSource.Prepare(url, parse.GetValue(Ref), settings.StateDirectory, settings.GitCredentials);
         }
         catch (Exception ex) when (ex is InvalidOperationException or LibGit2Sharp.LibGit2SharpException)
         {
@@ -95,7 +108,7 @@ internal static class ExecCommand
 
         var runDirectory = RunDirectories.Create(settings.StateDirectory, commit);
         var record = RunStore.Open(settings.StateDirectory);
-        var runId = record.StartRun(new RunOrigin(root, commit, trigger.Branch ?? "", trigger.Event.ToString().ToLowerInvariant()));
+        var runId = record.StartRun(new RunOrigin(url is null ? root : RemoteSource.Display(url), commit, trigger.Branch ?? "", trigger.Event.ToString().ToLowerInvariant()));
         await using var log = record.OpenLog(runId);
         var artifactStore = ArtifactStore.Open(settings.StateDirectory);
         var json = parse.GetValue(GlobalOptions.Json);

@@ -30,6 +30,19 @@ public static class Checkout
         var relative = Path.GetRelativePath(repo.Info.WorkingDirectory, Path.GetFullPath(projectPath)).Replace('\\', '/');
         var tree = relative is "." ? commit.Tree
             : commit[relative]?.Target as Tree ?? throw new InvalidOperationException($"{relative} is not committed in {repo.Info.WorkingDirectory}");
+        var root = Export(repo, tree, stateDirectory);
+        var branch = repo.Info.IsHeadDetached ? "" : repo.Head.FriendlyName;
+        if (worktree && WriteChanges(repo, relative, stateDirectory) is { } changes)
+        {
+            return ([changes.Layer, root], commit.Sha, branch, Ci.Isolation.Images.CacheKey.Of(tree.Sha, changes.Digest));
+        }
+
+        return ([root], commit.Sha, branch, tree.Sha);
+    }
+
+    /// <summary>Writes a tree as a workspace layer, once per tree id (concurrent runs race harmlessly: the first rename wins).</summary>
+    public static string Export(Repository repo, Tree tree, string stateDirectory)
+    {
         var root = Path.Combine(stateDirectory, "checkouts", tree.Sha[..16]);
         if (!Directory.Exists(root))
         {
@@ -45,13 +58,7 @@ public static class Checkout
             }
         }
 
-        var branch = repo.Info.IsHeadDetached ? "" : repo.Head.FriendlyName;
-        if (worktree && WriteChanges(repo, relative, stateDirectory) is { } changes)
-        {
-            return ([changes.Layer, root], commit.Sha, branch, Ci.Isolation.Images.CacheKey.Of(tree.Sha, changes.Digest));
-        }
-
-        return ([root], commit.Sha, branch, tree.Sha);
+        return root;
     }
 
     /// <summary>The working directory's changes under <paramref name="relative"/> as a layer, stored by digest; null when there are none.</summary>
