@@ -44,6 +44,11 @@ public static class Program
             Interrupts.Install();
             return await parse.InvokeAsync(new InvocationConfiguration { EnableDefaultExceptionHandler = false, ProcessTerminationTimeout = null }, Interrupts.Graceful);
         }
+        catch (Settings.SettingsException ex)
+        {
+            await Console.Error.WriteLineAsync($"runner: {ex.Message}");
+            return ExitCodes.InvalidInput;
+        }
         catch (Exception ex)
         {
             Log.Fatal(ex, "Internal error");

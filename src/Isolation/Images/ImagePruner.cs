@@ -47,6 +47,7 @@ public static class ImagePruner
             freed += SizeOf(dir);
             File.Delete(dir + ".digest"); // first: a layer without its record is never used, even if the removal stops halfway
             Directory.Delete(dir, recursive: true);
+            File.Delete(dir + ".size"); // the clean-up policy's measurement, if any
             layers++;
         }
 

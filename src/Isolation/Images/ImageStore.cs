@@ -45,6 +45,19 @@ public sealed class ImageStore
         File.Move(temp, file, overwrite: true);
     }
 
+    /// <summary>Records that a container was started from the image now (the automatic clean-up removes the longest unused first).</summary>
+    public void Touch(Image image)
+    {
+        var file = FileFor(image.Name);
+        if (File.Exists(file))
+        {
+            File.SetLastWriteTimeUtc(file, DateTime.UtcNow);
+        }
+    }
+
+    /// <summary>When a container was last started from the image (or when it was stored).</summary>
+    public DateTime LastUsed(Image image) => File.GetLastWriteTimeUtc(FileFor(image.Name));
+
     public bool Remove(ImageReference reference)
     {
         var file = FileFor(reference.ToString());

@@ -4,6 +4,7 @@ using Ci.Pipeline.Compilation;
 using Ci.Pipeline.Secrets;
 using Ci.Pipeline.Sources;
 using Ci.Pipeline.Values;
+using Ci.Runner.Caches;
 using Ci.Runner.Execution;
 using Ci.Runner.Output;
 using Ci.Runner.Records;
@@ -154,6 +155,16 @@ internal static class ExecCommand
             : jobs.Any(j => j.InfrastructureFailure) ? "error"
             : jobs.Any(j => j.Status == RunStatus.Failed) ? "failed" : "passed";
         record.FinishRun(runId, status, jobs);
+        if (settings.StoreLimit is { } limit)
+        {
+            var collected = StoreCollector.Collect(settings.StateDirectory, ImageCommand.OpenStore(), limit);
+            if (collected.Removed.Count > 0)
+            {
+                Report(new JobNotice("", $"the store was over its limit of {Units.FormatBytes(limit)} ({Units.FormatBytes(collected.BytesBefore)}): " +
+                    $"removed {string.Join(", ", collected.Removed)}, the longest unused; freed {Units.FormatBytes(collected.BytesFreed)}"));
+            }
+        }
+
         if (json)
         {
             Report(new RunFinished(runId, status, jobs));

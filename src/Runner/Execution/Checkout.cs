@@ -58,6 +58,7 @@ public static class Checkout
             }
         }
 
+        Directory.SetLastWriteTimeUtc(root, DateTime.UtcNow); // used now (see StoreCollector)
         return root;
     }
 

@@ -78,6 +78,7 @@ public sealed class ContainerStepBackend(
         {
             var reference = ImageReference.Parse(job.Image);
             var image = images.Find(reference) ?? await pull(reference, cancellationToken);
+            images.Touch(image);
             handle.ImageLayers.AddRange(images.LayerPaths(image));
             handle.Config = image.Config;
             handle.Key = StepCache.Key("image", string.Join(",", image.Layers), image.Config.Fingerprint());

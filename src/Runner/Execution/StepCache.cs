@@ -23,7 +23,13 @@ public sealed class StepCache
     public CachedLayer? Find(string key)
     {
         var path = Path.Combine(_root, key[..32]);
-        return Directory.Exists(path) ? new CachedLayer(path, Directory.GetCreationTimeUtc(path)) : null;
+        if (!Directory.Exists(path))
+        {
+            return null;
+        }
+
+        Directory.SetLastWriteTimeUtc(path, DateTime.UtcNow); // used now: the automatic clean-up removes the longest unused first
+        return new CachedLayer(path, Directory.GetCreationTimeUtc(path));
     }
 
     /// <summary>Moves a finished step's upper directory into the cache and returns where it now is (an existing entry wins).</summary>

@@ -9,6 +9,7 @@ public sealed record RunnerSettings
     public const string StateDirectoryVariable = "RUNNER_STATE_DIR";
     public const string InsecureRegistriesVariable = "RUNNER_INSECURE_REGISTRIES";
     public const string CgroupParentVariable = "RUNNER_CGROUP_PARENT";
+    public const string StoreLimitVariable = "RUNNER_STORE_LIMIT";
     public const string GitUsernameVariable = "RUNNER_GIT_USERNAME";
     public const string GitPasswordVariable = "RUNNER_GIT_PASSWORD";
 
@@ -21,18 +22,56 @@ public sealed record RunnerSettings
     /// <summary>The parent cgroup of this runner's containers (default "runner").</summary>
     public string CgroupParent { get; init; } = "runner";
 
+    /// <summary>
+    /// The automatic clean-up's limit on what the state directory stores (images, cached layers,
+    /// checkouts), in bytes; null: no automatic clean-up ("off"). Default: a fifth of the file
+    /// system that holds the state directory.
+    /// </summary>
+    public long? StoreLimit { get; init; }
+
     /// <summary>For fetching sources over https: a user and a password or token (never printed).</summary>
     public (string? Username, string? Password) GitCredentials { get; init; }
 
     /// <summary>The container runtime's options under these settings.</summary>
     public Ci.Isolation.Containers.RuntimeOptions RuntimeOptions => new() { StateDirectory = StateDirectory, CgroupParent = CgroupParent };
 
-    public static RunnerSettings FromEnvironment() => new()
+    public static RunnerSettings FromEnvironment()
     {
-        StateDirectory = Environment.GetEnvironmentVariable(StateDirectoryVariable) is { Length: > 0 } dir ? dir : "/var/lib/runner",
-        CgroupParent = Environment.GetEnvironmentVariable(CgroupParentVariable) is { Length: > 0 } parent ? parent : "runner",
-        GitCredentials = (Environment.GetEnvironmentVariable(GitUsernameVariable), Environment.GetEnvironmentVariable(GitPasswordVariable)),
-        InsecureRegistries = (Environment.GetEnvironmentVariable(InsecureRegistriesVariable) ?? "")
-            .Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries),
-    };
+        var state = Environment.GetEnvironmentVariable(StateDirectoryVariable) is { Length: > 0 } dir ? dir : "/var/lib/runner";
+        return new RunnerSettings
+        {
+            StateDirectory = state,
+            CgroupParent = Environment.GetEnvironmentVariable(CgroupParentVariable) is { Length: > 0 } parent ? parent : "runner",
+            GitCredentials = (Environment.GetEnvironmentVariable(GitUsernameVariable), Environment.GetEnvironmentVariable(GitPasswordVariable)),
+            InsecureRegistries = (Environment.GetEnvironmentVariable(InsecureRegistriesVariable) ?? "")
+                .Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries),
+            StoreLimit = StoreLimitFrom(Environment.GetEnvironmentVariable(StoreLimitVariable), state),
+        };
+    }
+
+    private static long? StoreLimitFrom(string? text, string state)
+    {
+        if (text is "off")
+        {
+            return null;
+        }
+
+        if (text is { Length: > 0 })
+        {
+            return Ci.Pipeline.Values.Units.TryParseSize(text, out var bytes, out var error)
+                ? bytes
+                : throw new SettingsException($"{StoreLimitVariable}: {error} (a size such as 20Gi, or 'off')");
+        }
+
+        var existing = state;
+        while (!Directory.Exists(existing) && Path.GetDirectoryName(existing) is { } parent)
+        {
+            existing = parent;
+        }
+
+        return new DriveInfo(existing).TotalSize / 5;
+    }
 }
+
+/// <summary>A setting of the environment that cannot be used; the message names the variable and what it takes.</summary>
+public sealed class SettingsException(string message) : Exception(message);
