@@ -8,6 +8,8 @@ namespace Ci.Runner;
 /// <summary>The composition root: builds the verbs, sets up logging, maps failures to exit codes.</summary>
 public static class Program
 {
+    private const int DiskFull = 28, QuotaExceeded = 122; // ENOSPC, EDQUOT: .NET's IOException carries the errno
+
     public static async Task<int> Main(string[] args)
     {
         var root = new RootCommand("runner: run CI pipelines locally or as a service, every step in a fresh container, no daemon");
@@ -43,6 +45,13 @@ public static class Program
             // Our own interrupt handling (graceful, then forceful), not System.CommandLine's, which ends the process after 2 s.
             Interrupts.Install();
             return await parse.InvokeAsync(new InvocationConfiguration { EnableDefaultExceptionHandler = false, ProcessTerminationTimeout = null }, Interrupts.Graceful);
+        }
+        catch (IOException ex) when (ex.HResult is DiskFull or QuotaExceeded)
+        {
+            // Every store writes to a temporary name and renames, so what is there is whole: the user needs to know what to free.
+            await Console.Error.WriteLineAsync($"runner: the disk is full ({ex.Message}); nothing half-written was kept. " +
+                "Free space, for instance with 'runner image prune' or a lower RUNNER_STORE_LIMIT, and try again.");
+            return ExitCodes.InternalError;
         }
         catch (Settings.SettingsException ex)
         {
