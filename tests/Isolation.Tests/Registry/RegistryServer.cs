@@ -23,7 +23,8 @@ internal sealed class RegistryServer : IAsyncDisposable
 
     public string Storage { get; }
 
-    public static async Task<RegistryServer> StartAsync(string directory, TokenServer? tokens = null)
+    /// <param name="basic">With a user and password: the registry asks for them (HTTP Basic, an htpasswd file with a bcrypt hash).</param>
+    public static async Task<RegistryServer> StartAsync(string directory, TokenServer? tokens = null, (string User, string Password)? basic = null)
     {
         if (!File.Exists("/usr/bin/docker-registry"))
         {
@@ -35,7 +36,7 @@ internal sealed class RegistryServer : IAsyncDisposable
         var port = ((IPEndPoint)listener.LocalEndpoint).Port;
         listener.Stop();
 
-        var name = tokens is null ? "registry" : "registry-token";
+        var name = tokens is not null ? "registry-token" : basic is not null ? "registry-basic" : "registry";
         var storage = Directory.CreateDirectory(Path.Combine(directory, name)).FullName;
         var config = Path.Combine(directory, name + ".yml");
         var auth = tokens is null ? "" : $"""
@@ -47,6 +48,19 @@ internal sealed class RegistryServer : IAsyncDisposable
                 issuer: {TokenServer.Issuer}
                 rootcertbundle: {tokens.CertificateBundle}
             """;
+        if (basic is { } credentials)
+        {
+            var htpasswd = Path.Combine(directory, name + ".htpasswd");
+            await File.WriteAllTextAsync(htpasswd, $"{credentials.User}:{Bcrypt.Hash(credentials.Password)}\n");
+            auth = $"""
+
+                auth:
+                  htpasswd:
+                    realm: test-realm
+                    path: {htpasswd}
+                """;
+        }
+
         await File.WriteAllTextAsync(config, $"""
             version: 0.1
             log:
@@ -94,6 +108,21 @@ internal sealed class RegistryServer : IAsyncDisposable
                 $"oci:{layout}:{layoutTag}", $"docker://{Address}/{repositoryAndTag}"])
             .WithValidation(CommandResultValidation.None).ExecuteBufferedAsync();
         Assert.That(result.ExitCode, Is.EqualTo(0), result.StandardError);
+    }
+
+    /// <summary>bcrypt through the system's libcrypt (libxcrypt), as htpasswd -B makes it; the registry accepts nothing else.</summary>
+    private static class Bcrypt
+    {
+        [System.Runtime.InteropServices.DllImport("libcrypt.so.1", EntryPoint = "crypt")]
+        private static extern IntPtr Crypt(string key, string setting);
+
+        public static string Hash(string password)
+        {
+            const string Alphabet = "./ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+            var salt = new string(System.Security.Cryptography.RandomNumberGenerator.GetItems<char>(Alphabet, 22));
+            return System.Runtime.InteropServices.Marshal.PtrToStringAnsi(Crypt(password, "$2b$05$" + salt))
+                ?? throw new InvalidOperationException("libcrypt has no bcrypt");
+        }
     }
 
     public async ValueTask DisposeAsync()
