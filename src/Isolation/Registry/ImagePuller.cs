@@ -5,7 +5,15 @@ using Serilog;
 namespace Ci.Isolation.Registry;
 
 /// <summary>Progress of a pull, one event per layer state change.</summary>
-public sealed record PullProgress(string Layer, string State, long Bytes);
+/// <summary>
+/// A step of a pull or push for one blob (by its short digest): "downloading" (repeatedly, with
+/// the bytes so far), "downloaded", "unpacked", "already here", or the push's states.
+/// </summary>
+public sealed record PullProgress(string Layer, string State, long Bytes)
+{
+    /// <summary>The blob's size when the manifest says it.</summary>
+    public long? Total { get; init; }
+}
 
 /// <summary>
 /// Pulls an image into the store: manifest (or index, choosing linux/amd64), config, then each
@@ -44,16 +52,18 @@ public sealed class ImagePuller(RegistryClient client, ImageStore store, string 
             await gate.WaitAsync(cancellationToken);
             try
             {
+                var digest = Digest.Parse((string)layer!["digest"]!);
+                var total = (long?)layer["size"];
                 if (store.Layers.Find(diffIds[i]) is not null)
                 {
-                    progress?.Invoke(new PullProgress(diffIds[i].Short, "already here", 0));
+                    progress?.Invoke(new PullProgress(digest.Short, "already here", 0) { Total = total });
                     return;
                 }
 
-                var blob = await FetchBlobAsync(reference, Digest.Parse((string)layer!["digest"]!), progress, cancellationToken);
+                var blob = await FetchBlobAsync(reference, digest, progress, cancellationToken, total);
                 await using var file = File.OpenRead(blob);
                 store.Layers.Import(file, diffIds[i]);
-                progress?.Invoke(new PullProgress(diffIds[i].Short, "unpacked", file.Length));
+                progress?.Invoke(new PullProgress(digest.Short, "unpacked", file.Length) { Total = total });
             }
             finally
             {
@@ -79,7 +89,7 @@ public sealed class ImagePuller(RegistryClient client, ImageStore store, string 
         _ => mediaType,
     };
 
-    private async Task<string> FetchBlobAsync(ImageReference reference, Digest digest, Action<PullProgress>? progress, CancellationToken cancellationToken)
+    private async Task<string> FetchBlobAsync(ImageReference reference, Digest digest, Action<PullProgress>? progress, CancellationToken cancellationToken, long? total = null)
     {
         var path = Path.Combine(_blobs, digest.Hex);
         if (File.Exists(path))
@@ -92,8 +102,12 @@ public sealed class ImagePuller(RegistryClient client, ImageStore store, string 
         if (!File.Exists(path))
         {
             long bytes = 0;
-            await client.DownloadBlobAsync(reference, digest, path, n => bytes += n, cancellationToken);
-            progress?.Invoke(new PullProgress(digest.Short, "downloaded", bytes));
+            await client.DownloadBlobAsync(reference, digest, path, n =>
+            {
+                bytes += n;
+                progress?.Invoke(new PullProgress(digest.Short, "downloading", bytes) { Total = total });
+            }, cancellationToken);
+            progress?.Invoke(new PullProgress(digest.Short, "downloaded", bytes) { Total = total });
         }
 
         return path;

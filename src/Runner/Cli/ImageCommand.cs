@@ -32,7 +32,7 @@ internal static class ImageCommand
         return new ImageStore(state, new LayerStore(state));
     }
 
-    /// <summary>Pulls an image, printing a line per layer (or nothing with --quiet); returns null after printing the error.</summary>
+    /// <summary>Pulls an image, showing each layer's progress (bars on a terminal, lines elsewhere, nothing with --quiet); returns null after printing the error.</summary>
     public static async Task<Image?> PullAsync(ImageReference reference, bool quiet, CancellationToken cancellationToken)
     {
         var settings = RunnerSettings.FromEnvironment();
@@ -45,15 +45,12 @@ internal static class ImageCommand
             output.WriteLine($"pulling {reference}");
         }
 
+        var view = new Output.PullProgressView(output, terminal: !Console.IsErrorRedirected);
         try
         {
-            return await puller.PullAsync(reference, quiet ? null : p =>
-            {
-                lock (output)
-                {
-                    output.WriteLine($"  {p.Layer}: {p.State}{(p.Bytes > 0 ? $" ({Units.FormatBytes(p.Bytes)})" : "")}");
-                }
-            }, cancellationToken);
+            var image = await puller.PullAsync(reference, quiet ? null : view.Report, cancellationToken);
+            view.Finish();
+            return image;
         }
         catch (IsolationException ex)
         {
