@@ -113,7 +113,7 @@ internal static class ExecCommand
         await using var log = record.OpenLog(runId);
         var artifactStore = ArtifactStore.Open(settings.StateDirectory);
         var json = parse.GetValue(GlobalOptions.Json);
-        var console = new Lock();
+        var view = new RunView(Console.Out, Console.Error, json, !json && RunView.ColourWanted(), masker);
         void Report(RunEvent e)
         {
             if (e is StepOutputEvent line)
@@ -121,21 +121,7 @@ internal static class ExecCommand
                 log.Append(line);
             }
 
-            lock (console)
-            {
-                if (json)
-                {
-                    Console.Out.WriteLine(JsonOutput.Line(e));
-                }
-                else if (e is StepOutputEvent output)
-                {
-                    (output.IsError ? Console.Error : Console.Out).WriteLine(output.Describe());
-                }
-                else
-                {
-                    Console.Error.WriteLine($"==> {masker.Apply(e.Describe())}");
-                }
-            }
+            view.Report(e);
         }
 
         Report(new JobNotice("", $"run {runId} ('runner logs {runId}' prints it again)"));
@@ -171,7 +157,7 @@ internal static class ExecCommand
         }
         else
         {
-            PrintSummary(jobs);
+            view.Summary(jobs);
         }
 
         return cancellationToken.IsCancellationRequested ? ExitCodes.Interrupted
@@ -179,35 +165,4 @@ internal static class ExecCommand
             : jobs.Any(j => j.Status == RunStatus.Failed) ? ExitCodes.JobFailed
             : ExitCodes.Ok;
     }
-
-    private static void PrintSummary(IReadOnlyList<JobResult> jobs)
-    {
-        Console.WriteLine();
-        Console.WriteLine($"{"JOB / STEP",-44} {"STATUS",-16} {"TIME",8} {"EXIT",5} {"PEAK MEM",10} {"CPU",8}");
-        foreach (var job in jobs)
-        {
-            Console.WriteLine($"{job.Id,-44} {Status(job.Status),-16} {Units.FormatDuration(job.Duration),8}{(job.Reason is { } r ? "  " + r : "")}");
-            foreach (var step in job.Steps.Where(s => s.Status != RunStatus.Skipped || job.Status != RunStatus.Skipped))
-            {
-                var o = step.Outcome;
-                var name = $"  {step.Index}. {step.Name}";
-                Console.WriteLine($"{(name.Length > 44 ? name[..43] + "…" : name),-44} {Status(step.Status) + (step.Attempts > 1 ? $" ×{step.Attempts}" : ""),-16} " +
-                    $"{(o is null ? "" : Units.FormatDuration(o.Duration)),8} {(o is null ? "" : o.ShellExitCode.ToString()),5} " +
-                    $"{(o is null ? "" : Units.FormatBytes(o.PeakMemoryBytes)),10} {(o is null ? "" : Units.FormatDuration(o.CpuTime)),8}" +
-                    (o is { OomKilled: true } ? $"  killed: out of memory (limit {Limit(step)})" : o is { TimedOut: true } ? "  killed: timed out" :
-                     o?.CachedFrom is { } at ? $"  from the run of {at.ToLocalTime():yyyy-MM-dd HH:mm:ss}" : step.Reason is { } why ? "  " + why : ""));
-            }
-        }
-    }
-
-    private static string Limit(StepResult step) => step.MemoryLimit is { } m ? Units.FormatBytes(m) : "none";
-
-    private static string Status(RunStatus status) => status switch
-    {
-        RunStatus.Passed => "passed",
-        RunStatus.Cached => "cached",
-        RunStatus.Failed => "FAILED",
-        RunStatus.AllowedFailure => "failed (allowed)",
-        _ => "skipped",
-    };
 }
