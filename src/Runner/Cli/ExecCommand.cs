@@ -23,6 +23,7 @@ internal static class ExecCommand
     private static readonly Option<bool> Worktree = new("--worktree") { Description = "Run the working tree as it is: uncommitted changes and untracked files (not ignored ones) too" };
     private static readonly Option<string> Url = new("--url") { Description = "Run the pipeline of a remote repository (file://, https://, ssh), fetched into a local mirror that later runs reuse" };
     private static readonly Option<string> Ref = new("--ref") { Description = "With --url: the branch, tag or commit to run (default: the remote's default branch)" };
+    private static readonly Option<bool> Submodules = new("--submodules") { Description = "Include submodules, recursively (local: their checkouts; --url: each fetched into a mirror of its own)" };
     private static readonly Option<int> Parallel = new("--jobs") { Description = "Jobs at once (default 2)", DefaultValueFactory = _ => 2 };
 
     public static Command Create()
@@ -35,6 +36,7 @@ internal static class ExecCommand
         command.Options.Add(Worktree);
         command.Options.Add(Url);
         command.Options.Add(Ref);
+        command.Options.Add(Submodules);
         command.SetAction((parse, ct) => RunAsync(parse, ct));
         return command;
     }
@@ -56,8 +58,8 @@ internal static class ExecCommand
         try
         {
             (layers, commit, branch, tree) = url is null
-                ? Checkout.Prepare(root, settings.StateDirectory, worktree)
-                : RemoteSource.Prepare(url, parse.GetValue(Ref), settings.StateDirectory, settings.GitCredentials);
+                ? Checkout.Prepare(root, settings.StateDirectory, worktree, parse.GetValue(Submodules))
+                : RemoteSource.Prepare(url, parse.GetValue(Ref), settings.StateDirectory, settings.GitCredentials, parse.GetValue(Submodules));
         }
         catch (Exception ex) when (ex is InvalidOperationException or LibGit2Sharp.LibGit2SharpException)
         {

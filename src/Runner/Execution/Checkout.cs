@@ -22,7 +22,8 @@ public static class Checkout
     /// are not ignored; deleted ones as whiteouts). The key names the content: the tree id, and
     /// the changes' digest.
     /// </summary>
-    public static (IReadOnlyList<string> Layers, string Commit, string Branch, string Key) Prepare(string projectPath, string stateDirectory, bool worktree)
+    public static (IReadOnlyList<string> Layers, string Commit, string Branch, string Key) Prepare(string projectPath, string stateDirectory, bool worktree,
+        bool submodules = false)
     {
         var gitDir = Repository.Discover(projectPath) ?? throw new InvalidOperationException($"{projectPath} is not in a git repository; runner exec runs what is committed");
         using var repo = new Repository(gitDir);
@@ -30,7 +31,17 @@ public static class Checkout
         var relative = Path.GetRelativePath(repo.Info.WorkingDirectory, Path.GetFullPath(projectPath)).Replace('\\', '/');
         var tree = relative is "." ? commit.Tree
             : commit[relative]?.Target as Tree ?? throw new InvalidOperationException($"{relative} is not committed in {repo.Info.WorkingDirectory}");
-        var root = Export(repo, tree, stateDirectory);
+        var opened = new List<Repository>();
+        string root;
+        try
+        {
+            root = Export(tree, stateDirectory, submodules ? LocalSubmodules(repo, relative, opened) : null);
+        }
+        finally
+        {
+            opened.ForEach(r => r.Dispose());
+        }
+
         var branch = repo.Info.IsHeadDetached ? "" : repo.Head.FriendlyName;
         if (worktree && WriteChanges(repo, relative, stateDirectory) is { } changes)
         {
@@ -40,14 +51,40 @@ public static class Checkout
         return ([root], commit.Sha, branch, tree.Sha);
     }
 
-    /// <summary>Writes a tree as a workspace layer, once per tree id (concurrent runs race harmlessly: the first rename wins).</summary>
-    public static string Export(Repository repo, Tree tree, string stateDirectory)
+    /// <summary>Submodules of a local repository come from their own checkouts (git submodule update --init makes them).</summary>
+    private static SubmoduleResolver LocalSubmodules(Repository repo, string relative, List<Repository> opened) => submodule =>
     {
-        var root = Path.Combine(stateDirectory, "checkouts", tree.Sha[..16]);
+        var full = Path.Combine(repo.Info.WorkingDirectory, relative is "." ? "" : relative, submodule.WorkspacePath);
+        if (!Repository.IsValid(full))
+        {
+            throw new InvalidOperationException($"submodule '{submodule.WorkspacePath}' is not checked out in {repo.Info.WorkingDirectory} (git submodule update --init --recursive)");
+        }
+
+        var sub = new Repository(full);
+        opened.Add(sub);
+        return (sub.Lookup<Commit>(submodule.Commit) ?? throw new InvalidOperationException(
+            $"submodule '{submodule.WorkspacePath}' has no commit {submodule.Commit.Sha[..12]}; fetch it (git submodule update --recursive)"), null);
+    };
+
+    /// <summary>A submodule met while writing: its place in the workspace and in the repository that has the gitlink, with that repository's tree and URL.</summary>
+    public sealed record Submodule(string WorkspacePath, string PathInParent, ObjectId Commit, Tree ParentTree, string? ParentUrl);
+
+    /// <summary>Finds the commit a submodule points to, in a repository that has it, and that repository's URL (for its own relative submodule URLs).</summary>
+    public delegate (Commit Commit, string? Url) SubmoduleResolver(Submodule submodule);
+
+    /// <summary>
+    /// Writes a tree as a workspace layer, once per tree id (concurrent runs race harmlessly: the
+    /// first rename wins). With <paramref name="submodules"/>, each submodule's tree is written at
+    /// its path, recursively; the tree id covers the submodules' commits, so the key only needs to
+    /// say that they are in.
+    /// </summary>
+    public static string Export(Tree tree, string stateDirectory, SubmoduleResolver? submodules = null, string? url = null)
+    {
+        var root = Path.Combine(stateDirectory, "checkouts", tree.Sha[..16] + (submodules is null ? "" : "-sub"));
         if (!Directory.Exists(root))
         {
             var temp = root + ".tmp-" + Random.Shared.NextInt64(1L << 40).ToString("x10");
-            Write(repo, tree, Path.Combine(temp, WorkspaceDirectory));
+            Write(tree, Path.Combine(temp, WorkspaceDirectory), "", "", tree, url, submodules);
             try
             {
                 Directory.Move(temp, root);
@@ -118,7 +155,10 @@ public static class Checkout
         return (layer, hex);
     }
 
-    private static void Write(Repository repo, Tree tree, string directory)
+    /// <param name="workspacePrefix">Where <paramref name="tree"/> is in the workspace.</param>
+    /// <param name="repositoryPrefix">Where it is in its own repository (a submodule starts again at "").</param>
+    private static void Write(Tree tree, string directory, string workspacePrefix, string repositoryPrefix, Tree repositoryRoot, string? repositoryUrl,
+        SubmoduleResolver? submodules)
     {
         Directory.CreateDirectory(directory);
         foreach (var entry in tree)
@@ -127,7 +167,14 @@ public static class Checkout
             switch (entry.TargetType)
             {
                 case TreeEntryTargetType.Tree:
-                    Write(repo, (Tree)entry.Target, path);
+                    Write((Tree)entry.Target, path, $"{workspacePrefix}{entry.Name}/", $"{repositoryPrefix}{entry.Name}/", repositoryRoot, repositoryUrl, submodules);
+                    break;
+                case TreeEntryTargetType.GitLink when submodules is not null:
+                    var (commit, url) = submodules(new Submodule($"{workspacePrefix}{entry.Name}", $"{repositoryPrefix}{entry.Name}", entry.Target.Id, repositoryRoot, repositoryUrl));
+                    Write(commit.Tree, path, $"{workspacePrefix}{entry.Name}/", "", commit.Tree, url, submodules);
+                    break;
+                case TreeEntryTargetType.GitLink:
+                    Directory.CreateDirectory(path); // as git leaves a submodule that is not initialised
                     break;
                 case TreeEntryTargetType.Blob when entry.Mode == Mode.SymbolicLink:
                     File.CreateSymbolicLink(path, ((Blob)entry.Target).GetContentText());

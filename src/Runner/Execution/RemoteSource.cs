@@ -12,9 +12,39 @@ namespace Ci.Runner.Execution;
 /// </summary>
 public static class RemoteSource
 {
-    /// <summary>Updates the mirror of <paramref name="url"/> and checks out <paramref name="reference"/> (a branch, a tag or a commit; default: the remote's HEAD).</summary>
+    /// <summary>
+    /// Updates the mirror of <paramref name="url"/> and checks out <paramref name="reference"/> (a branch,
+    /// a tag or a commit; default: the remote's HEAD); with <paramref name="submodules"/>, every
+    /// submodule too, each from a mirror of its own (URLs relative to the superproject's resolved as git does).
+    /// </summary>
     public static (IReadOnlyList<string> Layers, string Commit, string Branch, string Key) Prepare(string url, string? reference, string stateDirectory,
-        (string? Username, string? Password) credentials = default)
+        (string? Username, string? Password) credentials = default, bool submodules = false)
+    {
+        var opened = new List<Repository>();
+        try
+        {
+            var repo = new Repository(Mirror(url, stateDirectory, credentials));
+            opened.Add(repo);
+            var (commit, branch) = Resolve(repo, reference, url);
+            Checkout.SubmoduleResolver? resolver = submodules ? submodule =>
+            {
+                var subUrl = GitModules.UrlOf(submodule, url);
+                var sub = new Repository(Mirror(subUrl, stateDirectory, credentials));
+                opened.Add(sub);
+                return (sub.Lookup<Commit>(submodule.Commit) ?? throw new InvalidOperationException(
+                    $"submodule '{submodule.WorkspacePath}': {Display(subUrl)} has no commit {submodule.Commit.Sha[..12]}"), subUrl);
+            }
+            : null;
+            return ([Checkout.Export(commit.Tree, stateDirectory, resolver, url)], commit.Sha, branch, commit.Tree.Sha + (submodules ? "-sub" : ""));
+        }
+        finally
+        {
+            opened.ForEach(r => r.Dispose());
+        }
+    }
+
+    /// <summary>The path of the up-to-date bare mirror of <paramref name="url"/>: made on first use, fetched into after.</summary>
+    public static string Mirror(string url, string stateDirectory, (string? Username, string? Password) credentials = default)
     {
         Credentials Provide(string _, string usernameFromUrl, SupportedCredentialTypes __) => credentials.Password is { Length: > 0 } password
             ? new UsernamePasswordCredentials { Username = credentials.Username ?? usernameFromUrl ?? "git", Password = password }
@@ -56,9 +86,7 @@ public static class RemoteSource
             }
         }
 
-        using var repo = new Repository(path);
-        var (commit, branch) = Resolve(repo, reference, url);
-        return ([Checkout.Export(repo, commit.Tree, stateDirectory)], commit.Sha, branch, commit.Tree.Sha);
+        return path;
     }
 
     /// <summary>The URL as it may be shown: without user and password.</summary>

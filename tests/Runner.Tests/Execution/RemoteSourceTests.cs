@@ -48,6 +48,41 @@ public sealed class RemoteSourceTests : ExecFixture
         Assert.That(runs.StandardOutput, Does.Contain(url), "the run record names the remote");
     }
 
+    [Test, CancelAfter(180_000)]
+    public async Task With_submodules_nested_ones_come_from_local_checkouts_or_from_mirrors_of_their_own(CancellationToken ct)
+    {
+        var deep = await RepositoryAsync("jobs: {}\n", ("deep.txt", "deep v1\n"));
+        var lib = await RepositoryAsync("jobs: {}\n", ("lib.txt", "lib v1\n"));
+        await GitAsync(lib, "-c", "protocol.file.allow=always", "submodule", "add", "-q", $"../{Path.GetFileName(deep)}", "deep");
+        await GitAsync(lib, "commit", "-qm", "add deep");
+        var app = await RepositoryAsync("""
+            jobs:
+              show:
+                steps: ["cat vendor/lib/lib.txt vendor/lib/deep/deep.txt 2>/dev/null || true; ls vendor/lib | wc -l"]
+            """);
+        await GitAsync(app, "-c", "protocol.file.allow=always", "submodule", "add", "-q", $"../{Path.GetFileName(lib)}", "vendor/lib");
+        await GitAsync(app, "-c", "protocol.file.allow=always", "submodule", "update", "-q", "--init", "--recursive");
+        await GitAsync(app, "commit", "-qm", "add lib");
+        var state = NewState("submodules");
+
+        var remote = await ExecInAsync(state, Dir, "--url", "file://" + app, "--submodules");
+        var local = await ExecInAsync(state, app, "--submodules");
+        var without = await ExecInAsync(state, app);
+
+        Assert.That(remote.ExitCode, Is.EqualTo(0), remote.StandardError);
+        Assert.That(remote.StandardOutput, Does.Contain("[show:1] lib v1\n[show:1] deep v1\n[show:1] 2\n"), "both levels, each from its own mirror (relative URLs resolved)");
+        Assert.That(Directory.GetDirectories(Path.Combine(state, "mirrors")), Has.Length.EqualTo(3));
+        Assert.That(local.StandardOutput, Does.Contain("[show:1] lib v1\n[show:1] deep v1\n"), "from the local submodule checkouts");
+        Assert.That(without.StandardOutput, Does.Contain("[show:1] 0\n"), "without --submodules a submodule is an empty directory, as git leaves it");
+    }
+
+    [TestCase("file:///srv/git/app.git", "../lib.git", "file:///srv/git/lib.git")]
+    [TestCase("https://git.example.org/team/app", "../../other/lib", "https://git.example.org/other/lib")]
+    [TestCase("https://git.example.org/team/app/", "./sub", "https://git.example.org/team/app/sub")]
+    [TestCase("https://git.example.org/team/app", "https://elsewhere.example/lib.git", "https://elsewhere.example/lib.git")]
+    public void Relative_submodule_urls_resolve_as_git_resolves_them(string parent, string url, string resolved) =>
+        Assert.That(GitModules.Resolve(parent, url), Is.EqualTo(resolved));
+
     [Test, CancelAfter(60_000)]
     public async Task An_unreachable_remote_is_a_clear_error_and_leaves_no_half_mirror(CancellationToken ct)
     {
