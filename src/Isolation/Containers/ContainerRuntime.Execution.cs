@@ -25,6 +25,11 @@ public sealed partial class ContainerRuntime
         // Relative to the container's directory, through a link there: the container's PID 1 (a clone of runner-init under an init) shows no host path in its command line.
         File.CreateSymbolicLink(Path.Combine(dir, "init"), _options.InitPath);
         args.AddRange(["--", "./init", "spec.json"]);
+        if (spec.Interactive)
+        {
+            return await ExecuteInteractiveAsync(spec, dir, args, cancellationToken, killNow);
+        }
+
         using var forceful = new CancellationTokenSource();
         using var lifeline = new LifelineStream();
         var command = Cli.Wrap(_options.UnsharePath)
@@ -59,5 +64,27 @@ public sealed partial class ContainerRuntime
         {
             return timedOut;
         }
+    }
+
+    /// <summary>As <see cref="ExecuteAsync"/>, with the runner's own stdin, stdout and stderr inherited (CliWrap always pipes them).</summary>
+    private async Task<bool> ExecuteInteractiveAsync(ContainerSpec spec, string dir, List<string> args, CancellationToken cancellationToken, CancellationToken killNow)
+    {
+        var start = new System.Diagnostics.ProcessStartInfo(_options.UnsharePath) { UseShellExecute = false, WorkingDirectory = dir };
+        args.ForEach(start.ArgumentList.Add);
+        using var process = System.Diagnostics.Process.Start(start) ?? throw new IsolationException("cannot start unshare");
+        var timedOut = false;
+        using var timeout = spec.Timeout is { } t ? new CancellationTokenSource(t) : new CancellationTokenSource();
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(timeout.Token, cancellationToken);
+        using var forceful = new CancellationTokenSource();
+        await using var polite = stop.Token.Register(() =>
+        {
+            timedOut = timeout.IsCancellationRequested;
+            _ = Libc.kill(process.Id, Libc.SigTerm);
+            forceful.CancelAfter(spec.StopGracePeriod);
+        });
+        await using var kill = killNow.Register(forceful.Cancel);
+        await using var hard = forceful.Token.Register(() => _ = Libc.kill(process.Id, Libc.SigKill));
+        await process.WaitForExitAsync(CancellationToken.None);
+        return timedOut;
     }
 }

@@ -127,7 +127,8 @@ public sealed partial class ContainerRuntime
             Gid = spec.Gid,
             AdditionalGids = spec.AdditionalGids,
             Capabilities = DefaultCapabilities.Podman,
-            DieWithRunner = true,
+            DieWithRunner = !spec.Interactive, // the lifeline is runner-init's stdin, which an interactive command needs
+            Interactive = spec.Interactive,
             NoNewPrivileges = true,
             Init = spec.Init,
             ResultFile = Path.Combine(dir, "result.json"),

@@ -80,6 +80,13 @@ public sealed record ContainerSpec
     /// </summary>
     public bool Init { get; init; }
 
+    /// <summary>
+    /// The command gets the runner's own stdin, stdout and stderr (a terminal, for a debugging
+    /// shell) instead of pipes; its output is then not streamed to the caller, and a killed runner
+    /// leaves it running until it exits (the next start cleans up).
+    /// </summary>
+    public bool Interactive { get; init; }
+
     /// <summary>Wall-clock limit; then SIGTERM, <see cref="StopGracePeriod"/>, SIGKILL of everything in the container.</summary>
     public TimeSpan? Timeout { get; init; }
 

@@ -35,6 +35,7 @@ internal sealed unsafe class CommandLauncher
     private readonly uint _gid;
     private readonly bool _noNewPrivs;
     private readonly bool _init;
+    private readonly bool _interactive;
     private readonly ulong _capMask;
     private readonly uint* _capHeader;
     private readonly uint* _capData;
@@ -79,6 +80,7 @@ internal sealed unsafe class CommandLauncher
         _gid = spec.Gid;
         _noNewPrivs = spec.NoNewPrivileges;
         _init = spec.Init;
+        _interactive = spec.Interactive;
         foreach (var cap in spec.Capabilities)
         {
             _capMask |= 1UL << cap;
@@ -165,14 +167,17 @@ internal sealed unsafe class CommandLauncher
     {
         // If runner-init dies, so does PID 1, and with it the whole namespace.
         _ = prctl(PrSetPdeathsig, SigKill, 0, 0, 0);
-        _ = setsid();
-
-        // The command reads from /dev/null; runner-init's own stdin is the runner's lifeline (see Program).
-        var devNull = open(_devNull, 0);
-        if (devNull > 0)
+        if (!_interactive)
         {
-            _ = dup2(devNull, 0);
-            _ = close(devNull);
+            _ = setsid();
+
+            // The command reads from /dev/null; runner-init's own stdin is the runner's lifeline (see Program).
+            var devNull = open(_devNull, 0);
+            if (devNull > 0)
+            {
+                _ = dup2(devNull, 0);
+                _ = close(devNull);
+            }
         }
 
         // .NET ignores SIGPIPE and installs handlers; execve keeps ignored signals ignored, so restore the defaults.

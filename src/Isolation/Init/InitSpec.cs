@@ -72,6 +72,12 @@ public sealed record InitSpec
     /// </summary>
     public bool DieWithRunner { get; init; }
 
+    /// <summary>
+    /// The command shares the runner's terminal: it keeps stdin, stdout and stderr as given, and
+    /// stays in the runner's session (no setsid, so no stealing of the controlling terminal).
+    /// </summary>
+    public bool Interactive { get; init; }
+
     /// <summary>Where runner-init writes its <see cref="InitResult"/> (opened before pivot_root).</summary>
     public required string ResultFile { get; init; }
 }

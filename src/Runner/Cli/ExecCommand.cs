@@ -24,6 +24,11 @@ internal static class ExecCommand
     private static readonly Option<string> Url = new("--url") { Description = "Run the pipeline of a remote repository (file://, https://, ssh), fetched into a local mirror that later runs reuse" };
     private static readonly Option<string> Ref = new("--ref") { Description = "With --url: the branch, tag or commit to run (default: the remote's default branch)" };
     private static readonly Option<bool> Submodules = new("--submodules") { Description = "Include submodules, recursively (local: their checkouts; --url: each fetched into a mirror of its own)" };
+    private static readonly Option<bool> ShellOnFailure = new("--shell-on-failure")
+    {
+        Description = "When a step fails, open a shell in a fresh container with its exact starting state and environment (jobs then run one at a time)",
+    };
+
     private static readonly Option<int> Parallel = new("--jobs") { Description = "Jobs at once (default 2)", DefaultValueFactory = _ => 2 };
 
     public static Command Create()
@@ -37,6 +42,7 @@ internal static class ExecCommand
         command.Options.Add(Url);
         command.Options.Add(Ref);
         command.Options.Add(Submodules);
+        command.Options.Add(ShellOnFailure);
         command.SetAction((parse, ct) => RunAsync(parse, ct));
         return command;
     }
@@ -133,8 +139,10 @@ internal static class ExecCommand
             job => artifactStore.Directory(runId, job.Id, DateTimeOffset.UtcNow + (job.Artifacts?.ExpireIn ?? TimeSpan.FromDays(7))), Report)
         {
             KillNow = Interrupts.Forceful,
+            InteractiveSession = on => Interrupts.Paused = on,
         };
-        var scheduler = new Scheduler(backend, Math.Max(1, parse.GetValue(Parallel)), Report);
+        var shell = parse.GetValue(ShellOnFailure);
+        var scheduler = new Scheduler(backend, shell ? 1 : Math.Max(1, parse.GetValue(Parallel)), Report) { ShellOnFailure = shell };
         var only = parse.GetValue(Jobs) is { Length: > 0 } named ? named.ToHashSet(StringComparer.Ordinal) : null;
         var jobs = await scheduler.RunAsync(plan, only, cancellationToken);
         Directory.Delete(runDirectory, recursive: true);

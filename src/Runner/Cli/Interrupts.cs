@@ -21,6 +21,9 @@ internal static class Interrupts
     /// <summary>Cancelled at the second.</summary>
     public static CancellationToken Forceful => ForcefulSource.Token;
 
+    /// <summary>While true (an interactive shell has the terminal), Ctrl-C is the shell's, not a stop of the run.</summary>
+    public static bool Paused { get; set; }
+
     public static void Install()
     {
         _registrations = [PosixSignalRegistration.Create(PosixSignal.SIGINT, Handle), PosixSignalRegistration.Create(PosixSignal.SIGTERM, Handle)];
@@ -29,6 +32,11 @@ internal static class Interrupts
     private static void Handle(PosixSignalContext context)
     {
         context.Cancel = true;
+        if (Paused && context.Signal == PosixSignal.SIGINT)
+        {
+            return;
+        }
+
         switch (Interlocked.Increment(ref _count))
         {
             case 1:

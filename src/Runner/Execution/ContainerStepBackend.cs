@@ -119,31 +119,8 @@ public sealed class ContainerStepBackend(
         }
 
         Directory.CreateDirectory(upper);
-        var env = handle.Config.Env.Select(e => e.Split('=', 2)).Where(p => p.Length == 2).ToDictionary(p => p[0], p => p[1], StringComparer.Ordinal);
-        foreach (var variable in step.Env)
+        var result = await runtime.RunAsync(StepSpec(handle, step, [.. handle.StepLayers.AsEnumerable().Reverse()]) with
         {
-            env[variable.Name] = Resolve(variable);
-        }
-
-        var (uid, gid) = User(step.User ?? handle.Config.User, step);
-        GiveFreshCachesTo(handle, uid, gid);
-        env.TryAdd("HOME", uid == 0 ? "/root" : "/"); // as Docker does when the image sets none (without a passwd lookup yet)
-        var result = await runtime.RunAsync(new ContainerSpec
-        {
-            // Scripts start background processes and leave orphans; a stop must reach them at once, not after the grace period.
-            Init = true,
-            Layers = [.. handle.StepLayers.AsEnumerable().Reverse(), .. handle.ArtifactLayers, .. checkoutLayers, .. handle.ImageLayers],
-            Mounts = handle.ImageMounts,
-            OverlayVolumes = handle.Caches.SelectMany(c => c.Volumes).ToList(),
-            Command = step.Command,
-            Env = env,
-            WorkingDirectory = step.Workdir,
-            Uid = uid,
-            Gid = gid,
-            Hostname = handle.Job.Id.Length <= 63 ? handle.Job.Id : handle.Job.Id[..63],
-            Limits = new ContainerLimits(step.Limits.MilliCpus, step.Limits.MemoryBytes, step.Limits.SwapBytes, step.Limits.Pids),
-            Network = handle.Network is { } ns ? ContainerNetwork.Shared(ns) : ContainerNetwork.Host,
-            Timeout = step.Timeout,
             UpperDirectory = upper,
         }, line => output(new StepOutput(handle.Job.Id, step.Index, line.Stream == OutputStream.Stderr, masker.Apply(line.Text))), cancellationToken, KillNow);
 
@@ -163,6 +140,65 @@ public sealed class ContainerStepBackend(
 
     /// <summary>Cancelled when a stop must not wait for the steps' grace period (a second Ctrl-C).</summary>
     public CancellationToken KillNow { get; init; }
+
+    /// <summary>The container of a step: the job's image, checkout and artifacts under <paramref name="stepLayersTopFirst"/>, the step's environment, user, limits and network.</summary>
+    private ContainerSpec StepSpec(Handle handle, PlannedStep step, IReadOnlyList<string> stepLayersTopFirst)
+    {
+        var env = handle.Config.Env.Select(e => e.Split('=', 2)).Where(p => p.Length == 2).ToDictionary(p => p[0], p => p[1], StringComparer.Ordinal);
+        foreach (var variable in step.Env)
+        {
+            env[variable.Name] = Resolve(variable);
+        }
+
+        var (uid, gid) = User(step.User ?? handle.Config.User, step);
+        GiveFreshCachesTo(handle, uid, gid);
+        env.TryAdd("HOME", uid == 0 ? "/root" : "/"); // as Docker does when the image sets none (without a passwd lookup yet)
+        return new ContainerSpec
+        {
+            // Scripts start background processes and leave orphans; a stop must reach them at once, not after the grace period.
+            Init = true,
+            Layers = [.. stepLayersTopFirst, .. handle.ArtifactLayers, .. checkoutLayers, .. handle.ImageLayers],
+            Mounts = handle.ImageMounts,
+            OverlayVolumes = handle.Caches.SelectMany(c => c.Volumes).ToList(),
+            Command = step.Command,
+            Env = env,
+            WorkingDirectory = step.Workdir,
+            Uid = uid,
+            Gid = gid,
+            Hostname = handle.Job.Id.Length <= 63 ? handle.Job.Id : handle.Job.Id[..63],
+            Limits = new ContainerLimits(step.Limits.MilliCpus, step.Limits.MemoryBytes, step.Limits.SwapBytes, step.Limits.Pids),
+            Network = handle.Network is { } ns ? ContainerNetwork.Shared(ns) : ContainerNetwork.Host,
+            Timeout = step.Timeout,
+        };
+    }
+
+    /// <summary>
+    /// An interactive shell (bash if the image has it) in a fresh container with exactly the
+    /// failed step's starting state: the layers under it, its environment (secrets included: it
+    /// is the user's own terminal), user, working directory, caches and network. No time limit.
+    /// </summary>
+    public async Task ReproduceAsync(IJobHandle job, PlannedStep step, CancellationToken cancellationToken)
+    {
+        var handle = (Handle)job;
+        var before = handle.StepLayers.Take(handle.StepLayers.Count - 1).Reverse().ToList(); // the failed step's own layer is the last
+        InteractiveSession?.Invoke(true);
+        try
+        {
+            await runtime.RunAsync(StepSpec(handle, step, before) with
+            {
+                Command = ["/bin/sh", "-c", "if command -v bash >/dev/null 2>&1; then exec bash; fi; exec sh"],
+                Interactive = true,
+                Timeout = null,
+            }, null, cancellationToken, KillNow);
+        }
+        finally
+        {
+            InteractiveSession?.Invoke(false);
+        }
+    }
+
+    /// <summary>Told when an interactive shell starts (true) and ends (false): Ctrl-C then belongs to the shell.</summary>
+    public Action<bool>? InteractiveSession { get; init; }
 
     private readonly StepCache cache = new(stateDirectory);
     private readonly DirectoryCaches _directoryCaches = new(stateDirectory);

@@ -34,6 +34,12 @@ public interface IStepBackend
 
     Task<StepOutcome> RunStepAsync(IJobHandle job, PlannedStep step, Action<StepOutput> output, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// Lets the user reproduce a step that failed (its last attempt): an interactive session in the
+    /// step's exact starting state. Called only when the run asks for it (--shell-on-failure).
+    /// </summary>
+    Task ReproduceAsync(IJobHandle job, PlannedStep step, CancellationToken cancellationToken);
+
     /// <summary>Ends a job: collects its artifacts (by its artifacts.when and <paramref name="succeeded"/>) for the jobs that need it, and releases what it held.</summary>
     Task FinishJobAsync(IJobHandle job, bool succeeded);
 }

@@ -13,6 +13,9 @@ namespace Ci.Runner.Execution;
 /// </summary>
 public sealed class Scheduler(IStepBackend backend, int maxParallel, Action<RunEvent> report)
 {
+    /// <summary>After a step's last attempt fails, open the backend's interactive reproduction of it (--shell-on-failure).</summary>
+    public bool ShellOnFailure { get; init; }
+
     public async Task<IReadOnlyList<JobResult>> RunAsync(ExecutionPlan plan, IReadOnlySet<string>? only, CancellationToken cancellationToken)
     {
         var jobs = Select(plan, only);
@@ -206,6 +209,12 @@ public sealed class Scheduler(IStepBackend backend, int maxParallel, Action<RunE
             : RunStatus.Failed;
         var result = new StepResult(step.Index, step.Name, status, outcome, attempt, null) { MemoryLimit = step.Limits.MemoryBytes };
         report(new StepFinished(job.Id, job.DisplayName, result));
+        if (ShellOnFailure && status == RunStatus.Failed && !cancellationToken.IsCancellationRequested)
+        {
+            report(new JobNotice(job.Id, $"{job.DisplayName}: step {step.Index} failed; a shell in its starting state follows (exit it to go on)"));
+            await backend.ReproduceAsync(handle, step, cancellationToken);
+        }
+
         return result;
     }
 

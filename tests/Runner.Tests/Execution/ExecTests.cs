@@ -74,6 +74,34 @@ public sealed class ExecTests : ExecFixture
     }
 
     [Test, CancelAfter(120_000)]
+    public async Task Shell_on_failure_opens_a_shell_in_the_failed_steps_starting_state_with_its_environment(CancellationToken ct)
+    {
+        var repo = await RepositoryAsync("""
+            jobs:
+              build:
+                env: { GREETING: hello-from-env }
+                steps:
+                  - run: echo prepared > state.txt
+                  - run: echo broken > state.txt; echo partial > partial.txt; exit 7
+                  - run: echo never
+            """);
+
+        // The user's terminal, played by a pipe: the shell reads these commands, then exits.
+        var result = await CliWrap.Cli.Wrap("dotnet")
+            .WithArguments([Path.Combine(AppContext.BaseDirectory, "runner.dll"), "exec", "-C", repo, "--shell-on-failure"])
+            .WithEnvironmentVariables(e => e.Set("RUNNER_STATE_DIR", NewState("shell")).Set("RUNNER_CGROUP_PARENT", CgroupParent))
+            .WithStandardInputPipe(PipeSource.FromString("cat state.txt; test -e partial.txt || echo no-partial; echo \"$GREETING\"; pwd; echo $$; exit 0\n"))
+            .WithValidation(CommandResultValidation.None)
+            .ExecuteBufferedAsync(ct);
+
+        Assert.That(result.ExitCode, Is.EqualTo(1), result.StandardError);
+        Assert.That(result.StandardError, Does.Contain("build: step 2 failed; a shell in its starting state follows (exit it to go on)"));
+        Assert.That(result.StandardOutput, Does.Contain("prepared\nno-partial\nhello-from-env\n/workspace\n2\n"),
+            "what step 1 left, not what step 2 did; the job's environment; a fresh container (the shell under an init)");
+        Assert.That(result.StandardOutput, Does.Not.Contain("[build:3]"));
+    }
+
+    [Test, CancelAfter(120_000)]
     public async Task A_failure_fails_the_run_skips_dependents_and_allow_failure_does_not(CancellationToken ct)
     {
         var repo = await RepositoryAsync("""

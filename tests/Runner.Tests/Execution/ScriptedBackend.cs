@@ -54,6 +54,12 @@ internal sealed class ScriptedBackend : IStepBackend
         return new StepOutcome(exit, null, false, false, TimeSpan.FromMilliseconds(sleep), TimeSpan.Zero, 0);
     }
 
+    public Task ReproduceAsync(IJobHandle job, PlannedStep step, CancellationToken cancellationToken)
+    {
+        Events.Enqueue($"shell {job.Job.Id}:{step.Index}");
+        return Task.CompletedTask;
+    }
+
     public Task FinishJobAsync(IJobHandle job, bool succeeded)
     {
         lock (_gate)
