@@ -1,5 +1,7 @@
 using Ci.Isolation.Images;
+using Ci.Isolation.Registry;
 using Ci.Isolation.Tests.Containers;
+using Ci.Isolation.Tests.Registry;
 
 namespace Ci.Isolation.Tests.Images;
 
@@ -19,9 +21,11 @@ public sealed class DebianImageTests : ContainerFixture
         _image = _store.ImportRootfs(tarball, ImageReference.Parse("localhost/debian:bookworm-minbase"));
     }
 
-    private Task<Run> RunAsync(string script, uint uid, CancellationToken ct) => Host.RunAsync(Host.Spec("/bin/bash", "-c", script) with
+    private Task<Run> RunAsync(string script, uint uid, CancellationToken ct) => RunAsync(_store, _image, script, uid, ct);
+
+    private Task<Run> RunAsync(ImageStore store, Image image, string script, uint uid, CancellationToken ct) => Host.RunAsync(Host.Spec("/bin/bash", "-c", script) with
     {
-        Layers = _store.LayerPaths(_image),
+        Layers = store.LayerPaths(image),
         Env = new Dictionary<string, string> { ["PATH"] = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin" },
         Uid = uid,
         Gid = uid,
@@ -49,5 +53,27 @@ public sealed class DebianImageTests : ContainerFixture
             "chroot / true && echo chroot-stays-inside", 0, ct);
 
         Assert.That(run.Stdout.Split('\n'), Is.EqualTo(new[] { "no-mount", "no-userns", "no-nsenter", "no-mknod", "chroot-stays-inside" }), run.ToString());
+    }
+
+    [Test, CancelAfter(300_000)]
+    public async Task Every_packaged_file_survives_the_import_and_a_push_and_pull_through_a_registry(CancellationToken ct)
+    {
+        // dpkg --verify checks every installed file against its package's checksums; ls and stat show modes, setuid bits and hard links.
+        const string Check = "dpkg --verify && echo verified; stat -c '%A %h' /usr/bin/su /usr/bin/perl";
+        await using var registry = await RegistryServer.StartAsync(Host.Directory);
+        using var http = new HttpClient();
+        var client = new RegistryClient(http, new RegistryOptions { DockerConfigPath = Path.Combine(Host.Directory, "no-config.json") }, Serilog.Core.Logger.None);
+        var remote = ImageReference.Parse($"{registry.Address}/debian:bookworm-minbase");
+
+        var imported = await RunAsync(Check, 0, ct);
+        await new ImagePusher(client, _store).PushAsync(_image, remote, cancellationToken: ct);
+        var state = Directory.CreateDirectory(Path.Combine(Host.Directory, "pulled-debian")).FullName;
+        var store = new ImageStore(state, new LayerStore(state));
+        var pulled = await new ImagePuller(client, store, state, Serilog.Core.Logger.None).PullAsync(remote, cancellationToken: ct);
+        var roundTrip = await RunAsync(store, pulled, Check, 0, ct);
+
+        Assert.That(imported.Stdout.Split('\n'), Is.EqualTo(new[] { "verified", "-rwsr-xr-x 1", "-rwxr-xr-x 2" }), imported.ToString());
+        Assert.That(roundTrip.Stdout, Is.EqualTo(imported.Stdout), roundTrip.ToString());
+        Assert.That(pulled.Layers, Is.EqualTo(_image.Layers), "the same layer (by DiffID) came back");
     }
 }
