@@ -121,7 +121,7 @@ internal static class ExecCommand
         await using var log = record.OpenLog(runId);
         var artifactStore = ArtifactStore.Open(settings.StateDirectory);
         var json = parse.GetValue(GlobalOptions.Json);
-        var view = new RunView(Console.Out, Console.Error, json, !json && RunView.ColourWanted(), masker);
+        using var view = new RunView(Console.Out, Console.Error, json, !json && RunView.ColourWanted(), masker, live: !json && RunView.LiveWanted());
         void Report(RunEvent e)
         {
             if (e is StepOutputEvent line)

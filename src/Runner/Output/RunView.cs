@@ -8,12 +8,19 @@ namespace Ci.Runner.Output;
 /// What a person (or a tool) sees of a run. Text: step output as <c>[job:step] line</c> on
 /// stdout or stderr as the step wrote it, events as <c>==> ...</c> on stderr, then a summary
 /// table; on a terminal each job's prefix has a colour of its own and statuses are coloured
-/// (NO_COLOR turns that off). JSON (--json): every event as one line on stdout, nothing else.
+/// (NO_COLOR turns that off), and below the output a live block shows the steps running now and
+/// for how long. JSON (--json): every event as one line on stdout, nothing else.
 /// </summary>
-internal sealed class RunView(TextWriter stdout, TextWriter stderr, bool json, bool colour, SecretMasker masker)
+internal sealed class RunView(TextWriter stdout, TextWriter stderr, bool json, bool colour, SecretMasker masker, bool live = false) : IDisposable
 {
     private static readonly int[] JobColours = [36, 35, 33, 32, 34, 96, 95, 93];
     private readonly Lock _lock = new();
+    private readonly SortedDictionary<string, StepStarted> _running = new(StringComparer.Ordinal);
+    private int _statusLines;
+    private Timer? _timer;
+
+    /// <summary>Both streams on a terminal: the live block can be redrawn in place.</summary>
+    public static bool LiveWanted() => ColourWanted() && !Console.IsErrorRedirected;
 
     public static bool ColourWanted() =>
         !Console.IsOutputRedirected && Environment.GetEnvironmentVariable("NO_COLOR") is null or "" && Environment.GetEnvironmentVariable("TERM") != "dumb";
@@ -22,29 +29,45 @@ internal sealed class RunView(TextWriter stdout, TextWriter stderr, bool json, b
     {
         lock (_lock)
         {
-            if (json)
+            ClearStatus();
+            Write(e);
+            Track(e);
+            DrawStatus();
+        }
+    }
+
+    private void Write(RunEvent e)
+    {
+        if (json)
+        {
+            stdout.WriteLine(JsonOutput.Line(e));
+        }
+        else if (e is StepOutputEvent output)
+        {
+            (output.IsError ? stderr : stdout).WriteLine($"{Paint($"[{output.Job}:{output.Step}]", JobColour(output.Job))} {output.Line}");
+        }
+        else
+        {
+            var text = masker.Apply(e.Describe());
+            stderr.WriteLine(Paint("==> ", 2) + (e switch
             {
-                stdout.WriteLine(JsonOutput.Line(e));
-            }
-            else if (e is StepOutputEvent output)
-            {
-                (output.IsError ? stderr : stdout).WriteLine($"{Paint($"[{output.Job}:{output.Step}]", JobColour(output.Job))} {output.Line}");
-            }
-            else
-            {
-                var text = masker.Apply(e.Describe());
-                stderr.WriteLine(Paint("==> ", 2) + (e switch
-                {
-                    JobFinished { Result.Status: RunStatus.Failed } or StepFinished { Result.Status: RunStatus.Failed } => Paint(text, 31),
-                    JobFinished { Result.Status: RunStatus.Passed } => Paint(text, 32),
-                    _ => text,
-                }));
-            }
+                JobFinished { Result.Status: RunStatus.Failed } or StepFinished { Result.Status: RunStatus.Failed } => Paint(text, 31),
+                JobFinished { Result.Status: RunStatus.Passed } => Paint(text, 32),
+                _ => text,
+            }));
         }
     }
 
     public void Summary(IReadOnlyList<JobResult> jobs)
     {
+        lock (_lock)
+        {
+            _timer?.Dispose();
+            _timer = null;
+            _running.Clear();
+            ClearStatus();
+        }
+
         stdout.WriteLine();
         stdout.WriteLine($"{"JOB / STEP",-44} {"STATUS",-16} {"TIME",8} {"EXIT",5} {"PEAK MEM",10} {"CPU",8}");
         foreach (var job in jobs)
@@ -60,6 +83,65 @@ internal sealed class RunView(TextWriter stdout, TextWriter stderr, bool json, b
                     (o is { OomKilled: true } ? $"  killed: out of memory (limit {Limit(step)})" : o is { TimedOut: true } ? "  killed: timed out" :
                      o?.CachedFrom is { } at ? $"  from the run of {at.ToLocalTime():yyyy-MM-dd HH:mm:ss}" : step.Reason is { } why ? "  " + why : ""));
             }
+        }
+    }
+
+    public void Dispose() => _timer?.Dispose();
+
+    private void Track(RunEvent e)
+    {
+        if (!live)
+        {
+            return;
+        }
+
+        switch (e)
+        {
+            case StepStarted started:
+                _running[started.Job] = started;
+                _timer ??= new Timer(_ => Refresh(), null, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(1));
+                break;
+            case StepFinished or JobFinished:
+                _running.Remove(e.Job);
+                break;
+        }
+    }
+
+    private void Refresh()
+    {
+        lock (_lock)
+        {
+            ClearStatus();
+            DrawStatus();
+        }
+    }
+
+    /// <summary>One line per running step, under everything printed so far.</summary>
+    private void DrawStatus()
+    {
+        if (!live || _running.Count == 0)
+        {
+            return;
+        }
+
+        foreach (var (job, step) in _running)
+        {
+            var name = step.Name.Length > 60 ? step.Name[..59] + "…" : step.Name;
+            var elapsed = Units.FormatDuration(TimeSpan.FromSeconds(Math.Floor((DateTimeOffset.UtcNow - step.Time).TotalSeconds)));
+            stderr.Write($"\u001b[2K{Paint("running", 2)} {Paint(job, JobColour(job))} step {step.Step} {name} {Paint(elapsed, 2)}\n");
+        }
+
+        _statusLines = _running.Count;
+        stderr.Flush();
+    }
+
+    /// <summary>Takes the live block away (cursor up over it, clear to the end of the screen) before anything else is printed.</summary>
+    private void ClearStatus()
+    {
+        if (_statusLines > 0)
+        {
+            stderr.Write($"\u001b[{_statusLines}A\u001b[J");
+            _statusLines = 0;
         }
     }
 
