@@ -25,24 +25,11 @@ internal sealed record GitHead(string Branch, string Commit)
         }
 
         // LibGit2Sharp's path marshalling (ICustomMarshaler) does not work in a NativeAOT build: Discover then finds nothing.
-        if (!System.Runtime.CompilerServices.RuntimeFeature.IsDynamicCodeSupported && HasGitDirectory(root))
+        if (Execution.Checkout.HasGitDirectory(root))
         {
             Log.Warning("This NativeAOT build of the runner cannot read git repositories (LibGit2Sharp); pass --branch and --commit");
         }
 
         return null;
-    }
-
-    private static bool HasGitDirectory(string root)
-    {
-        for (var dir = new DirectoryInfo(root); dir is not null; dir = dir.Parent)
-        {
-            if (Path.Exists(Path.Combine(dir.FullName, ".git")))
-            {
-                return true;
-            }
-        }
-
-        return false;
     }
 }
