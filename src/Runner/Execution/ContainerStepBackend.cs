@@ -50,6 +50,9 @@ public sealed class ContainerStepBackend(
 
         /// <summary>The cache key of the file system so far: the image, then each step's layer.</summary>
         public string Key { get; set; } = "";
+
+        /// <summary>Where each step started (layer count, key), so that a retry starts there again and not on its failed attempt.</summary>
+        public Dictionary<int, (int Layers, string Key)> StepStarts { get; } = [];
     }
 
     public async Task<IJobHandle> StartJobAsync(PlannedJob job, CancellationToken cancellationToken)
@@ -99,6 +102,17 @@ public sealed class ContainerStepBackend(
     public async Task<StepOutcome> RunStepAsync(IJobHandle job, PlannedStep step, Action<StepOutput> output, CancellationToken cancellationToken)
     {
         var handle = (Handle)job;
+        if (handle.StepStarts.TryGetValue(step.Index, out var start))
+        {
+            // A retry: the failed attempt's layer goes (stacking it under the new attempt's upper directory would be the same directory twice).
+            handle.StepLayers.RemoveRange(start.Layers, handle.StepLayers.Count - start.Layers);
+            handle.Key = start.Key;
+        }
+        else
+        {
+            handle.StepStarts[step.Index] = (handle.StepLayers.Count, handle.Key);
+        }
+
         string? cacheKey = null;
         if (step.LayerCache is { } layer)
         {

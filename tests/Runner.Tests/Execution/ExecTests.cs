@@ -135,6 +135,40 @@ public sealed class ExecTests : ExecFixture
     }
 
     [Test, CancelAfter(120_000)]
+    public async Task A_timeout_kills_the_step_a_retry_runs_it_again_and_a_matrix_runs_every_cell(CancellationToken ct)
+    {
+        // The retried step counts its attempts in a directory cache: the job's caches outlive its attempts, its file system does not.
+        var repo = await RepositoryAsync("""
+            jobs:
+              slow:
+                steps:
+                  - run: echo going; sleep 30; echo never-here
+                    timeout: 1s
+              flaky:
+                cache: { key: attempts, paths: [/attempts] }
+                steps:
+                  - run: echo x >> /attempts/count; echo "attempt $(wc -l < /attempts/count)"; test $(wc -l < /attempts/count) -ge 2 || exit 3
+                    retry: { max: 2, exit_codes: [3] }
+              cell:
+                matrix: { size: [s, m], colour: [red, blue] }
+                steps: ["echo cell-${{ matrix.size }}-${{ matrix.colour }}"]
+            """);
+
+        var result = await ExecInAsync(NewState("timeout"), repo, "--jobs", "3");
+
+        Assert.That(result.ExitCode, Is.EqualTo(1), result.StandardError);
+        Assert.That(result.StandardOutput, Does.Contain("[slow:1] going").And.Not.Contain("[slow:1] never-here"));
+        Assert.That(result.StandardOutput, Does.Match(@"1\. echo going; sleep 30.*FAILED\s+\S+\s+143\s.*killed: timed out"), "SIGTERM under the init, and said in words");
+        Assert.That(result.StandardOutput, Does.Contain("[flaky:1] attempt 1\n").And.Contain("[flaky:1] attempt 2\n"));
+        Assert.That(result.StandardOutput, Does.Match(@"1\. echo x >> /attempts/count.*passed ×2"), "passed on the second attempt");
+        Assert.That(result.StandardError, Does.Contain("flaky: step 1 exited 3; retrying (1 of 2)"));
+        foreach (var cell in new[] { "s-red", "s-blue", "m-red", "m-blue" })
+        {
+            Assert.That(result.StandardOutput, Does.Contain($"] cell-{cell}\n"), cell);
+        }
+    }
+
+    [Test, CancelAfter(120_000)]
     public async Task Secrets_reach_the_step_through_env_and_are_masked_in_its_output(CancellationToken ct)
     {
         var repo = await RepositoryAsync("""
