@@ -7,8 +7,7 @@ public sealed record CollectResult(IReadOnlyList<string> Removed, long BytesFree
 
 /// <summary>
 /// The automatic clean-up policy of the state directory: keep what the runner stores (image
-/// layers and blobs, cached step layers, workspace checkouts, directory-cache layers) under a
-/// limit in bytes, removing what was used longest ago first: whole images, cached step layers,
+/// layers and blobs, cached step layers, workspace checkouts) under a limit in bytes, removing what was used longest ago first: whole images, cached step layers,
 /// checkouts. Never removes anything used within <see cref="Protect"/> (the runs going on now)
 /// or stacked by a container that exists. Sizes of immutable entries are measured once and kept
 /// beside them (NAME.size), so a run does not walk the whole store each time.
@@ -84,11 +83,15 @@ public static class StoreCollector
         }
     }
 
-    /// <summary>Everything the limit counts: image layers and blobs, step layers, checkouts, directory-cache layers.</summary>
+    /// <summary>
+    /// Everything the limit counts: image layers and blobs, step layers, checkouts. Not directory
+    /// caches (their keys are not candidates yet): counting what cannot be removed would make every
+    /// run remove all that can.
+    /// </summary>
     private static long Total(string state, ImageStore images)
     {
         long total = 0;
-        foreach (var dir in new[] { "l", "step-cache", "checkouts", Path.Combine("dir-cache", "layers") })
+        foreach (var dir in new[] { "l", "step-cache", "checkouts" })
         {
             var root = Path.Combine(state, dir);
             foreach (var entry in Directory.Exists(root) ? Directory.EnumerateDirectories(root) : [])
