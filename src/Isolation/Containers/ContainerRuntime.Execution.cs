@@ -35,6 +35,7 @@ public sealed partial class ContainerRuntime
         var command = Cli.Wrap(_options.UnsharePath)
             .WithArguments(args)
             .WithWorkingDirectory(dir)
+            .WithEnvironmentVariables(e => e.Set("LC_ALL", "C")) // unshare would otherwise load every locale file at each start
             .WithStandardInputPipe(PipeSource.FromStream(lifeline))
             .WithValidation(CommandResultValidation.None)
             .WithStandardOutputPipe(PipeTarget.ToDelegate(line => output?.Invoke(new OutputLine(OutputStream.Stdout, line, DateTimeOffset.UtcNow))))
@@ -69,7 +70,7 @@ public sealed partial class ContainerRuntime
     /// <summary>As <see cref="ExecuteAsync"/>, with the runner's own stdin, stdout and stderr inherited (CliWrap always pipes them).</summary>
     private async Task<bool> ExecuteInteractiveAsync(ContainerSpec spec, string dir, List<string> args, CancellationToken cancellationToken, CancellationToken killNow)
     {
-        var start = new System.Diagnostics.ProcessStartInfo(_options.UnsharePath) { UseShellExecute = false, WorkingDirectory = dir };
+        var start = new System.Diagnostics.ProcessStartInfo(_options.UnsharePath) { UseShellExecute = false, WorkingDirectory = dir, Environment = { ["LC_ALL"] = "C" } };
         args.ForEach(start.ArgumentList.Add);
         using var process = System.Diagnostics.Process.Start(start) ?? throw new IsolationException("cannot start unshare");
         var timedOut = false;

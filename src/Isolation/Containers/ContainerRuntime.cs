@@ -108,7 +108,7 @@ public sealed partial class ContainerRuntime
 
         var init = new InitSpec
         {
-            LowerDirs = [InitLayer.Create(dir, spec), .. spec.Layers],
+            LowerDirs = [InitLayer.For(_options.StateDirectory, spec), .. spec.Layers],
             UpperDir = upper,
             WorkDir = work,
             RootDirectory = root,

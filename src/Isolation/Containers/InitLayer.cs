@@ -5,23 +5,53 @@ namespace Ci.Isolation.Containers;
 /// that holds the mount points (/proc, /dev, /sys) and the files every container gets
 /// (/etc/hostname, /etc/hosts, /etc/resolv.conf). Because they live below the writable layer,
 /// a step's layer keeps only what the step itself changed: no mount-point stubs, and no empty
-/// /etc/hosts baked into a built image.
+/// /etc/hosts baked into a built image. Containers with the same files share one such layer
+/// (STATE/init/HASH, written once, never written again), so a container start writes none of them.
 /// </summary>
 internal static class InitLayer
 {
-    public static string Create(string containerDir, ContainerSpec spec)
+    public static string For(string stateDirectory, ContainerSpec spec)
     {
-        var layer = Path.Combine(containerDir, "i");
-        foreach (var dir in (string[])["proc", "dev", "sys", "etc"])
+        var hostname = spec.Hostname + "\n";
+        var hosts = $"127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n127.0.1.1\t{spec.Hostname}\n";
+        var resolv = ResolvConf(spec.Network);
+        var layer = Path.Combine(stateDirectory, "init", Fnv1a(hostname + "\0" + hosts + "\0" + resolv).ToString("x16"));
+        if (Directory.Exists(layer))
         {
-            Directory.CreateDirectory(Path.Combine(layer, dir));
+            return layer;
         }
 
-        File.WriteAllText(Path.Combine(layer, "etc/hostname"), spec.Hostname + "\n");
-        File.WriteAllText(Path.Combine(layer, "etc/hosts"),
-            $"127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n127.0.1.1\t{spec.Hostname}\n");
-        File.WriteAllText(Path.Combine(layer, "etc/resolv.conf"), ResolvConf(spec.Network));
+        var temp = $"{layer}.tmp-{Environment.ProcessId}-{Environment.CurrentManagedThreadId}";
+        foreach (var dir in (string[])["proc", "dev", "sys", "etc"])
+        {
+            Directory.CreateDirectory(Path.Combine(temp, dir));
+        }
+
+        File.WriteAllText(Path.Combine(temp, "etc/hostname"), hostname);
+        File.WriteAllText(Path.Combine(temp, "etc/hosts"), hosts);
+        File.WriteAllText(Path.Combine(temp, "etc/resolv.conf"), resolv);
+        try
+        {
+            Directory.Move(temp, layer);
+        }
+        catch (IOException) when (Directory.Exists(layer))
+        {
+            Directory.Delete(temp, recursive: true); // made meanwhile by another container start
+        }
+
         return layer;
+    }
+
+    /// <summary>FNV-1a, 64 bits: names the layer by its content without loading a cryptographic library at every start.</summary>
+    private static ulong Fnv1a(string text)
+    {
+        var hash = 14695981039346656037UL;
+        foreach (var c in text)
+        {
+            hash = (hash ^ c) * 1099511628211UL;
+        }
+
+        return hash;
     }
 
     /// <summary>The host's resolver with the host's network; none otherwise (there is no route to a name server).</summary>
