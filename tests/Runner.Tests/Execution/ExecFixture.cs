@@ -73,11 +73,13 @@ public abstract class ExecFixture
 
     protected Task<BufferedCommandResult> ExecInAsync(string state, string repo, params string[] args) => Runner(state, ["exec", "-C", repo, .. args]);
 
-    /// <summary>The runner CLI (the JIT build beside the tests) with the fixture's state directory and cgroup parent.</summary>
-    protected Task<BufferedCommandResult> Runner(string state, params string[] args) => CliWrap.Cli.Wrap("dotnet")
+    /// <summary>The runner CLI (the JIT build beside the tests) with the fixture's state directory and cgroup parent, run to its end.</summary>
+    protected Task<BufferedCommandResult> Runner(string state, params string[] args) => RunnerCommand(state, args).ExecuteBufferedAsync();
+
+    /// <summary>The same command, not started: for tests that feed its stdin or follow its output.</summary>
+    protected Command RunnerCommand(string state, params string[] args) => CliWrap.Cli.Wrap("dotnet")
         .WithArguments([Path.Combine(AppContext.BaseDirectory, "runner.dll"), .. args])
         .WithEnvironmentVariables(e => e.Set("RUNNER_STATE_DIR", state).Set("DEPLOY_TOKEN", "tok-3f9a-secret-value")
             .Set("RUNNER_CGROUP_PARENT", CgroupParent))
-        .WithValidation(CommandResultValidation.None)
-        .ExecuteBufferedAsync();
+        .WithValidation(CommandResultValidation.None);
 }

@@ -87,11 +87,8 @@ public sealed class ExecTests : ExecFixture
             """);
 
         // The user's terminal, played by a pipe: the shell reads these commands, then exits.
-        var result = await CliWrap.Cli.Wrap("dotnet")
-            .WithArguments([Path.Combine(AppContext.BaseDirectory, "runner.dll"), "exec", "-C", repo, "--shell-on-failure"])
-            .WithEnvironmentVariables(e => e.Set("RUNNER_STATE_DIR", NewState("shell")).Set("RUNNER_CGROUP_PARENT", CgroupParent))
+        var result = await RunnerCommand(NewState("shell"), "exec", "-C", repo, "--shell-on-failure")
             .WithStandardInputPipe(PipeSource.FromString("cat state.txt; test -e partial.txt || echo no-partial; echo \"$GREETING\"; pwd; echo $$; exit 0\n"))
-            .WithValidation(CommandResultValidation.None)
             .ExecuteBufferedAsync(ct);
 
         Assert.That(result.ExitCode, Is.EqualTo(1), result.StandardError);

@@ -69,12 +69,9 @@ public sealed class InterruptTests : ExecFixture
             }
         }
 
-        var runner = CliWrap.Cli.Wrap("dotnet")
-            .WithArguments([Path.Combine(AppContext.BaseDirectory, "runner.dll"), "exec", "-C", repo])
-            .WithEnvironmentVariables(e => e.Set("RUNNER_STATE_DIR", state).Set("RUNNER_CGROUP_PARENT", CgroupParent))
+        var runner = RunnerCommand(state, "exec", "-C", repo)
             .WithStandardOutputPipe(PipeTarget.ToDelegate(Line))
             .WithStandardErrorPipe(PipeTarget.ToDelegate(Line))
-            .WithValidation(CommandResultValidation.None)
             .ExecuteAsync(ct);
         await started.Task.WaitAsync(TimeSpan.FromSeconds(60), ct);
 

@@ -88,9 +88,7 @@ public sealed class RunRecordTests : ExecFixture
             """);
         var state = NewState("killed");
         var started = new TaskCompletionSource();
-        var runner = CliWrap.Cli.Wrap("dotnet")
-            .WithArguments([Path.Combine(AppContext.BaseDirectory, "runner.dll"), "exec", "-C", repo])
-            .WithEnvironmentVariables(e => e.Set("RUNNER_STATE_DIR", state).Set("RUNNER_CGROUP_PARENT", CgroupParent))
+        var runner = RunnerCommand(state, "exec", "-C", repo)
             .WithStandardOutputPipe(PipeTarget.ToDelegate(line =>
             {
                 if (line.Contains("[slow:1] started", StringComparison.Ordinal))
@@ -98,7 +96,6 @@ public sealed class RunRecordTests : ExecFixture
                     started.TrySetResult();
                 }
             }))
-            .WithValidation(CommandResultValidation.None)
             .ExecuteAsync(ct);
         await started.Task.WaitAsync(TimeSpan.FromSeconds(60), ct);
 
