@@ -17,12 +17,15 @@ namespace Ci.Runner.Caches;
 /// </summary>
 /// <remarks>
 /// Layout under STATE/dir-cache: <c>layers/ID/</c> (immutable), <c>keys/KEY</c> (layer ids, top
-/// first, one per line; its time is when it was saved), <c>leases/PID-N</c> (the layers a running
-/// job has mounted, so that clean-up never removes them), <c>.lock</c>.
+/// first, one per line; its time is when it was saved), <c>keys/KEY.used</c> (its time is when a
+/// job last restored it), <c>leases/PID-N</c> (the layers a running job has mounted, so that
+/// clean-up never removes them), <c>.lock</c>.
 /// </remarks>
 public sealed class DirectoryCaches
 {
     public const int MaxDepth = 8;
+
+    private const string UsedSuffix = ".used";
 
     private readonly string _root;
     private readonly string _layers;
@@ -51,6 +54,11 @@ public sealed class DirectoryCaches
         using (Lock())
         {
             var (restoredFrom, ids) = cache.Policy == CachePolicy.Push ? (null, []) : Find(cache);
+            if (restoredFrom is not null)
+            {
+                File.WriteAllBytes(Path.Combine(_keys, restoredFrom + UsedSuffix), []); // for the store's clean-up: used now
+            }
+
             var lease = Path.Combine(_leases, $"{Environment.ProcessId}-{Guid.NewGuid():N}");
             File.WriteAllLines(lease, ids);
             var volumes = containerPaths.Select((target, n) =>
@@ -84,7 +92,7 @@ public sealed class DirectoryCaches
             File.WriteAllLines(temporary, ids);
             File.Move(temporary, manifest, overwrite: true);
             Release(mount);
-            RemoveUnused();
+            _ = RemoveUnused();
             return ids.Count;
         }
     }
@@ -103,7 +111,7 @@ public sealed class DirectoryCaches
         foreach (var prefix in cache.FallbackKeys)
         {
             var newest = new DirectoryInfo(_keys).EnumerateFiles(prefix + "*")
-                .Where(f => !f.Name.EndsWith(".tmp", StringComparison.Ordinal))
+                .Where(f => IsManifest(f.Name))
                 .OrderByDescending(f => f.LastWriteTimeUtc)
                 .FirstOrDefault();
             if (newest is not null)
@@ -137,11 +145,38 @@ public sealed class DirectoryCaches
         }
     }
 
-    /// <summary>Removes layers that no key lists and no running job has leased (a lease of a dead process does not count).</summary>
-    private void RemoveUnused()
+    /// <summary>The keys, with when each was last saved or restored (for the store's clean-up, which removes the longest unused).</summary>
+    public IReadOnlyList<(string Key, DateTime LastUsed)> Keys() =>
+        Directory.EnumerateFiles(_keys).Where(IsManifest).Select(f =>
+        {
+            var used = f + UsedSuffix;
+            var saved = File.GetLastWriteTimeUtc(f);
+            return (Path.GetFileName(f), File.Exists(used) && File.GetLastWriteTimeUtc(used) > saved ? File.GetLastWriteTimeUtc(used) : saved);
+        }).ToList();
+
+    /// <summary>Forgets a key, and removes its layers unless another key or a running job uses them. Returns the bytes freed.</summary>
+    public long Remove(string key)
     {
+        using (Lock())
+        {
+            File.Delete(Path.Combine(_keys, key));
+            File.Delete(Path.Combine(_keys, key + UsedSuffix));
+            return RemoveUnused();
+        }
+    }
+
+    private static bool IsManifest(string path) => !path.EndsWith(".tmp", StringComparison.Ordinal) && !path.EndsWith(UsedSuffix, StringComparison.Ordinal);
+
+    /// <summary>The size the store's clean-up measured for a layer (LAYER.size), if it did.</summary>
+    private static long? SizeRecord(string layer) =>
+        File.Exists(layer + ".size") && long.TryParse(File.ReadAllText(layer + ".size"), out var size) ? size : null;
+
+    /// <summary>Removes layers that no key lists and no running job has leased (a lease of a dead process does not count); returns the measured bytes freed.</summary>
+    private long RemoveUnused()
+    {
+        long freed = 0;
         var used = new HashSet<string>(StringComparer.Ordinal);
-        foreach (var manifest in Directory.EnumerateFiles(_keys).Where(f => !f.EndsWith(".tmp", StringComparison.Ordinal)))
+        foreach (var manifest in Directory.EnumerateFiles(_keys).Where(IsManifest))
         {
             used.UnionWith(File.ReadAllLines(manifest));
         }
@@ -163,9 +198,14 @@ public sealed class DirectoryCaches
         {
             if (!used.Contains(Path.GetFileName(layer)))
             {
+                freed += SizeRecord(layer) ?? new DirectoryInfo(layer)
+                    .EnumerateFiles("*", new EnumerationOptions { RecurseSubdirectories = true, AttributesToSkip = FileAttributes.ReparsePoint }).Sum(f => f.Length);
                 Directory.Delete(layer, recursive: true);
+                File.Delete(layer + ".size");
             }
         }
+
+        return freed;
     }
 
     private static string NewId() => $"{DateTime.UtcNow:yyyyMMddHHmmss}-{Guid.NewGuid().ToString("N")[..12]}";

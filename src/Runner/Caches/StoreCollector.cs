@@ -7,8 +7,9 @@ public sealed record CollectResult(IReadOnlyList<string> Removed, long BytesFree
 
 /// <summary>
 /// The automatic clean-up policy of the state directory: keep what the runner stores (image
-/// layers and blobs, cached step layers, workspace checkouts) under a limit in bytes, removing what was used longest ago first: whole images, cached step layers,
-/// checkouts. Never removes anything used within <see cref="Protect"/> (the runs going on now)
+/// layers and blobs, cached step layers, workspace checkouts, directory caches) under a limit in
+/// bytes, removing what was used longest ago first: whole images, cached step layers, checkouts,
+/// directory-cache keys (with the layers no other key shares). Never removes anything used within <see cref="Protect"/> (the runs going on now)
 /// or stacked by a container that exists. Sizes of immutable entries are measured once and kept
 /// beside them (NAME.size), so a run does not walk the whole store each time.
 /// </summary>
@@ -62,6 +63,12 @@ public static class StoreCollector
             });
         }
 
+        var caches = new DirectoryCaches(state);
+        foreach (var (key, lastUsed) in caches.Keys())
+        {
+            yield return new Candidate($"directory cache {key}", lastUsed, () => caches.Remove(key));
+        }
+
         foreach (var (kind, dir) in new[] { ("cached step layer", "step-cache"), ("checkout", "checkouts") })
         {
             var root = Path.Combine(state, dir);
@@ -83,15 +90,11 @@ public static class StoreCollector
         }
     }
 
-    /// <summary>
-    /// Everything the limit counts: image layers and blobs, step layers, checkouts. Not directory
-    /// caches (their keys are not candidates yet): counting what cannot be removed would make every
-    /// run remove all that can.
-    /// </summary>
+    /// <summary>Everything the limit counts: image layers and blobs, step layers, checkouts, directory-cache layers.</summary>
     private static long Total(string state, ImageStore images)
     {
         long total = 0;
-        foreach (var dir in new[] { "l", "step-cache", "checkouts" })
+        foreach (var dir in new[] { "l", "step-cache", "checkouts", Path.Combine("dir-cache", "layers") })
         {
             var root = Path.Combine(state, dir);
             foreach (var entry in Directory.Exists(root) ? Directory.EnumerateDirectories(root) : [])

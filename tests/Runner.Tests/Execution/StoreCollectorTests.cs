@@ -36,7 +36,9 @@ public sealed class StoreCollectorTests
         var recent = await ImageAsync(store, "localhost/recent", ct);
         var stepLayer = Directory.CreateDirectory(Path.Combine(_state, "step-cache", "0123456789abcdef0123456789abcdef")).FullName;
         await File.WriteAllBytesAsync(Path.Combine(stepLayer, "deps"), new byte[MiB], ct);
+        var cacheLayer = await DirectoryCacheAsync("npm-old", ct); // saved like a job saves it: 1 MiB in its one layer
         SetLastUsed(store, oldest, now.AddHours(-5));
+        File.SetLastWriteTimeUtc(Path.Combine(_state, "dir-cache", "keys", "npm-old"), now.AddHours(-6));
         Directory.SetLastWriteTimeUtc(stepLayer, now.AddHours(-4));
         SetLastUsed(store, older, now.AddHours(-3));
         SetLastUsed(store, recent, now.AddMinutes(-5)); // within the protected window: a run may be using it
@@ -46,13 +48,24 @@ public sealed class StoreCollectorTests
         var tight = StoreCollector.Collect(_state, store, 0, now);
 
         Assert.That(everything.Removed, Is.Empty, "under the limit nothing goes");
-        Assert.That(result.Removed, Is.EqualTo(new[] { "image localhost/oldest:latest", "cached step layer 0123456789abcdef0123456789abcdef" }),
+        Assert.That(result.Removed, Is.EqualTo(new[] { "directory cache npm-old", "image localhost/oldest:latest" }),
             "the longest unused first, until under the limit");
+        Assert.That(Directory.Exists(cacheLayer), Is.False, "the key's layer went with it");
         Assert.That(result.BytesFreed, Is.GreaterThanOrEqualTo(3 * MiB));
         Assert.That(result.BytesAfter, Is.LessThanOrEqualTo(everything.BytesBefore - (5 * MiB / 2)));
         Assert.That(store.List().Select(i => i.Name), Is.EqualTo(new[] { "localhost/recent:latest" }), "even a limit of 0 keeps what was used in the last half hour");
-        Assert.That(tight.Removed, Is.EqualTo(new[] { "image localhost/older:latest" }));
+        Assert.That(tight.Removed, Is.EqualTo(new[] { "cached step layer 0123456789abcdef0123456789abcdef", "image localhost/older:latest" }));
         Assert.That(Directory.Exists(stepLayer), Is.False);
+    }
+
+    /// <summary>A directory cache saved as a job saves it (open, write into its upper directory, save); returns its layer.</summary>
+    private async Task<string> DirectoryCacheAsync(string key, CancellationToken ct)
+    {
+        var caches = new DirectoryCaches(_state);
+        var mount = caches.Open(new Ci.Pipeline.Plan.PlannedCache(key, [], ["/cache"], Ci.Pipeline.Model.CachePolicy.PullPush), ["/cache"], Path.Combine(_state, "job-" + key));
+        await File.WriteAllBytesAsync(Path.Combine(mount.Volumes[0].Upper, "blob"), new byte[MiB], ct);
+        await caches.SaveAsync(mount, ct);
+        return Path.Combine(_state, "dir-cache", "layers", File.ReadAllLines(Path.Combine(_state, "dir-cache", "keys", key)).Single());
     }
 
     /// <summary>A one-layer image of 1 MiB of random data (so no two share a layer): about 2 MiB stored, layer and blob.</summary>
