@@ -40,11 +40,11 @@ internal static class Interrupts
         switch (Interlocked.Increment(ref _count))
         {
             case 1:
-                Console.Error.WriteLine("runner: stopping: steps get SIGTERM and their grace period (press Ctrl-C again to kill them now)");
+                Console.Error.WriteLine("runner: stopping: SIGTERM to what runs, SIGKILL after its grace period (press Ctrl-C again to kill at once)");
                 GracefulSource.Cancel();
                 break;
             case 2:
-                Console.Error.WriteLine("runner: killing the running steps");
+                Console.Error.WriteLine("runner: killing what runs");
                 ForcefulSource.Cancel();
                 break;
             default:

@@ -87,7 +87,8 @@ internal static class RunCommand
         ContainerResult result;
         try
         {
-            result = await runtime.RunAsync(spec, line => (line.Stream == OutputStream.Stdout ? stdout : stderr).WriteLine(line.Text), cancellationToken);
+            // Ctrl-C: SIGTERM and the grace period; a second Ctrl-C: SIGKILL now.
+            result = await runtime.RunAsync(spec, line => (line.Stream == OutputStream.Stdout ? stdout : stderr).WriteLine(line.Text), cancellationToken, Interrupts.Forceful);
         }
         catch (IsolationException ex)
         {

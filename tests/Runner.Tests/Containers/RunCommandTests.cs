@@ -82,6 +82,33 @@ public sealed class RunCommandTests
         Assert.That(result.StandardError, Is.EqualTo("runner: killed: timed out after 1s\n"));
     }
 
+    [Test, CancelAfter(60_000)]
+    public async Task A_second_ctrl_c_kills_a_command_that_ignores_sigterm(CancellationToken ct)
+    {
+        var started = new TaskCompletionSource();
+        var stderr = new System.Text.StringBuilder();
+        var run = Runner("--", "sh", "-c", "trap '' TERM INT; echo up; sleep 30")
+            .WithStandardOutputPipe(PipeTarget.ToDelegate(line =>
+            {
+                if (line == "up")
+                {
+                    started.TrySetResult();
+                }
+            }))
+            .WithStandardErrorPipe(PipeTarget.ToStringBuilder(stderr))
+            .ExecuteAsync(ct);
+        await started.Task.WaitAsync(TimeSpan.FromSeconds(30), ct);
+
+        await CliWrap.Cli.Wrap("kill").WithArguments(["-INT", run.ProcessId.ToString()]).ExecuteAsync(ct);
+        await Task.Delay(500, ct);
+        await CliWrap.Cli.Wrap("kill").WithArguments(["-INT", run.ProcessId.ToString()]).ExecuteAsync(ct);
+        var result = await run;
+
+        Assert.That(result.ExitCode, Is.EqualTo(137), stderr.ToString());
+        Assert.That(stderr.ToString(), Does.Contain("runner: stopping:").And.Contain("runner: killing what runs"));
+        Assert.That(Directory.GetDirectories(Path.Combine(_state, "c")), Is.Empty, "the container is cleaned up");
+    }
+
     [TestCase("--memory", "512m", "--memory: '512m' has an unknown unit 'm'")]
     [TestCase("--cpus", "lots", "--cpus: 'lots' is not a CPU count")]
     [TestCase("-v", "relative", "--volume 'relative' must be SRC:DST or SRC:DST:ro")]

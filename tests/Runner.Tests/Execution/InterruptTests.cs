@@ -47,7 +47,7 @@ public sealed class InterruptTests : ExecFixture
         var (exitCode, output) = await RunAndInterruptAsync(NewState("ctrlc2"), repo, interrupts: 2, ct);
 
         Assert.That(exitCode, Is.EqualTo(130), output);
-        Assert.That(output, Does.Contain("killing the running steps"));
+        Assert.That(output, Does.Contain("runner: killing what runs"));
         Assert.That(output, Does.Match(@"1\. trap .*FAILED\s+\S+\s+137"), "killed, not stopped by the polite SIGTERM");
     }
 
