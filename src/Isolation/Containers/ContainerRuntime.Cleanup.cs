@@ -9,7 +9,10 @@ public sealed partial class ContainerRuntime
     /// <summary>The process that owns a container directory: pid and start time, so a reused pid is not mistaken for it.</summary>
     private sealed record Owner(int Pid, long StartTicks)
     {
-        public static Owner Current() => new(Environment.ProcessId, StartTime(Environment.ProcessId) ?? 0);
+        private static readonly Lazy<Owner> Self = new(() => new(Environment.ProcessId, StartTime(Environment.ProcessId) ?? 0));
+
+        /// <summary>This process, read from /proc once: it is written into every container's directory.</summary>
+        public static Owner Current() => Self.Value;
 
         public static Owner? Parse(string text) =>
             text.Split(' ') is [var p, var s] && int.TryParse(p, out var pid) && long.TryParse(s, out var start) ? new Owner(pid, start) : null;
