@@ -44,10 +44,9 @@ public static class ImagePruner
                 continue;
             }
 
-            freed += SizeOf(dir);
+            freed += DiskUsage.Of(dir);
             File.Delete(dir + ".digest"); // first: a layer without its record is never used, even if the removal stops halfway
-            Directory.Delete(dir, recursive: true);
-            File.Delete(dir + ".size"); // the clean-up policy's measurement, if any
+            DiskUsage.Remove(dir);
             layers++;
         }
 
@@ -64,8 +63,4 @@ public static class ImagePruner
 
         return new PruneResult(layers, blobs, freed);
     }
-
-    private static long SizeOf(string dir) =>
-        new DirectoryInfo(dir).EnumerateFiles("*", new EnumerationOptions { RecurseSubdirectories = true, AttributesToSkip = FileAttributes.ReparsePoint })
-            .Sum(f => f.Length);
 }

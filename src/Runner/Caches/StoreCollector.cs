@@ -10,8 +10,8 @@ public sealed record CollectResult(IReadOnlyList<string> Removed, long BytesFree
 /// layers and blobs, cached step layers, workspace checkouts, directory caches) under a limit in
 /// bytes, removing what was used longest ago first: whole images, cached step layers, checkouts,
 /// directory-cache keys (with the layers no other key shares). Never removes anything used within <see cref="Protect"/> (the runs going on now)
-/// or stacked by a container that exists. Sizes of immutable entries are measured once and kept
-/// beside them (NAME.size), so a run does not walk the whole store each time.
+/// or stacked by a container that exists. Sizes of immutable entries are measured once
+/// (<see cref="DiskUsage.OfImmutable"/>), so a run does not walk the whole store each time.
 /// </summary>
 public static class StoreCollector
 {
@@ -81,9 +81,8 @@ public static class StoreCollector
 
                 yield return new Candidate($"{kind} {Path.GetFileName(entry)}", Directory.GetLastWriteTimeUtc(entry), () =>
                 {
-                    var bytes = SizeOf(entry);
-                    File.Delete(entry + ".size");
-                    Directory.Delete(entry, recursive: true);
+                    var bytes = DiskUsage.OfImmutable(entry);
+                    DiskUsage.Remove(entry);
                     return bytes;
                 });
             }
@@ -101,26 +100,11 @@ public static class StoreCollector
             {
                 if (!Path.GetFileName(entry).StartsWith('.') && !entry.Contains(".tmp-", StringComparison.Ordinal))
                 {
-                    total += SizeOf(entry);
+                    total += DiskUsage.OfImmutable(entry);
                 }
             }
         }
 
         return total + Directory.EnumerateFiles(images.Blobs.Root).Sum(f => new FileInfo(f).Length);
-    }
-
-    /// <summary>The bytes under an immutable directory, measured once.</summary>
-    private static long SizeOf(string dir)
-    {
-        var record = dir + ".size";
-        if (File.Exists(record) && long.TryParse(File.ReadAllText(record), out var known))
-        {
-            return known;
-        }
-
-        var size = new DirectoryInfo(dir).EnumerateFiles("*", new EnumerationOptions { RecurseSubdirectories = true, AttributesToSkip = FileAttributes.ReparsePoint, IgnoreInaccessible = true })
-            .Sum(f => f.Length);
-        File.WriteAllText(record, size.ToString(System.Globalization.CultureInfo.InvariantCulture));
-        return size;
     }
 }

@@ -1,0 +1,35 @@
+using System.Globalization;
+
+namespace Ci.Isolation.Images;
+
+/// <summary>The bytes of the files under a directory (symbolic links not followed), as the store's clean-ups count them.</summary>
+public static class DiskUsage
+{
+    public static long Of(string directory) =>
+        new DirectoryInfo(directory).EnumerateFiles("*", new EnumerationOptions { RecurseSubdirectories = true, AttributesToSkip = FileAttributes.ReparsePoint, IgnoreInaccessible = true })
+            .Sum(f => f.Length);
+
+    /// <summary>
+    /// For a directory that never changes once made (a layer, a checkout): measured once and kept
+    /// beside it as DIR.size, so that later clean-ups do not walk it again.
+    /// </summary>
+    public static long OfImmutable(string directory)
+    {
+        var record = directory + ".size";
+        if (File.Exists(record) && long.TryParse(File.ReadAllText(record), CultureInfo.InvariantCulture, out var known))
+        {
+            return known;
+        }
+
+        var size = Of(directory);
+        File.WriteAllText(record, size.ToString(CultureInfo.InvariantCulture));
+        return size;
+    }
+
+    /// <summary>Removes an immutable directory and its size record.</summary>
+    public static void Remove(string directory)
+    {
+        Directory.Delete(directory, recursive: true);
+        File.Delete(directory + ".size");
+    }
+}
