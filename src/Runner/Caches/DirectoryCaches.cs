@@ -1,6 +1,7 @@
 using CliWrap;
 using CliWrap.Buffered;
 using Ci.Isolation.Containers;
+using Ci.Isolation.Images;
 using Ci.Pipeline.Model;
 using Ci.Pipeline.Plan;
 
@@ -51,7 +52,7 @@ public sealed class DirectoryCaches
         var upper = Directory.CreateDirectory(Path.Combine(dir, "upper")).FullName;
         var empty = Directory.CreateDirectory(Path.Combine(dir, "empty")).FullName;
 
-        using (Lock())
+        using (FileLock.Acquire(Path.Combine(_root, ".lock"), "the directory caches"))
         {
             var (restoredFrom, ids) = cache.Policy == CachePolicy.Push ? (null, []) : Find(cache);
             if (restoredFrom is not null)
@@ -75,7 +76,7 @@ public sealed class DirectoryCaches
     /// <summary>Keeps what the job left in the cache as the key's new version. Returns the number of layers in it.</summary>
     public async Task<int> SaveAsync(CacheMount mount, CancellationToken cancellationToken)
     {
-        using (Lock())
+        using (FileLock.Acquire(Path.Combine(_root, ".lock"), "the directory caches"))
         {
             var id = NewId();
             Directory.Move(mount.Upper, Path.Combine(_layers, id));
@@ -157,7 +158,7 @@ public sealed class DirectoryCaches
     /// <summary>Forgets a key, and removes its layers unless another key or a running job uses them. Returns the bytes freed.</summary>
     public long Remove(string key)
     {
-        using (Lock())
+        using (FileLock.Acquire(Path.Combine(_root, ".lock"), "the directory caches"))
         {
             File.Delete(Path.Combine(_keys, key));
             File.Delete(Path.Combine(_keys, key + UsedSuffix));
@@ -166,10 +167,6 @@ public sealed class DirectoryCaches
     }
 
     private static bool IsManifest(string path) => !path.EndsWith(".tmp", StringComparison.Ordinal) && !path.EndsWith(UsedSuffix, StringComparison.Ordinal);
-
-    /// <summary>The size the store's clean-up measured for a layer (LAYER.size), if it did.</summary>
-    private static long? SizeRecord(string layer) =>
-        File.Exists(layer + ".size") && long.TryParse(File.ReadAllText(layer + ".size"), out var size) ? size : null;
 
     /// <summary>Removes layers that no key lists and no running job has leased (a lease of a dead process does not count); returns the measured bytes freed.</summary>
     private long RemoveUnused()
@@ -198,10 +195,8 @@ public sealed class DirectoryCaches
         {
             if (!used.Contains(Path.GetFileName(layer)))
             {
-                freed += SizeRecord(layer) ?? new DirectoryInfo(layer)
-                    .EnumerateFiles("*", new EnumerationOptions { RecurseSubdirectories = true, AttributesToSkip = FileAttributes.ReparsePoint }).Sum(f => f.Length);
-                Directory.Delete(layer, recursive: true);
-                File.Delete(layer + ".size");
+                freed += DiskUsage.OfImmutable(layer);
+                DiskUsage.Remove(layer);
             }
         }
 
@@ -209,23 +204,6 @@ public sealed class DirectoryCaches
     }
 
     private static string NewId() => $"{DateTime.UtcNow:yyyyMMddHHmmss}-{Guid.NewGuid().ToString("N")[..12]}";
-
-    /// <summary>An exclusive lock across processes (flock through FileShare.None), waited for.</summary>
-    private FileStream Lock()
-    {
-        var path = Path.Combine(_root, ".lock");
-        for (var attempt = 0; ; attempt++)
-        {
-            try
-            {
-                return new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
-            }
-            catch (IOException) when (attempt < 6000)
-            {
-                Thread.Sleep(10);
-            }
-        }
-    }
 }
 
 /// <summary>One directory cache of a running job: what it mounts, and which stored version (key, layers) it came from.</summary>

@@ -52,7 +52,7 @@ public static class RemoteSource
 
         var mirrors = Directory.CreateDirectory(Path.Combine(stateDirectory, "mirrors")).FullName;
         var path = Path.Combine(mirrors, Ci.Isolation.Images.CacheKey.Of("mirror", url)[..16] + ".git");
-        using (Lock(path + ".lock"))
+        using (Caches.FileLock.Acquire(path + ".lock", $"the mirror of {Display(url)}"))
         {
             if (!Directory.Exists(path))
             {
@@ -134,20 +134,5 @@ public static class RemoteSource
         return reference.Length >= 4 && reference.All(Uri.IsHexDigit) && repo.Lookup<Commit>(reference) is { } commit
             ? (commit, "")
             : throw new InvalidOperationException($"{Display(url)} has no branch, tag or commit '{reference}'");
-    }
-
-    private static FileStream Lock(string path)
-    {
-        for (var attempt = 0; ; attempt++)
-        {
-            try
-            {
-                return new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
-            }
-            catch (IOException) when (attempt < 60_000)
-            {
-                Thread.Sleep(10); // another run is fetching this mirror
-            }
-        }
     }
 }
