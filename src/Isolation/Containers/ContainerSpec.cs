@@ -31,7 +31,12 @@ public sealed record BindMount(string Source, string Target, bool ReadOnly = fal
 /// a writable upper directory that outlives the container: a job's directory cache, whose
 /// stored versions are never written and whose changes can be kept as a new layer.
 /// </summary>
-public sealed record OverlayVolume(string Target, IReadOnlyList<string> Lowers, string Upper, string Work);
+public sealed record OverlayVolume(string Target, IReadOnlyList<string> Lowers, string Upper, string Work)
+{
+    /// <summary>Gives the volume's top directory to a user, as a directory the user made would be (for a volume that starts empty).</summary>
+    public void GiveTo(uint uid, uint gid) =>
+        Native.Libc.Check(Native.Libc.lchown(Upper, uid, gid), $"chown {Upper} (the volume at {Target}) to {uid}:{gid}");
+}
 
 /// <summary>
 /// Limits applied through cgroups before the command runs. Null means unlimited. <see cref="CpuShares"/>

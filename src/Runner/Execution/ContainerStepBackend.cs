@@ -244,15 +244,9 @@ public sealed class ContainerStepBackend(
         handle.CachesOwned = true;
         foreach (var volume in handle.Caches.Where(c => c.LayerIds.Count == 0).SelectMany(c => c.Volumes))
         {
-            if (chown(volume.Upper, uid, gid) != 0)
-            {
-                throw new IOException($"cannot give the cache directory {volume.Target} to {uid}:{gid} (errno {System.Runtime.InteropServices.Marshal.GetLastPInvokeError()})");
-            }
+            volume.GiveTo(uid, gid);
         }
     }
-
-    [System.Runtime.InteropServices.DllImport("libc", SetLastError = true)]
-    private static extern int chown(string path, uint owner, uint group);
 
     private async Task FinishCachesAsync(Handle handle, bool succeeded)
     {
