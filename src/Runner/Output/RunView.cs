@@ -11,13 +11,15 @@ namespace Ci.Runner.Output;
 /// (NO_COLOR turns that off), and below the output a live block shows the steps running now and
 /// for how long. JSON (--json): every event as one line on stdout, nothing else.
 /// </summary>
-internal sealed class RunView(TextWriter stdout, TextWriter stderr, bool json, bool colour, SecretMasker masker, bool live = false) : IDisposable
+internal sealed class RunView(TextWriter stdout, TextWriter stderr, bool json, bool colour, SecretMasker masker, bool live = false,
+    TimeProvider? time = null) : IDisposable
 {
+    private readonly TimeProvider _time = time ?? TimeProvider.System;
     private static readonly int[] JobColours = [36, 35, 33, 32, 34, 96, 95, 93];
     private readonly Lock _lock = new();
     private readonly SortedDictionary<string, StepStarted> _running = new(StringComparer.Ordinal);
     private int _statusLines;
-    private Timer? _timer;
+    private ITimer? _timer;
 
     /// <summary>Both streams on a terminal: the live block can be redrawn in place.</summary>
     public static bool LiveWanted() => ColourWanted() && !Console.IsErrorRedirected;
@@ -99,7 +101,7 @@ internal sealed class RunView(TextWriter stdout, TextWriter stderr, bool json, b
         {
             case StepStarted started:
                 _running[started.Job] = started;
-                _timer ??= new Timer(_ => Refresh(), null, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(1));
+                _timer ??= _time.CreateTimer(_ => Refresh(), null, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(1));
                 break;
             case StepFinished or JobFinished:
                 _running.Remove(e.Job);
@@ -127,7 +129,7 @@ internal sealed class RunView(TextWriter stdout, TextWriter stderr, bool json, b
         foreach (var (job, step) in _running)
         {
             var name = step.Name.Length > 60 ? step.Name[..59] + "…" : step.Name;
-            var elapsed = Units.FormatDuration(TimeSpan.FromSeconds(Math.Floor((DateTimeOffset.UtcNow - step.Time).TotalSeconds)));
+            var elapsed = Units.FormatDuration(TimeSpan.FromSeconds(Math.Floor((_time.GetUtcNow() - step.Time).TotalSeconds)));
             stderr.Write($"\u001b[2K{Paint("running", 2)} {Paint(job, JobColour(job))} step {step.Step} {name} {Paint(elapsed, 2)}\n");
         }
 
