@@ -11,58 +11,34 @@ namespace Ci.Isolation.Tests.Registry;
 /// <summary>Pulls from a real registry (docker-registry on loopback) into the store; images pushed by skopeo.</summary>
 [Category("Container")]
 [NonParallelizable]
-public sealed class PullTests : ContainerFixture
+public sealed class PullTests : RegistryFixture
 {
-    private RegistryServer _registry = null!;
     private string _layout = null!;
-    private HttpClient _http = null!;
 
     [OneTimeSetUp]
-    public async Task SetUp()
+    public async Task PushTestImage()
     {
-        if (!File.Exists("/usr/bin/skopeo"))
-        {
-            Assert.Ignore("skopeo is not installed; .ci/run installs it");
-        }
-
-        _registry = await RegistryServer.StartAsync(Host.Directory);
         _layout = await TestImages.WriteOciLayoutAsync(Host, Path.Combine(Host.Directory, "layout"));
-        await _registry.PushAsync(_layout, "v1", "team/app:v1");
-        _http = new HttpClient();
+        await Registry.PushAsync(_layout, "v1", "team/app:v1");
     }
 
-    [OneTimeTearDown]
-    public async Task TearDown()
+    /// <summary>A fresh store per test, so each pull starts from nothing; retries come quickly.</summary>
+    private (ImagePuller Puller, ImageStore Store, string State) Fresh()
     {
-        _http?.Dispose();
-        if (_registry is not null)
-        {
-            await _registry.DisposeAsync();
-        }
-
+        var (store, state) = NewStore();
+        return (Puller(Client(new RegistryOptions { FirstRetryDelay = TimeSpan.FromMilliseconds(10) }), store, state), store, state);
     }
-
-    /// <summary>A fresh state directory per test, so each pull starts from an empty store.</summary>
-    private (ImagePuller Puller, ImageStore Store, string State) Fresh(RegistryOptions? options = null)
-    {
-        var state = Directory.CreateDirectory(Path.Combine(Host.Directory, "pull-" + Guid.NewGuid().ToString("N")[..8])).FullName;
-        var store = new ImageStore(state, new LayerStore(state));
-        var client = new RegistryClient(_http, options ?? new RegistryOptions { FirstRetryDelay = TimeSpan.FromMilliseconds(10) }, Serilog.Core.Logger.None);
-        return (new ImagePuller(client, store, state, Serilog.Core.Logger.None), store, state);
-    }
-
-    private ImageReference Ref(string name) => ImageReference.Parse($"{_registry.Address}/{name}");
 
     /// <summary>The layer digests of a pushed image as the registry serves them (skopeo may recompress on push), largest first.</summary>
     private async Task<List<(string Digest, long Size)>> RegistryLayersAsync(string repository, string tag)
     {
-        using var request = new HttpRequestMessage(HttpMethod.Get, $"http://{_registry.Address}/v2/{repository}/manifests/{tag}");
+        using var request = new HttpRequestMessage(HttpMethod.Get, $"http://{Registry.Address}/v2/{repository}/manifests/{tag}");
         foreach (var type in RegistryClient.ManifestTypes)
         {
             request.Headers.Accept.Add(new System.Net.Http.Headers.MediaTypeWithQualityHeaderValue(type));
         }
 
-        using var response = await _http.SendAsync(request);
+        using var response = await Http.SendAsync(request);
         var manifest = System.Text.Json.Nodes.JsonNode.Parse(await response.Content.ReadAsStringAsync())!;
         return manifest["layers"]!.AsArray().Select(l => ((string)l!["digest"]!, (long)l["size"]!)).OrderByDescending(l => l.Item2).ToList();
     }
@@ -75,14 +51,14 @@ public sealed class PullTests : ContainerFixture
         var image = await puller.PullAsync(Ref("team/app:v1"), cancellationToken: ct);
         var run = await TestImages.RunAsync(Host, store, image, ct);
 
-        Assert.That(image.Name, Is.EqualTo($"{_registry.Address}/team/app:v1"));
+        Assert.That(image.Name, Is.EqualTo($"{Registry.Address}/team/app:v1"));
         Assert.That(run.Stdout.Split('\n'), Is.EqualTo(TestImages.ExpectedOutput), run.ToString());
     }
 
     [Test, CancelAfter(60_000)]
     public async Task A_digest_pinned_reference_pulls_exactly_that_manifest(CancellationToken ct)
     {
-        var inspect = await Cli.Wrap("skopeo").WithArguments(["inspect", "--tls-verify=false", "--format", "{{.Digest}}", $"docker://{_registry.Address}/team/app:v1"])
+        var inspect = await Cli.Wrap("skopeo").WithArguments(["inspect", "--tls-verify=false", "--format", "{{.Digest}}", $"docker://{Registry.Address}/team/app:v1"])
             .ExecuteBufferedAsync(ct);
         var (puller, store, _) = Fresh();
 
@@ -97,12 +73,12 @@ public sealed class PullTests : ContainerFixture
     {
         var (_, store, state) = Fresh();
         var events = new ConcurrentBag<PullProgress>();
-        ImagePuller Puller() => new(new RegistryClient(_http, new RegistryOptions(), Serilog.Core.Logger.None), store, state, Serilog.Core.Logger.None);
+        ImagePuller NewPuller() => Puller(Client(), store, state);
 
-        await Task.WhenAll(Puller().PullAsync(Ref("team/app:v1"), events.Add, ct), Puller().PullAsync(Ref("team/app:v1"), events.Add, ct));
+        await Task.WhenAll(NewPuller().PullAsync(Ref("team/app:v1"), events.Add, ct), NewPuller().PullAsync(Ref("team/app:v1"), events.Add, ct));
         var downloadsAtFirst = events.Count(e => e.State == "downloaded");
         events.Clear();
-        await Puller().PullAsync(Ref("team/app:v1"), events.Add, ct);
+        await NewPuller().PullAsync(Ref("team/app:v1"), events.Add, ct);
 
         Assert.That(downloadsAtFirst, Is.EqualTo(3), "config and two layers, once each");
         Assert.That(events.Where(e => e.State == "downloaded"), Is.Empty);
@@ -116,7 +92,7 @@ public sealed class PullTests : ContainerFixture
         var blobs = Directory.CreateDirectory(Path.Combine(state, "b", "sha256")).FullName;
         var layers = await RegistryLayersAsync("team/app", "v1");
         // As a killed pull leaves them: the first half of one blob, and garbage in place of the other's start.
-        var first = await _http.GetByteArrayAsync($"http://{_registry.Address}/v2/team/app/blobs/{layers[0].Digest}", ct);
+        var first = await Http.GetByteArrayAsync($"http://{Registry.Address}/v2/team/app/blobs/{layers[0].Digest}", ct);
         await File.WriteAllBytesAsync(Path.Combine(blobs, layers[0].Digest[7..] + ".partial"), first[..(first.Length / 2)], ct);
         await File.WriteAllBytesAsync(Path.Combine(blobs, layers[1].Digest[7..] + ".partial"), new byte[100], ct);
 
@@ -130,11 +106,11 @@ public sealed class PullTests : ContainerFixture
     [Test, CancelAfter(60_000)]
     public async Task A_tampered_blob_in_the_registry_is_refused_and_nothing_is_recorded(CancellationToken ct)
     {
-        await _registry.PushAsync(_layout, "v1", "team/tampered:v1");
+        await Registry.PushAsync(_layout, "v1", "team/tampered:v1");
         var (puller, store, _) = Fresh();
         // The registry keeps blobs under blobs/sha256/xx/<hex>/data: corrupt the small layer in place.
         var small = (await RegistryLayersAsync("team/tampered", "v1"))[^1].Digest[7..];
-        var data = Directory.GetFiles(_registry.Storage, "data", SearchOption.AllDirectories).Single(f => Path.GetFileName(Path.GetDirectoryName(f)) == small);
+        var data = Directory.GetFiles(Registry.Storage, "data", SearchOption.AllDirectories).Single(f => Path.GetFileName(Path.GetDirectoryName(f)) == small);
         var bytes = await File.ReadAllBytesAsync(data, ct);
         var original = bytes.ToArray();
         bytes[bytes.Length / 2] ^= 0xff;
@@ -159,6 +135,6 @@ public sealed class PullTests : ContainerFixture
 
         var ex = Assert.ThrowsAsync<RegistryException>(() => puller.PullAsync(Ref("team/nothing:v9"), cancellationToken: ct));
 
-        Assert.That(ex!.Message, Does.StartWith($"{_registry.Address}: team/nothing: not found"));
+        Assert.That(ex!.Message, Does.StartWith($"{Registry.Address}: team/nothing: not found"));
     }
 }

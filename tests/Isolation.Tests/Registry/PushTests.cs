@@ -10,45 +10,21 @@ namespace Ci.Isolation.Tests.Registry;
 /// <summary>Pushes to a real registry; skopeo (the peer tool) pulls what we pushed and checks every digest.</summary>
 [Category("Container")]
 [NonParallelizable]
-public sealed class PushTests : ContainerFixture
+public sealed class PushTests : RegistryFixture
 {
-    private RegistryServer _registry = null!;
     private ImageStore _store = null!;
-    private HttpClient _http = null!;
     private Image _image = null!;
 
     [OneTimeSetUp]
-    public async Task SetUp()
+    public async Task ImportTestImage()
     {
-        if (!File.Exists("/usr/bin/skopeo"))
-        {
-            Assert.Ignore("skopeo is not installed; .ci/run installs it");
-        }
-
-        _registry = await RegistryServer.StartAsync(Host.Directory);
         _store = new ImageStore(Host.StateDirectory, new LayerStore(Host.StateDirectory));
         var layout = await TestImages.WriteOciLayoutAsync(Host, Path.Combine(Host.Directory, "layout"));
         _image = ArchiveImporter.Import(layout, ImageReference.Parse("local/app:v1"), _store);
-        _http = new HttpClient();
     }
-
-    [OneTimeTearDown]
-    public async Task TearDown()
-    {
-        _http?.Dispose();
-        if (_registry is not null)
-        {
-            await _registry.DisposeAsync();
-        }
-
-    }
-
-    private RegistryClient Client() => new(_http, new RegistryOptions(), Serilog.Core.Logger.None);
-
-    private ImageReference Ref(string name) => ImageReference.Parse($"{_registry.Address}/{name}");
 
     private async Task<BufferedCommandResult> SkopeoPullAsync(string name, string into) =>
-        await Cli.Wrap("skopeo").WithArguments(["copy", "--quiet", "--src-tls-verify=false", $"docker://{_registry.Address}/{name}", $"oci:{into}:pulled"])
+        await Cli.Wrap("skopeo").WithArguments(["copy", "--quiet", "--src-tls-verify=false", $"docker://{Registry.Address}/{name}", $"oci:{into}:pulled"])
             .WithValidation(CommandResultValidation.None).ExecuteBufferedAsync();
 
     [Test, CancelAfter(120_000)]
@@ -76,9 +52,8 @@ public sealed class PushTests : ContainerFixture
         await new ImagePusher(Client(), _store).PushAsync(_image, Ref("ours/base:v2"), again.Add, ct);
 
         // An image pulled from ours/base and pushed to ours/derived: the registry mounts what it has.
-        var state = Directory.CreateDirectory(Path.Combine(Host.Directory, "mount-state")).FullName;
-        var store = new ImageStore(state, new LayerStore(state));
-        var pulled = await new ImagePuller(Client(), store, state, Serilog.Core.Logger.None).PullAsync(Ref("ours/base:v1"), cancellationToken: ct);
+        var (store, state) = NewStore();
+        var pulled = await Puller(Client(), store, state).PullAsync(Ref("ours/base:v1"), cancellationToken: ct);
         var mounted = new List<PullProgress>();
         await new ImagePusher(Client(), store).PushAsync(pulled, Ref("ours/derived:v1"), mounted.Add, ct);
 

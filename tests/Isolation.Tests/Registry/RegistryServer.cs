@@ -6,7 +6,7 @@ using CliWrap.Buffered;
 namespace Ci.Isolation.Tests.Registry;
 
 /// <summary>Debian's docker-registry (the reference OCI registry, distribution 2.8) on a loopback port of its own, for one fixture.</summary>
-internal sealed class RegistryServer : IAsyncDisposable
+public sealed class RegistryServer : IAsyncDisposable
 {
     private readonly CommandTask<CommandResult> _process;
     private readonly CancellationTokenSource _stop;

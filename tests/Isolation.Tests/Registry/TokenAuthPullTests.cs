@@ -9,47 +9,38 @@ namespace Ci.Isolation.Tests.Registry;
 /// <summary>Pulls from a registry with token auth: anonymous for public repositories, credentials from the Docker config file for private ones.</summary>
 [Category("Container")]
 [NonParallelizable]
-public sealed class TokenAuthPullTests : ContainerFixture
+public sealed class TokenAuthPullTests : RegistryFixture
 {
+    // Made in StartRegistryAsync, which the base class's one-time set-up calls; disposed in the one-time tear-down below.
+#pragma warning disable NUnit1032
     private TokenServer _tokens = null!;
-    private RegistryServer _registry = null!;
-    private HttpClient _http = null!;
+#pragma warning restore NUnit1032
+
+    protected override Task<RegistryServer> StartRegistryAsync()
+    {
+        _tokens = new TokenServer(Host.Directory, "ci-bot", "s3cret-pass", repository => repository.StartsWith("public/", StringComparison.Ordinal));
+        return RegistryServer.StartAsync(Host.Directory, _tokens);
+    }
 
     [OneTimeSetUp]
-    public async Task SetUp()
+    public async Task PushTestImages()
     {
-        if (!File.Exists("/usr/bin/skopeo"))
-        {
-            Assert.Ignore("skopeo is not installed; .ci/run installs it");
-        }
-
-        _tokens = new TokenServer(Host.Directory, "ci-bot", "s3cret-pass", repository => repository.StartsWith("public/", StringComparison.Ordinal));
-        _registry = await RegistryServer.StartAsync(Host.Directory, _tokens);
         var layout = await TestImages.WriteOciLayoutAsync(Host, Path.Combine(Host.Directory, "layout"));
-        await _registry.PushAsync(layout, "v1", "public/app:v1", "ci-bot:s3cret-pass");
-        await _registry.PushAsync(layout, "v1", "private/app:v1", "ci-bot:s3cret-pass");
-        _http = new HttpClient();
+        await Registry.PushAsync(layout, "v1", "public/app:v1", "ci-bot:s3cret-pass");
+        await Registry.PushAsync(layout, "v1", "private/app:v1", "ci-bot:s3cret-pass");
     }
 
     [OneTimeTearDown]
-    public async Task TearDown()
+    public void StopTokenServer()
     {
-        _http?.Dispose();
-        if (_registry is not null)
-        {
-            await _registry.DisposeAsync();
-        }
-
         _tokens?.Dispose();
     }
 
     private async Task<(Image Image, ImageStore Store)> PullAsync(string name, string? dockerConfig, CancellationToken ct)
     {
-        var state = Directory.CreateDirectory(Path.Combine(Host.Directory, "pull-" + Guid.NewGuid().ToString("N")[..8])).FullName;
-        var store = new ImageStore(state, new LayerStore(state));
-        var client = new RegistryClient(_http, new RegistryOptions { DockerConfigPath = dockerConfig ?? Path.Combine(state, "none.json") }, Serilog.Core.Logger.None);
-        var image = await new ImagePuller(client, store, state, Serilog.Core.Logger.None).PullAsync(ImageReference.Parse($"{_registry.Address}/{name}"), cancellationToken: ct);
-        return (image, store);
+        var (store, state) = NewStore();
+        var client = Client(new RegistryOptions { DockerConfigPath = dockerConfig ?? Path.Combine(state, "none.json") });
+        return (await Puller(client, store, state).PullAsync(Ref(name), cancellationToken: ct), store);
     }
 
     [Test, CancelAfter(60_000)]
@@ -67,7 +58,7 @@ public sealed class TokenAuthPullTests : ContainerFixture
     {
         var ex = Assert.ThrowsAsync<RegistryException>(() => PullAsync("private/app:v1", null, CancellationToken.None));
 
-        Assert.That(ex!.Message, Is.EqualTo($"{_registry.Address}: not authorised to pull private/app (add credentials to ~/.docker/config.json)"));
+        Assert.That(ex!.Message, Is.EqualTo($"{Registry.Address}: not authorised to pull private/app (add credentials to ~/.docker/config.json)"));
     }
 
     [Test, CancelAfter(60_000)]
@@ -77,7 +68,7 @@ public sealed class TokenAuthPullTests : ContainerFixture
         var auth = Convert.ToBase64String(Encoding.UTF8.GetBytes("ci-bot:s3cret-pass"));
         var json = new System.Text.Json.Nodes.JsonObject
         {
-            ["auths"] = new System.Text.Json.Nodes.JsonObject { [_registry.Address] = new System.Text.Json.Nodes.JsonObject { ["auth"] = auth } },
+            ["auths"] = new System.Text.Json.Nodes.JsonObject { [Registry.Address] = new System.Text.Json.Nodes.JsonObject { ["auth"] = auth } },
         };
         await File.WriteAllTextAsync(config, json.ToJsonString(), ct);
 

@@ -13,7 +13,7 @@ namespace Ci.Isolation.Tests.Registry;
 /// for anonymous pulls of public repositories, and everything to a user with the right password.
 /// It records the scopes requested, so tests can check what the client asked for.
 /// </summary>
-internal sealed class TokenServer : IDisposable
+public sealed class TokenServer : IDisposable
 {
     public const string Service = "test-registry";
     public const string Issuer = "test-token-issuer";
