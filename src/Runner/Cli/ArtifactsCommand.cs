@@ -8,7 +8,7 @@ namespace Ci.Runner.Cli;
 /// <summary><c>runner artifacts RUN [JOB] [-o DIR]</c>: list a run's artifacts, or fetch one job's.</summary>
 internal static class ArtifactsCommand
 {
-    private static readonly Argument<string> Run = new("run") { Description = "The run's number (see 'runner runs'), or 'last'" };
+    private static readonly Argument<string> Run = RunArgument.Create();
     private static readonly Argument<string?> Job = new("job") { Description = "Only this job's artifacts", Arity = ArgumentArity.ZeroOrOne };
     private static readonly Option<string> Output = new("--output", "-o") { Description = "Copy the job's artifacts into this directory (paths relative to /workspace kept)" };
 
@@ -21,10 +21,8 @@ internal static class ArtifactsCommand
         command.SetAction(parse =>
         {
             var state = RunnerSettings.FromEnvironment().StateDirectory;
-            var wanted = parse.GetValue(Run)!;
-            if (RunStore.Open(state).FindRun(wanted) is not { } runId)
+            if (RunArgument.Find(RunStore.Open(state), parse.GetValue(Run)!) is not { } runId)
             {
-                Console.Error.WriteLine(wanted == "last" ? "runner: no run is recorded yet" : $"runner: there is no run '{wanted}' (see 'runner runs')");
                 return ExitCodes.InvalidInput;
             }
 

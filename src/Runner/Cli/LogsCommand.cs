@@ -7,7 +7,7 @@ namespace Ci.Runner.Cli;
 /// <summary><c>runner logs RUN [JOB [STEP]]</c>: a recorded run's output, as it was printed (secrets masked).</summary>
 internal static class LogsCommand
 {
-    private static readonly Argument<string> Run = new("run") { Description = "The run's number (see 'runner runs'), or 'last'" };
+    private static readonly Argument<string> Run = RunArgument.Create();
     private static readonly Argument<string?> Job = new("job") { Description = "Only this job", Arity = ArgumentArity.ZeroOrOne };
     private static readonly Argument<int?> Step = new("step") { Description = "Only this step (its number, from 1)", Arity = ArgumentArity.ZeroOrOne };
     private static readonly Option<bool> Timestamps = new("--timestamps", "-t") { Description = "Prefix each line with the time it was printed" };
@@ -22,10 +22,8 @@ internal static class LogsCommand
         command.SetAction(parse =>
         {
             var store = RunStore.Open(RunnerSettings.FromEnvironment().StateDirectory);
-            var wanted = parse.GetValue(Run)!;
-            if (store.FindRun(wanted) is not { } runId)
+            if (RunArgument.Find(store, parse.GetValue(Run)!) is not { } runId)
             {
-                Console.Error.WriteLine(wanted == "last" ? "runner: no run is recorded yet" : $"runner: there is no run '{wanted}' (see 'runner runs')");
                 return ExitCodes.InvalidInput;
             }
 
