@@ -30,14 +30,7 @@ internal static class InitLayer
         File.WriteAllText(Path.Combine(temp, "etc/hostname"), hostname);
         File.WriteAllText(Path.Combine(temp, "etc/hosts"), hosts);
         File.WriteAllText(Path.Combine(temp, "etc/resolv.conf"), resolv);
-        try
-        {
-            Directory.Move(temp, layer);
-        }
-        catch (IOException) when (Directory.Exists(layer))
-        {
-            Directory.Delete(temp, recursive: true); // made meanwhile by another container start
-        }
+        Images.StoreDirectory.Publish(temp, layer);
 
         return layer;
     }

@@ -46,14 +46,7 @@ public sealed class HostImage
         {
             var temp = skeleton + ".tmp-" + Random.Shared.NextInt64(1L << 40).ToString("x10");
             Build(temp);
-            try
-            {
-                Directory.Move(temp, skeleton);
-            }
-            catch (IOException) when (Directory.Exists(skeleton))
-            {
-                Directory.Delete(temp, recursive: true); // made meanwhile by another runner
-            }
+            StoreDirectory.Publish(temp, skeleton);
         }
 
         var mounts = new List<BindMount> { new("/usr", "/usr", ReadOnly: true) };

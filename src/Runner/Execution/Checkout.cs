@@ -103,14 +103,7 @@ public static class Checkout
         {
             var temp = root + ".tmp-" + Random.Shared.NextInt64(1L << 40).ToString("x10");
             Write(tree, Path.Combine(temp, WorkspaceDirectory), "", "", tree, url, submodules);
-            try
-            {
-                Directory.Move(temp, root);
-            }
-            catch (IOException) when (Directory.Exists(root))
-            {
-                Directory.Delete(temp, recursive: true);
-            }
+            StoreDirectory.Publish(temp, root);
         }
 
         Directory.SetLastWriteTimeUtc(root, DateTime.UtcNow); // used now (see StoreCollector)
@@ -161,14 +154,7 @@ public static class Checkout
 
         var hex = Convert.ToHexStringLower(digest.GetHashAndReset());
         var layer = Path.Combine(stateDirectory, "checkouts", "changes-" + hex[..16]);
-        try
-        {
-            Directory.Move(temp, layer);
-        }
-        catch (IOException) when (Directory.Exists(layer))
-        {
-            Directory.Delete(temp, recursive: true); // the same changes, stored before
-        }
+        StoreDirectory.Publish(temp, layer);
 
         return (layer, hex);
     }

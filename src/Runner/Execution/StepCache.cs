@@ -36,14 +36,9 @@ public sealed class StepCache
     public string Store(string key, string upper)
     {
         var path = Path.Combine(_root, key[..32]);
-        try
+        if (Ci.Isolation.Images.StoreDirectory.Publish(upper, path))
         {
-            Directory.Move(upper, path);
             Directory.SetCreationTimeUtc(path, DateTime.UtcNow);
-        }
-        catch (IOException) when (Directory.Exists(path))
-        {
-            Directory.Delete(upper, recursive: true); // made meanwhile by a concurrent run
         }
 
         return path;
