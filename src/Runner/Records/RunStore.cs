@@ -29,6 +29,11 @@ public sealed partial class RunStore
         Directory.CreateDirectory(stateDirectory);
         var store = new RunStore(Path.Combine(stateDirectory, "runs.db"));
         using var db = store.Connect();
+        using (var wal = Command(db, "PRAGMA journal_mode = WAL"))
+        {
+            wal.ExecuteNonQuery();
+        }
+
         using var version = Command(db, "PRAGMA user_version");
         var current = Convert.ToInt32(version.ExecuteScalar(), System.Globalization.CultureInfo.InvariantCulture);
         if (current > SchemaVersion)
@@ -113,7 +118,8 @@ public sealed partial class RunStore
     {
         var db = new SqliteConnection(_connectionString);
         db.Open();
-        using var pragmas = Command(db, "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;");
+        // Per connection; WAL itself is a property of the file, set once in Open.
+        using var pragmas = Command(db, "PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;");
         pragmas.ExecuteNonQuery();
         return db;
     }
