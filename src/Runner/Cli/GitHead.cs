@@ -11,7 +11,7 @@ internal sealed record GitHead(string Branch, string Commit)
     {
         try
         {
-            if (Repository.Discover(root) is { } gitDir)
+            if (Execution.GitDiscovery.Find(root) is { } gitDir)
             {
                 using var repo = new Repository(gitDir);
                 var head = repo.Head;
@@ -22,12 +22,6 @@ internal sealed record GitHead(string Branch, string Commit)
         {
             Log.Warning("Cannot read the git repository at {Root}: {Message}; pass --branch and --commit", root, ex.Message);
             return null;
-        }
-
-        // LibGit2Sharp's path marshalling (ICustomMarshaler) does not work in a NativeAOT build: Discover then finds nothing.
-        if (Execution.Checkout.HasGitDirectory(root))
-        {
-            Log.Warning("This NativeAOT build of the runner cannot read git repositories (LibGit2Sharp); pass --branch and --commit");
         }
 
         return null;

@@ -25,11 +25,8 @@ public static class Checkout
     public static (IReadOnlyList<string> Layers, string Commit, string Branch, string Key) Prepare(string projectPath, string stateDirectory, bool worktree,
         bool submodules = false)
     {
-        var gitDir = Repository.Discover(projectPath) ?? throw new InvalidOperationException(HasGitDirectory(projectPath)
-            // LibGit2Sharp marshals paths with ICustomMarshaler, which NativeAOT does not support: there, every repository looks absent.
-            ? "this NativeAOT build of the runner cannot read git repositories (LibGit2Sharp), so it cannot exec; use the JIT build " +
-              "('dotnet run --project src/Runner -- exec', or publish with -p:PublishAot=false)"
-            : $"{projectPath} is not in a git repository; runner exec runs what is committed");
+        var gitDir = GitDiscovery.Find(projectPath)
+            ?? throw new InvalidOperationException($"{projectPath} is not in a git repository; runner exec runs what is committed");
         using var repo = new Repository(gitDir);
         var commit = repo.Head.Tip ?? throw new InvalidOperationException($"{projectPath}: the repository has no commit yet");
         var relative = Path.GetRelativePath(repo.Info.WorkingDirectory, Path.GetFullPath(projectPath)).Replace('\\', '/');
@@ -53,20 +50,6 @@ public static class Checkout
         }
 
         return ([root], commit.Sha, branch, tree.Sha);
-    }
-
-    /// <summary>Whether <paramref name="path"/> or a directory above it has a .git (a repository, whether or not it can be read).</summary>
-    public static bool HasGitDirectory(string path)
-    {
-        for (var dir = new DirectoryInfo(path); dir is not null; dir = dir.Parent)
-        {
-            if (Path.Exists(Path.Combine(dir.FullName, ".git")))
-            {
-                return true;
-            }
-        }
-
-        return false;
     }
 
     /// <summary>Submodules of a local repository come from their own checkouts (git submodule update --init makes them).</summary>

@@ -23,7 +23,7 @@ internal sealed record PlanOutput(string File, bool Valid, IReadOnlyList<Diagnos
 /// <summary>
 /// The one JSON shape of the CLI: camelCase names, enums as snake_case strings, durations in
 /// seconds, no escaping of ordinary punctuation. Source-generated, so the runner publishes as
-/// NativeAOT (a fast `runner run`).
+/// NativeAOT (a fast start).
 /// </summary>
 [JsonSourceGenerationOptions(
     PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase,
