@@ -60,9 +60,7 @@ public sealed class DiskFullTests
         return tar;
     }
 
-    private Task<BufferedCommandResult> RunnerAsync(CancellationToken ct, params string[] args) => CliWrap.Cli.Wrap("dotnet")
-        .WithArguments([Path.Combine(AppContext.BaseDirectory, "runner.dll"), .. args])
+    private Task<BufferedCommandResult> RunnerAsync(CancellationToken ct, params string[] args) => Cli.RunnerCli.Command(args)
         .WithEnvironmentVariables(e => e.Set("RUNNER_STATE_DIR", _state).Set("RUNNER_STORE_LIMIT", "off"))
-        .WithValidation(CommandResultValidation.None)
         .ExecuteBufferedAsync(ct);
 }

@@ -47,10 +47,8 @@ public sealed class RunCommandTests
         }
     }
 
-    private Command Runner(params string[] args) => CliWrap.Cli.Wrap("dotnet")
-        .WithArguments([Path.Combine(AppContext.BaseDirectory, "runner.dll"), "run", "--rootfs", _rootfs, .. args])
-        .WithEnvironmentVariables(e => e.Set("RUNNER_STATE_DIR", _state).Set("RUNNER_CGROUP_PARENT", CgroupParent))
-        .WithValidation(CommandResultValidation.None);
+    private Command Runner(params string[] args) => Cli.RunnerCli.Command(["run", "--rootfs", _rootfs, .. args])
+        .WithEnvironmentVariables(e => e.Set("RUNNER_STATE_DIR", _state).Set("RUNNER_CGROUP_PARENT", CgroupParent));
 
     private string CgroupParent => "runner-test-" + Path.GetFileName(_dir).ToLowerInvariant();
 
@@ -178,10 +176,8 @@ public sealed class RunCommandTests
             .Where(c => c.Contains(text, StringComparison.Ordinal))
             .ToList();
 
-    private CliWrap.Command RunnerVerb(params string[] args) => CliWrap.Cli.Wrap("dotnet")
-        .WithArguments([Path.Combine(AppContext.BaseDirectory, "runner.dll"), .. args])
-        .WithEnvironmentVariables(e => e.Set("RUNNER_STATE_DIR", _state).Set("RUNNER_CGROUP_PARENT", CgroupParent))
-        .WithValidation(CommandResultValidation.None);
+    private CliWrap.Command RunnerVerb(params string[] args) => Cli.RunnerCli.Command(args)
+        .WithEnvironmentVariables(e => e.Set("RUNNER_STATE_DIR", _state).Set("RUNNER_CGROUP_PARENT", CgroupParent));
 
     [Test, CancelAfter(120_000)]
     public async Task An_imported_root_file_system_runs_by_name_with_its_config(CancellationToken ct)

@@ -73,13 +73,14 @@ public abstract class ExecFixture
 
     protected Task<BufferedCommandResult> ExecInAsync(string state, string repo, params string[] args) => Runner(state, ["exec", "-C", repo, .. args]);
 
-    /// <summary>The runner CLI (the JIT build beside the tests) with the fixture's state directory and cgroup parent, run to its end.</summary>
+    /// <summary>The runner CLI (the published binary) with the fixture's state directory and cgroup parent, run to its end.</summary>
     protected Task<BufferedCommandResult> Runner(string state, params string[] args) => RunnerCommand(state, args).ExecuteBufferedAsync();
 
     /// <summary>The same command, not started: for tests that feed its stdin or follow its output.</summary>
-    protected Command RunnerCommand(string state, params string[] args) => CliWrap.Cli.Wrap("dotnet")
-        .WithArguments([Path.Combine(AppContext.BaseDirectory, "runner.dll"), .. args])
+    protected Command RunnerCommand(string state, params string[] args) => WithFixture(Cli.RunnerCli.Command(args), state);
+
+    /// <summary><paramref name="command"/> with the fixture's state directory, cgroup parent and the secret the tests mask.</summary>
+    protected Command WithFixture(Command command, string state) => command
         .WithEnvironmentVariables(e => e.Set("RUNNER_STATE_DIR", state).Set("DEPLOY_TOKEN", "tok-3f9a-secret-value")
-            .Set("RUNNER_CGROUP_PARENT", CgroupParent))
-        .WithValidation(CommandResultValidation.None);
+            .Set("RUNNER_CGROUP_PARENT", CgroupParent));
 }

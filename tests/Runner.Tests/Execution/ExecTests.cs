@@ -26,6 +26,23 @@ public sealed class ExecTests : ExecFixture
     }
 
     [Test, CancelAfter(120_000)]
+    public async Task A_project_in_a_subdirectory_runs_its_own_pipeline_on_its_subtree_and_a_directory_outside_git_is_refused(CancellationToken ct)
+    {
+        var repo = await RepositoryAsync("jobs:\n  root:\n    steps: [\"echo root pipeline\"]\n",
+            ("services/api/.runner.yml", "jobs:\n  api:\n    steps: [\"ls; cat main.c\"]\n"), ("services/api/main.c", "int main;\n"), ("README", "top\n"));
+        var outside = Directory.CreateDirectory(Path.Combine(Dir, "not-a-repo-" + Guid.NewGuid().ToString("N")[..6])).FullName;
+
+        var api = await ExecAsync(Path.Combine(repo, "services", "api"));
+        var none = await ExecAsync(outside);
+
+        Assert.That(api.ExitCode, Is.EqualTo(0), api.StandardError + api.StandardOutput);
+        Assert.That(api.StandardOutput, Does.Contain("[api:1] main.c\n[api:1] int main;\n"), "the workspace is the subtree: no README, no services/");
+        Assert.That(api.StandardOutput, Does.Not.Contain("root pipeline"));
+        Assert.That(none.ExitCode, Is.EqualTo(2));
+        Assert.That(none.StandardError, Does.Contain($"{outside} is not in a git repository"));
+    }
+
+    [Test, CancelAfter(120_000)]
     public async Task With_worktree_uncommitted_and_untracked_files_count_and_ignored_and_deleted_ones_do_not(CancellationToken ct)
     {
         var repo = await RepositoryAsync("""
@@ -217,7 +234,8 @@ public sealed class ExecTests : ExecFixture
     {
         var example = Path.Combine(Cli.RunnerCli.RepositoryRoot, "pipelines-examples", "c-make");
 
-        var result = await ExecAsync(example);
+        // The README runs it with `dotnet run`: the JIT build, which the other tests do not use.
+        var result = await WithFixture(Cli.RunnerCli.JitCommand("exec", "-C", example), Path.Combine(Dir, "state")).ExecuteBufferedAsync(ct);
 
         Assert.That(result.ExitCode, Is.EqualTo(0), result.StandardOutput + result.StandardError);
         Assert.That(result.StandardOutput, Does.Contain("[build:2] all tests passed"));
