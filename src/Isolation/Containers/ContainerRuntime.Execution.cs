@@ -6,7 +6,7 @@ namespace Ci.Isolation.Containers;
 public sealed partial class ContainerRuntime
 {
     /// <summary>
-    /// Starts unshare, which execs runner-init in the new namespaces, and waits for it, streaming
+    /// Starts runner-init, which makes the container's namespaces, and waits for it, streaming
     /// output line by line. runner-init starts the container's PID 1 in a new PID namespace and
     /// monitors it from outside. On timeout or cancellation: SIGTERM to runner-init (which
     /// forwards it to PID 1), then, after the grace period, SIGKILL to runner-init, whose death
@@ -16,15 +16,8 @@ public sealed partial class ContainerRuntime
     private async Task<bool> ExecuteAsync(ContainerSpec spec, string dir, Action<OutputLine>? output,
         CancellationToken cancellationToken, CancellationToken killNow)
     {
-        List<string> args = ["--mount", "--uts", "--ipc", "--propagation", "private"];
-        if (spec.Network is ContainerNetwork.NoneNetwork)
-        {
-            args.Add("--net");
-        }
-
-        // Relative to the container's directory, through a link there: the container's PID 1 (a clone of runner-init under an init) shows no host path in its command line.
-        File.CreateSymbolicLink(Path.Combine(dir, "init"), _options.InitPath);
-        args.AddRange(["--", "./init", "spec.json"]);
+        // runner-init rewrites its command line to "init spec.json", so that PID 1 (its clone, under --init) shows no host path.
+        string[] args = [Path.Combine(dir, "spec.json")];
         if (spec.Interactive)
         {
             return await ExecuteInteractiveAsync(spec, dir, args, cancellationToken, killNow);
@@ -32,10 +25,9 @@ public sealed partial class ContainerRuntime
 
         using var forceful = new CancellationTokenSource();
         using var lifeline = new LifelineStream();
-        var command = Cli.Wrap(_options.UnsharePath)
+        var command = Cli.Wrap(_options.InitPath)
             .WithArguments(args)
             .WithWorkingDirectory(dir)
-            .WithEnvironmentVariables(e => e.Set("LC_ALL", "C")) // unshare would otherwise load every locale file at each start
             .WithStandardInputPipe(PipeSource.FromStream(lifeline))
             .WithValidation(CommandResultValidation.None)
             .WithStandardOutputPipe(PipeTarget.ToDelegate(line => output?.Invoke(new OutputLine(OutputStream.Stdout, line, DateTimeOffset.UtcNow))))
@@ -68,11 +60,10 @@ public sealed partial class ContainerRuntime
     }
 
     /// <summary>As <see cref="ExecuteAsync"/>, with the runner's own stdin, stdout and stderr inherited (CliWrap always pipes them).</summary>
-    private async Task<bool> ExecuteInteractiveAsync(ContainerSpec spec, string dir, List<string> args, CancellationToken cancellationToken, CancellationToken killNow)
+    private async Task<bool> ExecuteInteractiveAsync(ContainerSpec spec, string dir, string[] args, CancellationToken cancellationToken, CancellationToken killNow)
     {
-        var start = new System.Diagnostics.ProcessStartInfo(_options.UnsharePath) { UseShellExecute = false, WorkingDirectory = dir, Environment = { ["LC_ALL"] = "C" } };
-        args.ForEach(start.ArgumentList.Add);
-        using var process = System.Diagnostics.Process.Start(start) ?? throw new IsolationException("cannot start unshare");
+        var start = new System.Diagnostics.ProcessStartInfo(_options.InitPath, args) { UseShellExecute = false, WorkingDirectory = dir };
+        using var process = System.Diagnostics.Process.Start(start) ?? throw new IsolationException("cannot start runner-init");
         var timedOut = false;
         using var timeout = spec.Timeout is { } t ? new CancellationTokenSource(t) : new CancellationTokenSource();
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(timeout.Token, cancellationToken);

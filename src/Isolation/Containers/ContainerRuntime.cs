@@ -117,6 +117,7 @@ public sealed partial class ContainerRuntime
             Overlays = spec.OverlayVolumes.Select(o => new InitOverlay(o.Target, o.Lowers, o.Upper, o.Work)).ToList(),
             CgroupProcs = cgroup.ProcsFiles,
             NewCgroupNamespace = true,
+            NewNetworkNamespace = spec.Network is ContainerNetwork.NoneNetwork,
             HostNetwork = spec.Network is ContainerNetwork.HostNetwork,
             NetworkNamespace = (spec.Network as ContainerNetwork.SharedNetwork)?.Namespace.Path,
             Hostname = spec.Hostname,

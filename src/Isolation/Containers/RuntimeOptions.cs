@@ -12,6 +12,6 @@ public sealed record RuntimeOptions
     /// <summary>The runtime's parent cgroup (under each hierarchy's root); separate installations or test runs use separate ones.</summary>
     public string CgroupParent { get; init; } = Cgroups.ContainerCgroup.DefaultParent;
 
-    /// <summary>util-linux unshare, the single-threaded entry that creates the namespaces.</summary>
+    /// <summary>util-linux unshare: makes the network namespaces that a job's containers share.</summary>
     public string UnsharePath { get; init; } = "unshare";
 }

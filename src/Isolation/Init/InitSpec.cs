@@ -35,10 +35,13 @@ public sealed record InitSpec
 
     public bool NewCgroupNamespace { get; init; }
 
+    /// <summary>A network namespace of the container's own, with only loopback (network: none).</summary>
+    public bool NewNetworkNamespace { get; init; }
+
     /// <summary>True when the network namespace is shared with the host: /sys is then bound, not mounted.</summary>
     public bool HostNetwork { get; init; }
 
-    /// <summary>A network namespace file (a bind mount of nsfs) to join instead of the one unshare made; shared by a job's containers.</summary>
+    /// <summary>A network namespace file (a bind mount of nsfs) to join; shared by a job's containers.</summary>
     public string? NetworkNamespace { get; init; }
 
     public string Hostname { get; init; } = "runner";

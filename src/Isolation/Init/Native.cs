@@ -23,6 +23,9 @@ internal static unsafe partial class Native
         MsRec = 16384, MsPrivate = 1 << 18, MsSlave = 1 << 19, MsStrictatime = 1 << 24;
 
     public const int MntDetach = 2;
+    public const int CloneNewNs = 0x00020000;
+    public const int CloneNewUts = 0x04000000;
+    public const int CloneNewIpc = 0x08000000;
     public const int CloneNewCgroup = 0x02000000;
     public const int CloneNewNet = 0x40000000;
     public const int CloneNewPid = 0x20000000;
