@@ -24,9 +24,9 @@ cp /bin/busybox rootfs/bin/
 for applet in $(busybox --list); do [[ $applet == busybox ]] || ln -s busybox "rootfs/bin/$applet"; done
 tar -C rootfs -cf rootfs.tar .
 
-# runner: `exec` needs the JIT build (LibGit2Sharp is not AOT-safe); built once, Release.
-dotnet build -c Release "$repo/src/Runner" -v q -nologo >/dev/null
-runner="dotnet $repo/src/Runner/bin/Release/net10.0/runner.dll"
+# runner: the published NativeAOT binary, as users get it.
+dotnet publish -c Release "$repo/src/Runner" -o "$work/bin" -v q -nologo >/dev/null
+runner="$work/bin/runner"
 export RUNNER_STATE_DIR="$work/state"
 $runner image import rootfs.tar --tag localhost/bench-busybox >/dev/null
 
