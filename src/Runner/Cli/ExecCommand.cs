@@ -23,6 +23,11 @@ internal static class ExecCommand
     private static readonly Option<bool> Worktree = new("--worktree") { Description = "Run the working tree as it is: uncommitted changes and untracked files (not ignored ones) too" };
     private static readonly Option<string> Url = new("--url") { Description = "Run the pipeline of a remote repository (file://, https://, ssh), fetched into a local mirror that later runs reuse" };
     private static readonly Option<string> Ref = new("--ref") { Description = "With --url: the branch, tag or commit to run (default: the remote's default branch)" };
+    private static readonly Option<int> Depth = new("--depth")
+    {
+        Description = "With --url over http(s) or ssh: make a new mirror shallow, with only the last N commits of each branch (later fetches add only what is new)",
+    };
+
     private static readonly Option<bool> Submodules = new("--submodules") { Description = "Include submodules, recursively (local: their checkouts; --url: each fetched into a mirror of its own)" };
     private static readonly Option<bool> ShellOnFailure = new("--shell-on-failure")
     {
@@ -41,6 +46,7 @@ internal static class ExecCommand
         command.Options.Add(Worktree);
         command.Options.Add(Url);
         command.Options.Add(Ref);
+        command.Options.Add(Depth);
         command.Options.Add(Submodules);
         command.Options.Add(ShellOnFailure);
         command.SetAction((parse, ct) => RunAsync(parse, ct));
@@ -61,11 +67,18 @@ internal static class ExecCommand
             return ExitCodes.InvalidInput;
         }
 
+        var depth = parse.GetValue(Depth);
+        if (depth < 0 || (depth > 0 && url is null))
+        {
+            await Console.Error.WriteLineAsync(depth < 0 ? $"runner: --depth must be 1 or more, not {depth}" : "runner: --depth makes a shallow mirror of a remote; it goes with --url");
+            return ExitCodes.InvalidInput;
+        }
+
         try
         {
             (layers, commit, branch, tree) = url is null
                 ? Checkout.Prepare(root, settings.StateDirectory, worktree, parse.GetValue(Submodules))
-                : RemoteSource.Prepare(url, parse.GetValue(Ref), settings.StateDirectory, settings.GitCredentials, parse.GetValue(Submodules));
+                : RemoteSource.Prepare(url, parse.GetValue(Ref), settings.StateDirectory, settings.GitCredentials, parse.GetValue(Submodules), depth);
         }
         catch (Exception ex) when (ex is InvalidOperationException or LibGit2Sharp.LibGit2SharpException)
         {

@@ -1,4 +1,5 @@
 using CliWrap;
+using CliWrap.Buffered;
 using Ci.Runner.Execution;
 
 namespace Ci.Runner.Tests.Execution;
@@ -93,6 +94,84 @@ public sealed class RemoteSourceTests : ExecFixture
         Assert.That(result.ExitCode, Is.EqualTo(2));
         Assert.That(result.StandardError, Does.StartWith("runner: cannot fetch file:///nonexistent/repository: "));
         Assert.That(Directory.GetDirectories(Path.Combine(state, "mirrors")), Is.Empty);
+    }
+
+    [Test, CancelAfter(180_000)]
+    public async Task Over_http_a_shallow_mirror_holds_only_the_last_commits_and_later_fetches_add_only_what_is_new(CancellationToken ct)
+    {
+        var origin = await RepositoryAsync(Pipeline, ("version.txt", "v1\n"));
+        var first = (await GitOutputAsync(origin, "rev-parse", "HEAD")).Trim();
+        foreach (var v in (string[])["v2", "v3", "v4", "v5"])
+        {
+            await CommitAsync(origin, "version.txt", v + "\n");
+        }
+
+        await using var server = GitHttpServer.Start(Dir);
+        var url = server.BaseUrl + Path.GetFileName(origin);
+        var state = NewState("shallow");
+
+        var shallow = await ExecInAsync(state, Dir, "--url", url, "--depth", "2");
+        var mirror = Directory.GetDirectories(Path.Combine(state, "mirrors")).Single();
+        var countAfterClone = (await GitOutputAsync(mirror, "rev-list", "--count", "main")).Trim();
+        await CommitAsync(origin, "version.txt", "v6\n");
+        var fetched = await ExecInAsync(state, Dir, "--url", url);
+        var countAfterFetch = (await GitOutputAsync(mirror, "rev-list", "--count", "main")).Trim();
+        var old = await ExecInAsync(state, Dir, "--url", url, "--ref", first);
+        var local = await ExecInAsync(NewState("shallow-file"), Dir, "--url", "file://" + origin, "--depth", "1");
+        var noUrl = await ExecInAsync(state, origin, "--depth", "1");
+
+        Assert.That(shallow.ExitCode, Is.EqualTo(0), shallow.StandardError);
+        Assert.That(shallow.StandardOutput, Does.Contain("[show:1] v5\n"));
+        Assert.That(File.Exists(Path.Combine(mirror, "shallow")), Is.True, "git's own mark of a shallow repository");
+        Assert.That(countAfterClone, Is.EqualTo("2"), "only the last two commits were fetched");
+        Assert.That(fetched.StandardOutput, Does.Contain("[show:1] v6\n"));
+        Assert.That(countAfterFetch, Is.EqualTo("3"), "the fetch added the new commit, not the whole history");
+        Assert.That(old.ExitCode, Is.EqualTo(2));
+        Assert.That(old.StandardError, Does.Contain($"has no branch, tag or commit '{first}' (its mirror is shallow, made with --depth"));
+        Assert.That((local.ExitCode, local.StandardError.Trim()), Is.EqualTo((2, $"runner: --depth needs an http(s) or ssh remote; file://{origin} is read from the file system, whole (there is nothing to download)")));
+        Assert.That((noUrl.ExitCode, noUrl.StandardError.Trim()), Is.EqualTo((2, "runner: --depth makes a shallow mirror of a remote; it goes with --url")));
+    }
+
+    [Test, CancelAfter(180_000)]
+    public async Task Credentials_come_from_the_environment_or_a_git_credential_helper_and_are_never_printed(CancellationToken ct)
+    {
+        const string password = "tok-7c1e-http-secret";
+        var origin = await RepositoryAsync(Pipeline, ("version.txt", "private v1\n"));
+        await using var server = GitHttpServer.Start(Dir, ("ci", password));
+        var url = server.BaseUrl + Path.GetFileName(origin);
+        var home = Directory.CreateDirectory(Path.Combine(Dir, "home-" + Guid.NewGuid().ToString("N")[..6])).FullName;
+        var store = Path.Combine(home, "git-credentials");
+        Command Exec(string state, string homeDirectory, params (string Name, string Value)[] env) => Cli.RunnerCli.Command(["exec", "-C", Dir, "--url", url])
+            .WithEnvironmentVariables(e =>
+            {
+                e.Set("RUNNER_STATE_DIR", state).Set("RUNNER_CGROUP_PARENT", CgroupParent).Set("HOME", homeDirectory).Set("GIT_CONFIG_NOSYSTEM", "1");
+                foreach (var (name, value) in env)
+                {
+                    e.Set(name, value);
+                }
+            });
+
+        var none = await Exec(NewState("auth-none"), home).ExecuteBufferedAsync(ct);
+        var refusedWithout = server.Refused;
+        var fromEnvironment = await Exec(NewState("auth-env"), home, ("RUNNER_GIT_USERNAME", "ci"), ("RUNNER_GIT_PASSWORD", password)).ExecuteBufferedAsync(ct);
+        await File.WriteAllTextAsync(Path.Combine(home, ".gitconfig"), $"[credential]\n\thelper = store --file={store}\n", ct);
+        await File.WriteAllTextAsync(store, $"{new Uri(server.BaseUrl).Scheme}://ci:{password}@{new Uri(server.BaseUrl).Authority}\n", ct);
+        var helperState = NewState("auth-helper");
+        var fromHelper = await Exec(helperState, home).ExecuteBufferedAsync(ct);
+        var runs = await Runner(helperState, "runs");
+
+        Assert.That(none.ExitCode, Is.EqualTo(2));
+        Assert.That(none.StandardError, Does.StartWith($"runner: cannot fetch {url}: ").And.Contain("a git credential helper that knows this URL"));
+        Assert.That(refusedWithout, Is.GreaterThan(0), "the server asked for credentials");
+        Assert.That(fromEnvironment.ExitCode, Is.EqualTo(0), fromEnvironment.StandardError);
+        Assert.That(fromEnvironment.StandardOutput, Does.Contain("[show:1] private v1\n"));
+        Assert.That(fromHelper.ExitCode, Is.EqualTo(0), fromHelper.StandardError);
+        Assert.That(fromHelper.StandardOutput, Does.Contain("[show:1] private v1\n"));
+        foreach (var text in (string[])[none.StandardOutput, none.StandardError, fromEnvironment.StandardOutput, fromEnvironment.StandardError,
+                     fromHelper.StandardOutput, fromHelper.StandardError, runs.StandardOutput])
+        {
+            Assert.That(text, Does.Not.Contain(password));
+        }
     }
 
     [TestCase("https://bob:s3cret@git.example.org/team/app.git", "https://git.example.org/team/app.git")]
