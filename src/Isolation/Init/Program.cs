@@ -1,5 +1,4 @@
 using System.Text;
-using System.Text.Json;
 using Microsoft.Win32.SafeHandles;
 using static Ci.Isolation.Init.Native;
 
@@ -23,8 +22,7 @@ public static class Program
         SafeFileHandle resultFile;
         try
         {
-            spec = JsonSerializer.Deserialize(File.ReadAllText(specPath), InitJson.Default.InitSpec)
-                ?? throw new InvalidDataException("empty spec");
+            spec = InitWire.ReadSpec(File.ReadAllBytes(specPath));
             resultFile = File.OpenHandle(spec.ResultFile, FileMode.Create, FileAccess.Write);
         }
         catch (Exception ex)
@@ -160,7 +158,7 @@ public static class Program
 
     private static void Report(SafeFileHandle file, InitResult result)
     {
-        var json = JsonSerializer.SerializeToUtf8Bytes(result, InitJson.Default.InitResult);
+        var json = InitWire.WriteResult(result);
         RandomAccess.Write(file, json, 0);
         file.Dispose();
     }

@@ -1,0 +1,70 @@
+using System.Text.Json;
+using Ci.Isolation.Init;
+
+namespace Ci.Isolation.Tests.Containers;
+
+/// <summary>runner-init reads the spec and writes the result by hand (InitWire); the runtime uses the serializer (InitJson). They must agree on every field.</summary>
+public sealed class InitWireTests
+{
+    private static readonly InitSpec Full = new()
+    {
+        LowerDirs = ["/s/init/abc", "/s/l/1"],
+        UpperDir = "/s/u",
+        WorkDir = "/s/w",
+        RootDirectory = "/s/r",
+        ReadOnlyRoot = true,
+        Mounts = [new InitMount("/host/a", "/a", true), new InitMount("/host/b", "/b", false)],
+        Overlays = [new InitOverlay("/root/.npm", ["/c/l1", "/c/l2"], "/c/u", "/c/w")],
+        CgroupProcs = ["/sys/fs/cgroup/pids/x/cgroup.procs"],
+        NewCgroupNamespace = true,
+        NewNetworkNamespace = true,
+        HostNetwork = true,
+        NetworkNamespace = "/s/n/1/ns",
+        Hostname = "job-1",
+        Args = ["/bin/sh", "-c", "echo \"quoted\" \\ and ünïcode"],
+        Env = ["PATH=/bin", "SECRET=a=b"],
+        WorkingDirectory = "/workspace",
+        Uid = 1000,
+        Gid = 1001,
+        AdditionalGids = [4, 27],
+        Capabilities = [0, 5, 31],
+        NoNewPrivileges = false,
+        Init = true,
+        DieWithRunner = true,
+        Interactive = true,
+        ResultFile = "/s/result.json",
+    };
+
+    [Test]
+    public void The_sample_sets_every_field_away_from_its_default_so_that_a_new_field_must_be_added_here()
+    {
+        var defaults = new InitSpec { RootDirectory = "", Args = [], ResultFile = "" };
+        var unset = typeof(InitSpec).GetProperties()
+            .Where(p => JsonSerializer.Serialize(p.GetValue(Full)) == JsonSerializer.Serialize(p.GetValue(defaults)))
+            .Select(p => p.Name);
+
+        Assert.That(unset, Is.Empty);
+    }
+
+    [Test]
+    public void A_spec_written_by_the_runtime_reads_back_whole()
+    {
+        var json = JsonSerializer.SerializeToUtf8Bytes(Full, InitJson.Default.InitSpec);
+
+        var read = InitWire.ReadSpec(json);
+
+        Assert.That(JsonSerializer.Serialize(read, InitJson.Default.InitSpec), Is.EqualTo(JsonSerializer.Serialize(Full, InitJson.Default.InitSpec)));
+    }
+
+    [TestCase(0, null, null)]
+    [TestCase(null, 9, null)]
+    [TestCase(null, null, "exec /nope: No such file or directory \"x\"")]
+    public void A_result_written_by_runner_init_reads_back_in_the_runtime(int? exitCode, int? signal, string? error)
+    {
+        var result = new InitResult(exitCode, signal, error);
+
+        var read = JsonSerializer.Deserialize(InitWire.WriteResult(result), InitJson.Default.InitResult);
+
+        Assert.That(read, Is.EqualTo(result));
+    }
+}
