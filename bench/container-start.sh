@@ -74,7 +74,7 @@ dotnet "$repo/bench/ContainerStart/bin/Release/net10.0/ContainerStart.dll" "$wor
 "$runner" run --rootfs "$work/rootfs" -- sleep 1 &
 runner_pid=$!
 sleep 0.6
-init_pid=$(pgrep -n -f '^\./init spec\.json$')
+init_pid=$(pgrep -n -f '^init spec\.json$')
 init_peak=$(awk '/VmHWM/ {print $2}' "/proc/$init_pid/status")
 wait "$runner_pid"
 

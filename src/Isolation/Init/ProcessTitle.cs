@@ -7,7 +7,9 @@ namespace Ci.Isolation.Init;
 /// Rewrites this process's command line in place (what /proc/PID/cmdline and ps show), as
 /// setproctitle does: the runtime starts runner-init by its host path, and the container's PID 1,
 /// a clone of it under --init, must not show that path. Done before the clone, whose memory is a
-/// copy of ours.
+/// copy of ours. The original area cannot shrink, so, as setproctitle, the title is one string
+/// ended by a NUL and the area's last byte is made non-NUL: the kernel then shows the string alone,
+/// not the area's trailing NULs.
 /// </summary>
 internal static class ProcessTitle
 {
@@ -24,14 +26,15 @@ internal static class ProcessTitle
             return;
         }
 
-        var title = Encoding.UTF8.GetBytes(string.Join('\0', args) + '\0');
+        var title = Encoding.UTF8.GetBytes(string.Join(' ', args) + '\0');
         var area = new Span<byte>((void*)start, checked((int)(end - start)));
-        if (title.Length > area.Length)
+        if (title.Length >= area.Length)
         {
             return;
         }
 
+        area.Clear();
         title.CopyTo(area);
-        area[title.Length..].Clear();
+        area[^1] = (byte)' ';
     }
 }
