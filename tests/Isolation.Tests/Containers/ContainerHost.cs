@@ -97,31 +97,12 @@ public sealed class ContainerHost : IDisposable
         }
 
         found.AddRange(File.ReadLines("/proc/self/mountinfo").Where(l => l.Contains(Directory, StringComparison.Ordinal)).Select(l => $"mount {l}"));
-        found.AddRange(HostProcesses("runner-init").Where(p => p.Contains(Directory, StringComparison.Ordinal)).Select(p => $"process {p}"));
+        found.AddRange(Ci.Tests.Shared.HostProcesses.InitsUnder(Directory).Select(p => $"process {p}"));
         return found;
     }
 
     /// <summary>Command lines of host processes containing <paramref name="text"/>.</summary>
-    public static IEnumerable<string> HostProcesses(string text)
-    {
-        foreach (var proc in System.IO.Directory.EnumerateDirectories("/proc").Where(d => int.TryParse(Path.GetFileName(d), out _)))
-        {
-            string cmdline;
-            try
-            {
-                cmdline = File.ReadAllText(Path.Combine(proc, "cmdline")).Replace('\0', ' ').Trim();
-            }
-            catch (IOException)
-            {
-                continue;
-            }
-
-            if (cmdline.Contains(text, StringComparison.Ordinal) && !cmdline.Contains("testhost", StringComparison.Ordinal))
-            {
-                yield return $"{Path.GetFileName(proc)}: {cmdline}";
-            }
-        }
-    }
+    public static IEnumerable<string> HostProcesses(string text) => Ci.Tests.Shared.HostProcesses.WithCommandLine(text);
 
     private IEnumerable<string> CgroupParents() => Runtime.Cgroups.Mode == Ci.Isolation.Cgroups.CgroupMode.Unified
         ? [Path.Combine(Runtime.Cgroups.UnifiedMount!, Runtime.Options.CgroupParent)]

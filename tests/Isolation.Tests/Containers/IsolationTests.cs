@@ -48,6 +48,31 @@ public sealed class IsolationTests : ContainerFixture
     }
 
     [Test, CancelAfter(30_000)]
+    public async Task A_running_containers_runner_init_shows_no_host_path_and_the_leak_check_finds_it(CancellationToken ct)
+    {
+        var spec = Host.Spec("sleep", "271") with { Init = true, Timeout = TimeSpan.FromSeconds(20) };
+        var running = Host.RunAsync(spec, ct);
+        List<string> inits = [];
+        while (inits.Count < 2 && !running.IsCompleted)
+        {
+            await Task.Delay(20, ct);
+            inits = Ci.Tests.Shared.HostProcesses.InitsUnder(Host.Directory).ToList();
+        }
+
+        var commandLines = inits.Select(p => File.ReadAllText($"/proc/{p.Split(':')[0]}/cmdline")).ToList();
+        foreach (var sleep in ContainerHost.HostProcesses("sleep 271"))
+        {
+            _ = Native.Libc.kill(int.Parse(sleep.Split(':')[0]), Native.Libc.SigKill);
+        }
+
+        await running;
+
+        Assert.That(inits, Has.Count.EqualTo(2), "the monitor and PID 1 (its clone, the init), each holding the result file");
+        Assert.That(commandLines, Is.All.EqualTo("init spec.json\0"));
+        Assert.That(Host.Leftovers(), Is.Empty);
+    }
+
+    [Test, CancelAfter(30_000)]
     public async Task With_an_init_SIGTERM_reaches_the_command(CancellationToken ct)
     {
         var spec = Host.Spec("sleep", "30") with { Init = true, Timeout = TimeSpan.FromMilliseconds(300), StopGracePeriod = TimeSpan.FromSeconds(20) };

@@ -143,7 +143,7 @@ public sealed class RunCommandTests
 
         Assert.That(next.ExitCode, Is.EqualTo(0), next.StandardError);
         Assert.That(Directory.EnumerateDirectories(containers), Is.Empty);
-        Assert.That(Processes("runner-init").Where(p => p.Contains(_dir, StringComparison.Ordinal)), Is.Empty);
+        Assert.That(Ci.Tests.Shared.HostProcesses.InitsUnder(_dir), Is.Empty);
         Assert.That(File.ReadAllText("/proc/self/mountinfo"), Does.Not.Contain(_dir));
         foreach (var hierarchy in (string[])["memory", "pids", "cpu"])
         {
@@ -159,22 +159,7 @@ public sealed class RunCommandTests
 
     private static async Task ExpectEnded(CommandTask<CommandResult> task) => Assert.That((await task).ExitCode, Is.EqualTo(137));
 
-    private static IEnumerable<string> Processes(string text) =>
-        Directory.EnumerateDirectories("/proc")
-            .Where(d => int.TryParse(Path.GetFileName(d), out _))
-            .Select(d =>
-            {
-                try
-                {
-                    return File.ReadAllText(Path.Combine(d, "cmdline")).Replace('\0', ' ');
-                }
-                catch (IOException)
-                {
-                    return "";
-                }
-            })
-            .Where(c => c.Contains(text, StringComparison.Ordinal))
-            .ToList();
+    private static IEnumerable<string> Processes(string text) => Ci.Tests.Shared.HostProcesses.WithCommandLine(text);
 
     private CliWrap.Command RunnerVerb(params string[] args) => Cli.RunnerCli.Command(args)
         .WithEnvironmentVariables(e => e.Set("RUNNER_STATE_DIR", _state).Set("RUNNER_CGROUP_PARENT", CgroupParent));
