@@ -218,6 +218,11 @@ public static class RemoteSource
     private static InvalidOperationException FetchFailed(string url, LibGit2SharpException ex)
     {
         var message = $"cannot fetch {Display(url)}: {ex.Message.Replace(url, Display(url), StringComparison.Ordinal)}";
+        if (ex.Message.Contains("certificate", StringComparison.OrdinalIgnoreCase))
+        {
+            message += " (the server's certificate is not trusted here: add its CA to the system's trust store, or point SSL_CERT_FILE at a bundle that holds it)";
+        }
+
         return IsAuthentication(ex)
             ? new AuthenticationFailedException(message + " (credentials: RUNNER_GIT_USERNAME and RUNNER_GIT_PASSWORD, or a git credential helper that knows this URL)", ex)
             : new InvalidOperationException(message, ex);

@@ -1,6 +1,9 @@
 using System.Diagnostics;
 using System.Net;
+using System.Net.Security;
 using System.Net.Sockets;
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
 using System.Text;
 
 namespace Ci.Runner.Tests.Execution;
@@ -9,6 +12,8 @@ namespace Ci.Runner.Tests.Execution;
 /// A real smart-HTTP git server for the tests: git's own http-backend (CGI) behind an
 /// HttpListener on a loopback port, serving the repositories under a root directory, with HTTP
 /// Basic authentication when given a user and password. It counts the requests it refused.
+/// With <c>tls</c>, clients reach it over HTTPS only: a TLS front (SslStream, a self-signed
+/// certificate for 127.0.0.1 written to <see cref="CertificateFile"/>) relays to the listener.
 /// </summary>
 internal sealed class GitHttpServer : IAsyncDisposable
 {
@@ -16,9 +21,11 @@ internal sealed class GitHttpServer : IAsyncDisposable
     private readonly string _root;
     private readonly (string User, string Password)? _account;
     private readonly Task _loop;
+    private readonly TcpListener? _tls;
+    private readonly Task? _tlsLoop;
     private int _refused;
 
-    private GitHttpServer(string root, (string User, string Password)? account)
+    private GitHttpServer(string root, (string User, string Password)? account, string? certificateFile)
     {
         _root = root;
         _account = account;
@@ -30,15 +37,78 @@ internal sealed class GitHttpServer : IAsyncDisposable
         _listener.Prefixes.Add(BaseUrl);
         _listener.Start();
         _loop = Task.Run(LoopAsync);
+        if (certificateFile is not null)
+        {
+            var certificate = SelfSigned();
+            File.WriteAllText(certificateFile, certificate.ExportCertificatePem());
+            CertificateFile = certificateFile;
+            _tls = new TcpListener(IPAddress.Loopback, 0);
+            _tls.Start();
+            BaseUrl = $"https://127.0.0.1:{((IPEndPoint)_tls.LocalEndpoint).Port}/";
+            _tlsLoop = Task.Run(() => RelayLoopAsync(_tls, certificate, port));
+        }
     }
 
-    /// <summary>http://127.0.0.1:PORT/; a repository ROOT/NAME is at BaseUrl + NAME.</summary>
+    /// <summary>http(s)://127.0.0.1:PORT/; a repository ROOT/NAME is at BaseUrl + NAME.</summary>
     public string BaseUrl { get; }
+
+    /// <summary>With TLS: the server's certificate (PEM), which a client must trust (SSL_CERT_FILE).</summary>
+    public string? CertificateFile { get; }
 
     /// <summary>Requests refused for want of the right credentials.</summary>
     public int Refused => Volatile.Read(ref _refused);
 
-    public static GitHttpServer Start(string root, (string User, string Password)? account = null) => new(root, account);
+    public static GitHttpServer Start(string root, (string User, string Password)? account = null, string? tlsCertificateFile = null) =>
+        new(root, account, tlsCertificateFile);
+
+    private static X509Certificate2 SelfSigned()
+    {
+        using var key = RSA.Create(2048);
+        var request = new CertificateRequest("CN=127.0.0.1", key, HashAlgorithmName.SHA256, RSASignaturePadding.Pkcs1);
+        var names = new SubjectAlternativeNameBuilder();
+        names.AddIpAddress(IPAddress.Loopback);
+        request.CertificateExtensions.Add(names.Build());
+        request.CertificateExtensions.Add(new X509BasicConstraintsExtension(true, false, 0, true));
+        using var certificate = request.CreateSelfSigned(DateTimeOffset.UtcNow.AddDays(-1), DateTimeOffset.UtcNow.AddDays(1));
+        return X509CertificateLoader.LoadPkcs12(certificate.Export(X509ContentType.Pfx), null);
+    }
+
+    /// <summary>Accepts TLS connections and relays each, decrypted, to the plain listener.</summary>
+    private static async Task RelayLoopAsync(TcpListener tls, X509Certificate2 certificate, int plainPort)
+    {
+        while (true)
+        {
+            TcpClient client;
+            try
+            {
+                client = await tls.AcceptTcpClientAsync();
+            }
+            catch (Exception ex) when (ex is SocketException or ObjectDisposedException or InvalidOperationException)
+            {
+                return;
+            }
+
+            _ = Task.Run(async () =>
+            {
+                using (client)
+                using (var plain = new TcpClient())
+                {
+                    try
+                    {
+                        await using var secure = new SslStream(client.GetStream());
+                        await secure.AuthenticateAsServerAsync(certificate);
+                        await plain.ConnectAsync(IPAddress.Loopback, plainPort);
+                        var backend = plain.GetStream();
+                        await Task.WhenAny(secure.CopyToAsync(backend), backend.CopyToAsync(secure));
+                    }
+                    catch (Exception ex) when (ex is IOException or System.Security.Authentication.AuthenticationException or SocketException)
+                    {
+                        // a client that refused our certificate, or hung up
+                    }
+                }
+            });
+        }
+    }
 
     private async Task LoopAsync()
     {
@@ -171,6 +241,12 @@ internal sealed class GitHttpServer : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        _tls?.Stop();
+        if (_tlsLoop is not null)
+        {
+            await _tlsLoop;
+        }
+
         _listener.Stop();
         _listener.Close();
         await _loop;

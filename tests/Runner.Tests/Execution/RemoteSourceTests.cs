@@ -174,6 +174,35 @@ public sealed class RemoteSourceTests : ExecFixture
         }
     }
 
+    [Test, CancelAfter(180_000)]
+    public async Task Over_https_the_servers_certificate_must_be_trusted_and_credentials_go_over_tls(CancellationToken ct)
+    {
+        const string password = "tok-9d2f-https-secret";
+        var origin = await RepositoryAsync(Pipeline, ("version.txt", "over tls\n"));
+        var certificate = Path.Combine(Dir, "tls-" + Guid.NewGuid().ToString("N")[..6] + ".pem");
+        await using var server = GitHttpServer.Start(Dir, ("ci", password), certificate);
+        var url = server.BaseUrl + Path.GetFileName(origin);
+        Command Exec(string state, bool trusted) => Cli.RunnerCli.Command(["exec", "-C", Dir, "--url", url])
+            .WithEnvironmentVariables(e =>
+            {
+                e.Set("RUNNER_STATE_DIR", state).Set("RUNNER_CGROUP_PARENT", CgroupParent).Set("RUNNER_GIT_USERNAME", "ci").Set("RUNNER_GIT_PASSWORD", password);
+                if (trusted)
+                {
+                    e.Set("SSL_CERT_FILE", certificate); // OpenSSL's trust store, as a corporate CA bundle would be
+                }
+            });
+
+        var untrusted = await Exec(NewState("tls-untrusted"), trusted: false).ExecuteBufferedAsync(ct);
+        var trusted = await Exec(NewState("tls"), trusted: true).ExecuteBufferedAsync(ct);
+
+        Assert.That(url, Does.StartWith("https://"));
+        Assert.That(untrusted.ExitCode, Is.EqualTo(2));
+        Assert.That(untrusted.StandardError, Does.StartWith($"runner: cannot fetch {url}: ").And.Contain("certificate is not trusted here").And.Contain("SSL_CERT_FILE"));
+        Assert.That(trusted.ExitCode, Is.EqualTo(0), trusted.StandardError);
+        Assert.That(trusted.StandardOutput, Does.Contain("[show:1] over tls\n"));
+        Assert.That(untrusted.StandardError + trusted.StandardOutput + trusted.StandardError, Does.Not.Contain(password));
+    }
+
     [TestCase("https://bob:s3cret@git.example.org/team/app.git", "https://git.example.org/team/app.git")]
     [TestCase("https://oauth2:tok-123@git.example.org/app", "https://git.example.org/app")]
     [TestCase("https://git.example.org/app", "https://git.example.org/app")]
