@@ -6,6 +6,8 @@ public sealed partial class ContainerRuntime
 {
     private const string OwnerFile = "owner";
 
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<Task, byte> _cleanups = new();
+
     /// <summary>The process that owns a container directory: pid and start time, so a reused pid is not mistaken for it.</summary>
     private sealed record Owner(int Pid, long StartTicks)
     {
@@ -35,6 +37,37 @@ public sealed partial class ContainerRuntime
                 return null;
             }
         }
+    }
+
+    /// <summary>
+    /// Waits for the clean-ups that <see cref="RuntimeOptions.DeferCleanup"/> left running: after
+    /// it, no container of this runtime has a directory or a cgroup. Call it before removing
+    /// anything those containers used (their upper directories' parents) and before exiting.
+    /// </summary>
+    public async Task DrainAsync()
+    {
+        while (_cleanups.Keys.ToArray() is { Length: > 0 } pending)
+        {
+            await Task.WhenAll(pending);
+        }
+    }
+
+    /// <summary>Runs a container's clean-up in the background; a failure is logged (a later runtime removes what is left, as after a crash).</summary>
+    private void Defer(Action cleanup)
+    {
+        var task = Task.Run(() =>
+        {
+            try
+            {
+                cleanup();
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or CgroupUnavailableException)
+            {
+                _log.Warning("A container's clean-up failed: {Message}; the next runner start removes what is left", ex.Message);
+            }
+        });
+        _cleanups[task] = 0;
+        _ = task.ContinueWith(t => _cleanups.TryRemove(t, out _), TaskScheduler.Default);
     }
 
     private void Cleanup(string id, string dir, ContainerCgroup cgroup, string? keptUpper)

@@ -92,7 +92,14 @@ public sealed partial class ContainerRuntime
         }
         finally
         {
-            Cleanup(id, dir, cgroup, spec.UpperDirectory);
+            if (_options.DeferCleanup)
+            {
+                Defer(() => Cleanup(id, dir, cgroup, spec.UpperDirectory));
+            }
+            else
+            {
+                Cleanup(id, dir, cgroup, spec.UpperDirectory);
+            }
         }
     }
 

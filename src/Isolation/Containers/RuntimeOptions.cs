@@ -12,6 +12,13 @@ public sealed record RuntimeOptions
     /// <summary>The runtime's parent cgroup (under each hierarchy's root); separate installations or test runs use separate ones.</summary>
     public string CgroupParent { get; init; } = Cgroups.ContainerCgroup.DefaultParent;
 
+    /// <summary>
+    /// Remove a finished container's cgroups and directories in the background, off the path to
+    /// the next container (they take a few milliseconds). The caller must then call
+    /// <see cref="ContainerRuntime.DrainAsync"/> before it exits or removes what those containers used.
+    /// </summary>
+    public bool DeferCleanup { get; init; }
+
     /// <summary>util-linux unshare: makes the network namespaces that a job's containers share.</summary>
     public string UnsharePath { get; init; } = "unshare";
 }

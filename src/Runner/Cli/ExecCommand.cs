@@ -120,7 +120,8 @@ internal static class ExecCommand
         ContainerRuntime runtime;
         try
         {
-            runtime = ContainerRuntime.Create(settings.RuntimeOptions, Serilog.Log.Logger);
+            // Steps start one after another: a finished step's cgroups and directories go in the background, off the next step's path.
+            runtime = ContainerRuntime.Create(settings.RuntimeOptions with { DeferCleanup = true }, Serilog.Log.Logger);
         }
         catch (Exception ex) when (ex is IsolationException or Isolation.Cgroups.CgroupUnavailableException or UnauthorizedAccessException)
         {
@@ -157,7 +158,16 @@ internal static class ExecCommand
         var shell = parse.GetValue(ShellOnFailure);
         var scheduler = new Scheduler(backend, shell ? 1 : Math.Max(1, parse.GetValue(Parallel)), Report) { ShellOnFailure = shell };
         var only = parse.GetValue(Jobs) is { Length: > 0 } named ? named.ToHashSet(StringComparer.Ordinal) : null;
-        var jobs = await scheduler.RunAsync(plan, only, cancellationToken);
+        IReadOnlyList<JobResult> jobs;
+        try
+        {
+            jobs = await scheduler.RunAsync(plan, only, cancellationToken);
+        }
+        finally
+        {
+            await runtime.DrainAsync(); // the run directory holds the containers' upper and work directories
+        }
+
         Directory.Delete(runDirectory, recursive: true);
         await log.DisposeAsync();
         var status = cancellationToken.IsCancellationRequested ? "cancelled"

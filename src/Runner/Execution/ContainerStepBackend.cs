@@ -129,6 +129,7 @@ public sealed class ContainerStepBackend(
         var upper = Path.Combine(handle.Directory, $"step-{step.Index}");
         if (Directory.Exists(upper))
         {
+            await runtime.DrainAsync(); // the failed attempt's clean-up removes the work directory this attempt makes again
             Directory.Delete(upper, recursive: true); // a retried step starts again from the previous step's state
         }
 
@@ -292,6 +293,7 @@ public sealed class ContainerStepBackend(
 
     public async Task FinishJobAsync(IJobHandle job, bool succeeded)
     {
+        await runtime.DrainAsync(); // the steps' clean-ups work in the job's directory, which goes below
         var handle = (Handle)job;
         if (handle.Job.Artifacts is { } artifacts && artifacts.When switch
             {

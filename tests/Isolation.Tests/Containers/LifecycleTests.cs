@@ -23,6 +23,34 @@ public sealed class LifecycleTests : ContainerFixture
         Assert.That(killed.Result.OomKilled, Is.False);
     }
 
+    [Test, CancelAfter(60_000)]
+    public async Task With_deferred_clean_up_containers_stack_on_each_others_layers_and_drain_leaves_nothing(CancellationToken ct)
+    {
+        // What exec does: each container's upper directory becomes the next one's top layer while the previous clean-up may still run.
+        var runtime = ContainerRuntime.Create(Host.Runtime.Options with { DeferCleanup = true });
+        var layers = new List<string> { Host.Rootfs };
+        var uppers = Directory.CreateDirectory(Path.Combine(Host.Directory, "uppers-" + Guid.NewGuid().ToString("N")[..6])).FullName;
+        var results = new List<ContainerResult>();
+        for (var i = 1; i <= 5; i++)
+        {
+            var upper = Directory.CreateDirectory(Path.Combine(uppers, $"step-{i}")).FullName;
+            results.Add(await runtime.RunAsync(Host.Spec("/bin/sh", "-c", $"test $(ls /tmp | wc -l) -eq {i - 1} && touch /tmp/{i}") with
+            {
+                Layers = [.. Enumerable.Reverse(layers)],
+                UpperDirectory = upper,
+                Init = true,
+            }, cancellationToken: ct));
+            layers.Add(upper);
+        }
+
+        await runtime.DrainAsync();
+
+        Assert.That(results.Select(r => r.ExitCode), Is.All.EqualTo(0), "each container saw exactly the files of the ones before it");
+        Assert.That(Host.Leftovers(), Is.Empty);
+        Assert.That(Directory.EnumerateDirectories(uppers).Select(Path.GetFileName), Is.EquivalentTo(new[] { "step-1", "step-2", "step-3", "step-4", "step-5" }),
+            "the uppers stay; their work directories are gone");
+    }
+
     [Test, CancelAfter(30_000)]
     public async Task Output_streams_arrive_line_by_line_in_order_on_their_own_channels(CancellationToken ct)
     {
