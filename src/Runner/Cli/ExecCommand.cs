@@ -35,6 +35,7 @@ internal static class ExecCommand
     };
 
     private static readonly Option<int> Parallel = new("--jobs") { Description = "Jobs at once (default 2)", DefaultValueFactory = _ => 2 };
+    private static readonly Option<bool> FailFast = new("--fail-fast") { Description = "Stop the run when a job fails: running jobs are stopped (SIGTERM, as a first Ctrl-C), others do not start" };
 
     public static Command Create()
     {
@@ -43,6 +44,7 @@ internal static class ExecCommand
         TriggerOptions.AddTo(command);
         command.Options.Add(Jobs);
         command.Options.Add(Parallel);
+        command.Options.Add(FailFast);
         command.Options.Add(Worktree);
         command.Options.Add(Url);
         command.Options.Add(Ref);
@@ -156,7 +158,11 @@ internal static class ExecCommand
             InteractiveSession = on => Interrupts.Paused = on,
         };
         var shell = parse.GetValue(ShellOnFailure);
-        var scheduler = new Scheduler(backend, shell ? 1 : Math.Max(1, parse.GetValue(Parallel)), Report) { ShellOnFailure = shell };
+        var scheduler = new Scheduler(backend, shell ? 1 : Math.Max(1, parse.GetValue(Parallel)), Report)
+        {
+            ShellOnFailure = shell,
+            FailFast = parse.GetValue(FailFast),
+        };
         var only = parse.GetValue(Jobs) is { Length: > 0 } named ? named.ToHashSet(StringComparer.Ordinal) : null;
         IReadOnlyList<JobResult> jobs;
         try

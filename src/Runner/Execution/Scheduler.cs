@@ -13,11 +13,21 @@ namespace Ci.Runner.Execution;
 /// </summary>
 public sealed class Scheduler(IStepBackend backend, int maxParallel, Action<RunEvent> report)
 {
+    private volatile string? _failedFast;
+
     /// <summary>After a step's last attempt fails, open the backend's interactive reproduction of it (--shell-on-failure).</summary>
     public bool ShellOnFailure { get; init; }
 
+    /// <summary>The first job that fails stops the run (--fail-fast): running jobs are stopped as by a first Ctrl-C, and no other job starts.</summary>
+    public bool FailFast { get; init; }
+
+    /// <summary>Why jobs and steps did not run or were cut short when the run was stopped.</summary>
+    private string Stopped => _failedFast is { } job ? $"job '{job}' failed (--fail-fast)" : "the run was stopped";
+
     public async Task<IReadOnlyList<JobResult>> RunAsync(ExecutionPlan plan, IReadOnlySet<string>? only, CancellationToken cancellationToken)
     {
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        cancellationToken = stop.Token;
         var jobs = Select(plan, only);
         var results = new Dictionary<string, JobResult>(StringComparer.Ordinal);
         var running = new Dictionary<string, Task<JobResult>>(StringComparer.Ordinal);
@@ -50,6 +60,11 @@ public sealed class Scheduler(IStepBackend backend, int maxParallel, Action<RunE
             var result = await done;
             running.Remove(result.Id);
             results[result.Id] = result;
+            if (FailFast && result.Status == RunStatus.Failed && _failedFast is null && !stop.IsCancellationRequested)
+            {
+                _failedFast = result.Id;
+                await stop.CancelAsync();
+            }
         }
 
         return jobs.Select(j => results[j.Id]).ToList();
@@ -103,7 +118,7 @@ public sealed class Scheduler(IStepBackend backend, int maxParallel, Action<RunE
 
         if (!ShouldRun(job.Condition, job.Variables, status))
         {
-            return Skipped(job, cancellationToken.IsCancellationRequested ? "the run was stopped"
+            return Skipped(job, cancellationToken.IsCancellationRequested ? Stopped
                 : failedNeed is null ? $"if: {job.Condition.Expression} is false" : $"needs '{failedNeed.Id}', which {(failedNeed.Status == RunStatus.Failed ? "failed" : "was skipped")}");
         }
 
@@ -115,7 +130,7 @@ public sealed class Scheduler(IStepBackend backend, int maxParallel, Action<RunE
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
-            return Skipped(job, "the run was stopped");
+            return Skipped(job, Stopped);
         }
         catch (Exception ex) when (ex is NotSupportedException or Isolation.Containers.IsolationException or InvalidOperationException)
         {
@@ -137,7 +152,7 @@ public sealed class Scheduler(IStepBackend backend, int maxParallel, Action<RunE
                 if (step.SkipReason is { } why || !ShouldRun(step.Condition, job.Variables, stepStatus))
                 {
                     steps.Add(new StepResult(step.Index, step.Name, RunStatus.Skipped, null, 0, step.SkipReason
-                        ?? (cancellationToken.IsCancellationRequested ? "the run was stopped" : anyFailed ? "an earlier step failed" : $"if: {step.Condition.Expression} is false")));
+                        ?? (cancellationToken.IsCancellationRequested ? Stopped : anyFailed ? "an earlier step failed" : $"if: {step.Condition.Expression} is false")));
                     continue;
                 }
 
@@ -156,7 +171,7 @@ public sealed class Scheduler(IStepBackend backend, int maxParallel, Action<RunE
         {
             // Stopped between steps (a retry's delay, say): the job ends as failed, its remaining steps not run.
             anyFailed = true;
-            reason = "the run was stopped";
+            reason = Stopped;
         }
         catch (NotSupportedException ex)
         {
@@ -207,7 +222,8 @@ public sealed class Scheduler(IStepBackend backend, int maxParallel, Action<RunE
             : outcome.Succeeded ? RunStatus.Passed
             : step.AllowFailure.Allows(outcome.ShellExitCode) ? RunStatus.AllowedFailure
             : RunStatus.Failed;
-        var result = new StepResult(step.Index, step.Name, status, outcome, attempt, null) { MemoryLimit = step.Limits.MemoryBytes };
+        var stopped = status == RunStatus.Failed && cancellationToken.IsCancellationRequested ? (_failedFast is { } failed ? $"stopped: job '{failed}' failed (--fail-fast)" : "stopped") : null;
+        var result = new StepResult(step.Index, step.Name, status, outcome, attempt, stopped) { MemoryLimit = step.Limits.MemoryBytes };
         report(new StepFinished(job.Id, job.DisplayName, result));
         if (ShellOnFailure && status == RunStatus.Failed && !cancellationToken.IsCancellationRequested)
         {

@@ -149,6 +149,36 @@ public sealed class ExecTests : ExecFixture
     }
 
     [Test, CancelAfter(120_000)]
+    public async Task With_fail_fast_the_first_failure_stops_running_jobs_and_starts_no_other(CancellationToken ct)
+    {
+        var repo = await RepositoryAsync("""
+            jobs:
+              slow:
+                steps:
+                  - run: echo slow started; sleep 60; echo slow finished
+              broken:
+                steps:
+                  - run: sleep 1; exit 4
+              later:
+                needs: [slow]
+                steps: ["echo later ran"]
+              independent:
+                steps: ["echo independent ran"]
+            """);
+
+        var fast = await ExecAsync(repo, "--jobs", "2", "--fail-fast");
+        var without = await ExecAsync(repo, "--jobs", "4", "-j", "broken", "-j", "independent");
+
+        Assert.That(fast.ExitCode, Is.EqualTo(1), fast.StandardError);
+        Assert.That(fast.StandardOutput, Does.Contain("[slow:1] slow started"));
+        Assert.That(fast.StandardOutput, Does.Not.Contain("slow finished"), "the running job was stopped, not waited for");
+        Assert.That(fast.StandardOutput, Does.Match(@"1\. echo slow started.*FAILED.*stopped: job 'broken' failed \(--fail-fast\)"));
+        Assert.That(fast.StandardOutput, Does.Not.Contain("later ran").And.Not.Contain("independent ran"), "no job starts after the failure");
+        Assert.That(fast.StandardOutput, Does.Match(@"independent\s+skipped\s+0ms  job 'broken' failed \(--fail-fast\)"));
+        Assert.That(without.StandardOutput, Does.Contain("independent ran"), "without --fail-fast other jobs go on");
+    }
+
+    [Test, CancelAfter(120_000)]
     public async Task A_timeout_kills_the_step_a_retry_runs_it_again_and_a_matrix_runs_every_cell(CancellationToken ct)
     {
         // The retried step counts its attempts in a directory cache: the job's caches outlive its attempts, its file system does not.
