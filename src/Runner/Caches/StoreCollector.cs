@@ -82,7 +82,15 @@ public static class StoreCollector
                 yield return new Candidate($"{kind} {Path.GetFileName(entry)}", Directory.GetLastWriteTimeUtc(entry), () =>
                 {
                     var bytes = DiskUsage.OfImmutable(entry);
-                    DiskUsage.Remove(entry);
+                    if (dir == "step-cache")
+                    {
+                        Execution.StepCache.Remove(entry);
+                    }
+                    else
+                    {
+                        DiskUsage.Remove(entry);
+                    }
+
                     return bytes;
                 });
             }

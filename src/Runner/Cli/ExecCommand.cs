@@ -155,6 +155,7 @@ internal static class ExecCommand
             job => artifactStore.Directory(runId, job.Id, DateTimeOffset.UtcNow + (job.Artifacts?.ExpireIn ?? TimeSpan.FromDays(7))), Report)
         {
             KillNow = Interrupts.Forceful,
+            RunId = runId,
             InteractiveSession = on => Interrupts.Paused = on,
         };
         var shell = parse.GetValue(ShellOnFailure);

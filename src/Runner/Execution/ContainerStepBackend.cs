@@ -122,7 +122,7 @@ public sealed class ContainerStepBackend(
             {
                 handle.StepLayers.Add(hit.Path);
                 handle.Key = cacheKey;
-                return new StepOutcome(0, null, false, false, TimeSpan.Zero, TimeSpan.Zero, 0) { CachedFrom = hit.Created };
+                return new StepOutcome(0, null, false, false, TimeSpan.Zero, TimeSpan.Zero, 0) { CachedFrom = hit.Created, CachedRun = hit.Run };
             }
         }
 
@@ -143,7 +143,7 @@ public sealed class ContainerStepBackend(
         var outcome = new StepOutcome(result.ExitCode, result.Signal, result.OomKilled, result.TimedOut, result.WallTime, result.CpuTime, result.PeakMemoryBytes);
         if (cacheKey is not null && outcome.Succeeded)
         {
-            handle.StepLayers.Add(cache.Store(cacheKey, upper));
+            handle.StepLayers.Add(cache.Store(cacheKey, upper, RunId));
             handle.Key = cacheKey;
             return outcome;
         }
@@ -211,6 +211,9 @@ public sealed class ContainerStepBackend(
             InteractiveSession?.Invoke(false);
         }
     }
+
+    /// <summary>The run being recorded: a step layer this run caches says it came from it.</summary>
+    public long? RunId { get; init; }
 
     /// <summary>Told when an interactive shell starts (true) and ends (false): Ctrl-C then belongs to the shell.</summary>
     public Action<bool>? InteractiveSession { get; init; }

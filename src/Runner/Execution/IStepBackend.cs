@@ -8,6 +8,9 @@ public sealed record StepOutcome(int? ExitCode, int? Signal, bool OomKilled, boo
     /// <summary>Set when the step did not run because its layer was in the cache: when that layer was made.</summary>
     public DateTimeOffset? CachedFrom { get; init; }
 
+    /// <summary>With <see cref="CachedFrom"/>: the run that made the layer, when known.</summary>
+    public long? CachedRun { get; init; }
+
     public bool Succeeded => ExitCode == 0 && !OomKilled && !TimedOut;
 
     /// <summary>The shell's view: the exit code, or 128 + the signal.</summary>

@@ -48,7 +48,7 @@ public sealed record StepRetrying(string Job, string JobName, int Step, int Exit
 public sealed record StepFinished(string Job, string JobName, StepResult Result) : RunEvent(Job)
 {
     public override string Describe() => Result.Outcome?.CachedFrom is { } at
-        ? $"{JobName}: step {Result.Index} cached (layer from {at:yyyy-MM-dd HH:mm:ss} UTC)"
+        ? $"{JobName}: step {Result.Index} cached (layer from {(Result.Outcome.CachedRun is { } run ? $"run {run}, " : "")}{at:yyyy-MM-dd HH:mm:ss} UTC)"
         : $"{JobName}: step {Result.Index} {RunStatusText.Of(Result.Status)}{(Result.Outcome is { } o ? $" (exit {o.ShellExitCode})" : "")}";
 }
 

@@ -1,15 +1,18 @@
+using System.Globalization;
+
 namespace Ci.Runner.Execution;
 
-/// <summary>A cached step layer: where it is and when it was made.</summary>
-public sealed record CachedLayer(string Path, DateTimeOffset Created);
+/// <summary>A cached step layer: where it is, when it was made and by which run (null for layers kept before runs were recorded with them).</summary>
+public sealed record CachedLayer(string Path, DateTimeOffset Created, long? Run);
 
 /// <summary>
 /// Step layers kept between runs (<c>cache: layer</c>), by key: the upper directory of a step
-/// that succeeded, moved (not copied) under <c>step-cache/KEY</c>. A hit means the step does not
-/// run; its layer is stacked instead.
+/// that succeeded, moved (not copied) under <c>step-cache/KEY</c>, with <c>KEY.origin</c> beside
+/// it (the run that made it, and when). A hit means the step does not run; its layer is stacked instead.
 /// </summary>
 public sealed class StepCache
 {
+    private const string OriginSuffix = ".origin";
     private readonly string _root;
 
     public StepCache(string stateDirectory)
@@ -20,6 +23,13 @@ public sealed class StepCache
 
     public static string Key(params string[] parts) => Ci.Isolation.Images.CacheKey.Of(parts);
 
+    /// <summary>Removes a cached layer and its origin record (the automatic clean-up).</summary>
+    public static void Remove(string path)
+    {
+        Ci.Isolation.Images.DiskUsage.Remove(path);
+        File.Delete(path + OriginSuffix);
+    }
+
     public CachedLayer? Find(string key)
     {
         var path = Path.Combine(_root, key[..32]);
@@ -29,16 +39,19 @@ public sealed class StepCache
         }
 
         Directory.SetLastWriteTimeUtc(path, DateTime.UtcNow); // used now: the automatic clean-up removes the longest unused first
-        return new CachedLayer(path, Directory.GetCreationTimeUtc(path));
+        var origin = File.Exists(path + OriginSuffix) ? File.ReadAllLines(path + OriginSuffix) : [];
+        return origin is [var run, var created]
+            ? new CachedLayer(path, DateTimeOffset.Parse(created, CultureInfo.InvariantCulture), long.TryParse(run, out var id) ? id : null)
+            : new CachedLayer(path, Directory.GetCreationTimeUtc(path), null);
     }
 
     /// <summary>Moves a finished step's upper directory into the cache and returns where it now is (an existing entry wins).</summary>
-    public string Store(string key, string upper)
+    public string Store(string key, string upper, long? run)
     {
         var path = Path.Combine(_root, key[..32]);
         if (Ci.Isolation.Images.StoreDirectory.Publish(upper, path))
         {
-            Directory.SetCreationTimeUtc(path, DateTime.UtcNow);
+            File.WriteAllLines(path + OriginSuffix, [run?.ToString(CultureInfo.InvariantCulture) ?? "", DateTimeOffset.UtcNow.ToString("O", CultureInfo.InvariantCulture)]);
         }
 
         return path;

@@ -300,7 +300,8 @@ public sealed class ExecTests : ExecFixture
         Assert.That(cold.StandardOutput, Does.Contain("[build:1] installing deps v1"));
         Assert.That(sourcesChanged.ExitCode, Is.EqualTo(0), sourcesChanged.StandardError);
         Assert.That(sourcesChanged.StandardOutput, Does.Not.Contain("installing"), "the install step did not run");
-        Assert.That(sourcesChanged.StandardOutput, Does.Match(@"1\. install\s+cached"));
+        Assert.That(sourcesChanged.StandardOutput, Does.Match(@"1\. install\s+cached.*from run 1 of "), "the summary says which run made the layer");
+        Assert.That(sourcesChanged.StandardError, Does.Contain("build: step 1 cached (layer from run 1, "));
         Assert.That(sourcesChanged.StandardOutput, Does.Contain("[build:2] deps v1\n[build:2] source v2"), "later steps see the current sources");
         Assert.That(lockChanged.StandardOutput, Does.Contain("[build:1] installing deps v2"));
         Assert.That(lockChanged.StandardOutput, Does.Contain("[build:2] deps v2\n[build:2] source v2"));
