@@ -126,7 +126,8 @@ public sealed class Scheduler(IStepBackend backend, int maxParallel, Action<RunE
         IJobHandle handle;
         try
         {
-            handle = await backend.StartJobAsync(job, cancellationToken);
+            // A job that starts after the stop does because its if: asked for it (always(), cancelled()): the stop is not for it.
+            handle = await backend.StartJobAsync(job, cancellationToken.IsCancellationRequested ? CancellationToken.None : cancellationToken);
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
@@ -203,26 +204,30 @@ public sealed class Scheduler(IStepBackend backend, int maxParallel, Action<RunE
     private async Task<StepResult> RunStepAsync(IJobHandle handle, PlannedJob job, PlannedStep step, CancellationToken cancellationToken)
     {
         report(new StepStarted(job.Id, job.DisplayName, step.Index, step.Name, step.LayerCache is not null));
+        // A step that starts after the run was stopped runs because its if: asked for that status
+        // (always(), cancelled()): it runs to its end, as GitHub's do. Only the forceful stop (a
+        // second Ctrl-C, the backend's KillNow) cuts it short.
+        var token = cancellationToken.IsCancellationRequested ? CancellationToken.None : cancellationToken;
         StepOutcome outcome;
         var attempt = 0;
         while (true)
         {
             attempt++;
-            outcome = await backend.RunStepAsync(handle, step, line => report(new StepOutputEvent(line.Job, line.Step, line.IsError, line.Text)), cancellationToken);
-            if (outcome.Succeeded || !step.Retry.Retries(outcome.ShellExitCode) || attempt > step.Retry.Max || cancellationToken.IsCancellationRequested)
+            outcome = await backend.RunStepAsync(handle, step, line => report(new StepOutputEvent(line.Job, line.Step, line.IsError, line.Text)), token);
+            if (outcome.Succeeded || !step.Retry.Retries(outcome.ShellExitCode) || attempt > step.Retry.Max || token.IsCancellationRequested)
             {
                 break;
             }
 
             report(new StepRetrying(job.Id, job.DisplayName, step.Index, outcome.ShellExitCode, attempt, step.Retry.Max));
-            await Task.Delay(step.Retry.Delay, cancellationToken);
+            await Task.Delay(step.Retry.Delay, token);
         }
 
         var status = outcome.CachedFrom is not null ? RunStatus.Cached
             : outcome.Succeeded ? RunStatus.Passed
             : step.AllowFailure.Allows(outcome.ShellExitCode) ? RunStatus.AllowedFailure
             : RunStatus.Failed;
-        var stopped = status == RunStatus.Failed && cancellationToken.IsCancellationRequested ? (_failedFast is { } failed ? $"stopped: job '{failed}' failed (--fail-fast)" : "stopped") : null;
+        var stopped = status == RunStatus.Failed && token.IsCancellationRequested ? (_failedFast is { } failed ? $"stopped: job '{failed}' failed (--fail-fast)" : "stopped") : null;
         var result = new StepResult(step.Index, step.Name, status, outcome, attempt, stopped) { MemoryLimit = step.Limits.MemoryBytes };
         report(new StepFinished(job.Id, job.DisplayName, result));
         if (ShellOnFailure && status == RunStatus.Failed && !cancellationToken.IsCancellationRequested)

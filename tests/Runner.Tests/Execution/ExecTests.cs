@@ -164,6 +164,13 @@ public sealed class ExecTests : ExecFixture
                 steps: ["echo later ran"]
               independent:
                 steps: ["echo independent ran"]
+              notify:
+                needs: [broken]
+                if: always()
+                steps:
+                  - run: echo default step
+                  - run: sleep 1; echo always step ran to its end
+                    if: always()
             """);
 
         var fast = await ExecAsync(repo, "--jobs", "2", "--fail-fast");
@@ -175,6 +182,8 @@ public sealed class ExecTests : ExecFixture
         Assert.That(fast.StandardOutput, Does.Match(@"1\. echo slow started.*FAILED.*stopped: job 'broken' failed \(--fail-fast\)"));
         Assert.That(fast.StandardOutput, Does.Not.Contain("later ran").And.Not.Contain("independent ran"), "no job starts after the failure");
         Assert.That(fast.StandardOutput, Does.Match(@"independent\s+skipped\s+0ms  job 'broken' failed \(--fail-fast\)"));
+        Assert.That(fast.StandardOutput, Does.Contain("[notify:2] always step ran to its end"), "a job and a step that ask for always() run, and are not stopped");
+        Assert.That(fast.StandardOutput, Does.Not.Contain("[notify:1]"), "its step without if: does not run in a stopped run");
         Assert.That(without.StandardOutput, Does.Contain("independent ran"), "without --fail-fast other jobs go on");
     }
 
