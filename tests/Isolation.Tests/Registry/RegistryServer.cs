@@ -1,5 +1,4 @@
 using System.Net;
-using System.Net.Sockets;
 using CliWrap;
 using CliWrap.Buffered;
 
@@ -31,10 +30,7 @@ public sealed class RegistryServer : IAsyncDisposable
             Assert.Ignore("docker-registry is not installed (apt-get install docker-registry; .ci/run does)");
         }
 
-        var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        var port = ((IPEndPoint)listener.LocalEndpoint).Port;
-        listener.Stop();
+        var port = Ci.Tests.Shared.LoopbackHttp.FreePort();
 
         var name = tokens is not null ? "registry-token" : basic is not null ? "registry-basic" : "registry";
         var storage = Directory.CreateDirectory(Path.Combine(directory, name)).FullName;

@@ -1,5 +1,4 @@
 using System.Net;
-using System.Net.Sockets;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using System.Text;
@@ -18,10 +17,9 @@ public sealed class TokenServer : IDisposable
     public const string Service = "test-registry";
     public const string Issuer = "test-token-issuer";
 
-    private readonly HttpListener _listener = new();
+    private readonly Ci.Tests.Shared.LoopbackHttp _http;
     private readonly RSA _key = RSA.Create(2048);
     private readonly X509Certificate2 _certificate;
-    private readonly Task _loop;
 
     public TokenServer(string directory, string user, string password, Func<string, bool> isPublic)
     {
@@ -33,14 +31,8 @@ public sealed class TokenServer : IDisposable
         CertificateBundle = Path.Combine(directory, "token-issuer.pem");
         File.WriteAllText(CertificateBundle, _certificate.ExportCertificatePem());
 
-        var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        var port = ((IPEndPoint)listener.LocalEndpoint).Port;
-        listener.Stop();
-        Realm = $"http://127.0.0.1:{port}/token";
-        _listener.Prefixes.Add($"http://127.0.0.1:{port}/");
-        _listener.Start();
-        _loop = Task.Run(ServeAsync);
+        _http = new Ci.Tests.Shared.LoopbackHttp(ServeAsync);
+        Realm = _http.BaseUrl + "token";
     }
 
     public string Realm { get; }
@@ -55,43 +47,30 @@ public sealed class TokenServer : IDisposable
 
     public List<string> RequestedScopes { get; } = [];
 
-    private async Task ServeAsync()
+    private async Task ServeAsync(HttpListenerContext context)
     {
-        while (_listener.IsListening)
+        var scopes = context.Request.QueryString.GetValues("scope") ?? [];
+        lock (RequestedScopes)
         {
-            HttpListenerContext context;
-            try
-            {
-                context = await _listener.GetContextAsync();
-            }
-            catch (Exception ex) when (ex is HttpListenerException or ObjectDisposedException)
-            {
-                return;
-            }
-
-            var scopes = context.Request.QueryString.GetValues("scope") ?? [];
-            lock (RequestedScopes)
-            {
-                RequestedScopes.AddRange(scopes);
-            }
-
-            var authorised = context.Request.Headers["Authorization"] == "Basic " + Convert.ToBase64String(Encoding.UTF8.GetBytes($"{User}:{Password}"));
-            var access = new JsonArray();
-            foreach (var scope in scopes)
-            {
-                var parts = scope.Split(':');
-                if (parts.Length == 3 && parts[0] == "repository" && (authorised || IsPublic(parts[1])))
-                {
-                    var actions = authorised ? parts[2].Split(',') : parts[2].Split(',').Where(a => a == "pull").ToArray();
-                    access.Add(new JsonObject { ["type"] = "repository", ["name"] = parts[1], ["actions"] = new JsonArray(actions.Select(a => (JsonNode)a).ToArray()) });
-                }
-            }
-
-            var body = Encoding.UTF8.GetBytes(new JsonObject { ["token"] = Sign(authorised ? User : "", access), ["expires_in"] = 300 }.ToJsonString());
-            context.Response.ContentType = "application/json";
-            await context.Response.OutputStream.WriteAsync(body);
-            context.Response.Close();
+            RequestedScopes.AddRange(scopes);
         }
+
+        var authorised = context.Request.Headers["Authorization"] == "Basic " + Convert.ToBase64String(Encoding.UTF8.GetBytes($"{User}:{Password}"));
+        var access = new JsonArray();
+        foreach (var scope in scopes)
+        {
+            var parts = scope.Split(':');
+            if (parts.Length == 3 && parts[0] == "repository" && (authorised || IsPublic(parts[1])))
+            {
+                var actions = authorised ? parts[2].Split(',') : parts[2].Split(',').Where(a => a == "pull").ToArray();
+                access.Add(new JsonObject { ["type"] = "repository", ["name"] = parts[1], ["actions"] = new JsonArray(actions.Select(a => (JsonNode)a).ToArray()) });
+            }
+        }
+
+        var body = Encoding.UTF8.GetBytes(new JsonObject { ["token"] = Sign(authorised ? User : "", access), ["expires_in"] = 300 }.ToJsonString());
+        context.Response.ContentType = "application/json";
+        await context.Response.OutputStream.WriteAsync(body);
+        context.Response.Close();
     }
 
     private string Sign(string subject, JsonArray access)
@@ -111,9 +90,7 @@ public sealed class TokenServer : IDisposable
 
     public void Dispose()
     {
-        _listener.Stop();
-        _listener.Close();
-        _loop.Wait(TimeSpan.FromSeconds(5));
+        _http.DisposeAsync().AsTask().Wait(TimeSpan.FromSeconds(5));
         _certificate.Dispose();
         _key.Dispose();
     }

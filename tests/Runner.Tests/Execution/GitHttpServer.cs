@@ -17,10 +17,9 @@ namespace Ci.Runner.Tests.Execution;
 /// </summary>
 internal sealed class GitHttpServer : IAsyncDisposable
 {
-    private readonly HttpListener _listener = new();
+    private readonly Ci.Tests.Shared.LoopbackHttp _http;
     private readonly string _root;
     private readonly (string User, string Password)? _account;
-    private readonly Task _loop;
     private readonly TcpListener? _tls;
     private readonly Task? _tlsLoop;
     private int _refused;
@@ -29,14 +28,8 @@ internal sealed class GitHttpServer : IAsyncDisposable
     {
         _root = root;
         _account = account;
-        var probe = new TcpListener(IPAddress.Loopback, 0);
-        probe.Start();
-        var port = ((IPEndPoint)probe.LocalEndpoint).Port;
-        probe.Stop();
-        BaseUrl = $"http://127.0.0.1:{port}/";
-        _listener.Prefixes.Add(BaseUrl);
-        _listener.Start();
-        _loop = Task.Run(LoopAsync);
+        _http = new Ci.Tests.Shared.LoopbackHttp(ServeAsync);
+        BaseUrl = _http.BaseUrl;
         if (certificateFile is not null)
         {
             var certificate = SelfSigned();
@@ -45,7 +38,7 @@ internal sealed class GitHttpServer : IAsyncDisposable
             _tls = new TcpListener(IPAddress.Loopback, 0);
             _tls.Start();
             BaseUrl = $"https://127.0.0.1:{((IPEndPoint)_tls.LocalEndpoint).Port}/";
-            _tlsLoop = Task.Run(() => RelayLoopAsync(_tls, certificate, port));
+            _tlsLoop = Task.Run(() => RelayLoopAsync(_tls, certificate, _http.Port));
         }
     }
 
@@ -107,24 +100,6 @@ internal sealed class GitHttpServer : IAsyncDisposable
                     }
                 }
             });
-        }
-    }
-
-    private async Task LoopAsync()
-    {
-        while (_listener.IsListening)
-        {
-            HttpListenerContext context;
-            try
-            {
-                context = await _listener.GetContextAsync();
-            }
-            catch (Exception ex) when (ex is HttpListenerException or ObjectDisposedException)
-            {
-                return;
-            }
-
-            _ = Task.Run(() => ServeAsync(context));
         }
     }
 
@@ -247,8 +222,6 @@ internal sealed class GitHttpServer : IAsyncDisposable
             await _tlsLoop;
         }
 
-        _listener.Stop();
-        _listener.Close();
-        await _loop;
+        await _http.DisposeAsync();
     }
 }
