@@ -47,8 +47,7 @@ public sealed class RunCommandTests
         }
     }
 
-    private Command Runner(params string[] args) => Cli.RunnerCli.Command(["run", "--rootfs", _rootfs, .. args])
-        .WithEnvironmentVariables(e => e.Set("RUNNER_STATE_DIR", _state).Set("RUNNER_CGROUP_PARENT", CgroupParent));
+    private Command Runner(params string[] args) => RunnerVerb(["run", "--rootfs", _rootfs, .. args]);
 
     private string CgroupParent => "runner-test-" + Path.GetFileName(_dir).ToLowerInvariant();
 

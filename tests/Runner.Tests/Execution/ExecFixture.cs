@@ -79,8 +79,17 @@ public abstract class ExecFixture
     /// <summary>The same command, not started: for tests that feed its stdin or follow its output.</summary>
     protected Command RunnerCommand(string state, params string[] args) => WithFixture(Cli.RunnerCli.Command(args), state);
 
-    /// <summary><paramref name="command"/> with the fixture's state directory, cgroup parent and the secret the tests mask.</summary>
-    protected Command WithFixture(Command command, string state) => command
-        .WithEnvironmentVariables(e => e.Set("RUNNER_STATE_DIR", state).Set("DEPLOY_TOKEN", "tok-3f9a-secret-value")
-            .Set("RUNNER_CGROUP_PARENT", CgroupParent));
+    /// <summary>
+    /// <paramref name="command"/> with the fixture's state directory, cgroup parent and the secret
+    /// the tests mask, and <paramref name="extra"/> variables (one call: CliWrap's sets replace each other).
+    /// </summary>
+    protected Command WithFixture(Command command, string state, params (string Name, string Value)[] extra) => command
+        .WithEnvironmentVariables(e =>
+        {
+            e.Set("RUNNER_STATE_DIR", state).Set("DEPLOY_TOKEN", "tok-3f9a-secret-value").Set("RUNNER_CGROUP_PARENT", CgroupParent);
+            foreach (var (name, value) in extra)
+            {
+                e.Set(name, value);
+            }
+        });
 }

@@ -141,15 +141,8 @@ public sealed class RemoteSourceTests : ExecFixture
         var url = server.BaseUrl + Path.GetFileName(origin);
         var home = Directory.CreateDirectory(Path.Combine(Dir, "home-" + Guid.NewGuid().ToString("N")[..6])).FullName;
         var store = Path.Combine(home, "git-credentials");
-        Command Exec(string state, string homeDirectory, params (string Name, string Value)[] env) => Cli.RunnerCli.Command(["exec", "-C", Dir, "--url", url])
-            .WithEnvironmentVariables(e =>
-            {
-                e.Set("RUNNER_STATE_DIR", state).Set("RUNNER_CGROUP_PARENT", CgroupParent).Set("HOME", homeDirectory).Set("GIT_CONFIG_NOSYSTEM", "1");
-                foreach (var (name, value) in env)
-                {
-                    e.Set(name, value);
-                }
-            });
+        Command Exec(string state, string homeDirectory, params (string Name, string Value)[] env) =>
+            WithFixture(Cli.RunnerCli.Command(["exec", "-C", Dir, "--url", url]), state, [("HOME", homeDirectory), ("GIT_CONFIG_NOSYSTEM", "1"), .. env]);
 
         var none = await Exec(NewState("auth-none"), home).ExecuteBufferedAsync(ct);
         var refusedWithout = server.Refused;
@@ -182,15 +175,9 @@ public sealed class RemoteSourceTests : ExecFixture
         var certificate = Path.Combine(Dir, "tls-" + Guid.NewGuid().ToString("N")[..6] + ".pem");
         await using var server = GitHttpServer.Start(Dir, ("ci", password), certificate);
         var url = server.BaseUrl + Path.GetFileName(origin);
-        Command Exec(string state, bool trusted) => Cli.RunnerCli.Command(["exec", "-C", Dir, "--url", url])
-            .WithEnvironmentVariables(e =>
-            {
-                e.Set("RUNNER_STATE_DIR", state).Set("RUNNER_CGROUP_PARENT", CgroupParent).Set("RUNNER_GIT_USERNAME", "ci").Set("RUNNER_GIT_PASSWORD", password);
-                if (trusted)
-                {
-                    e.Set("SSL_CERT_FILE", certificate); // OpenSSL's trust store, as a corporate CA bundle would be
-                }
-            });
+        // SSL_CERT_FILE is OpenSSL's trust store, as a corporate CA bundle would be.
+        Command Exec(string state, bool trusted) => WithFixture(Cli.RunnerCli.Command(["exec", "-C", Dir, "--url", url]), state,
+            [("RUNNER_GIT_USERNAME", "ci"), ("RUNNER_GIT_PASSWORD", password), .. trusted ? [("SSL_CERT_FILE", certificate)] : Array.Empty<(string, string)>()]);
 
         var untrusted = await Exec(NewState("tls-untrusted"), trusted: false).ExecuteBufferedAsync(ct);
         var trusted = await Exec(NewState("tls"), trusted: true).ExecuteBufferedAsync(ct);
