@@ -18,7 +18,7 @@ internal sealed record GitHead(string Branch, string Commit)
                 return new GitHead(repo.Info.IsHeadDetached ? "" : head.FriendlyName, head.Tip?.Sha ?? "");
             }
         }
-        catch (Exception ex) when (ex is LibGit2SharpException or TypeInitializationException or DllNotFoundException or MarshalDirectiveException)
+        catch (Exception ex) when (ex is LibGit2SharpException or InvalidOperationException or TypeInitializationException or DllNotFoundException or MarshalDirectiveException)
         {
             Log.Warning("Cannot read the git repository at {Root}: {Message}; pass --branch and --commit", root, ex.Message);
             return null;

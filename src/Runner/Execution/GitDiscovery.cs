@@ -12,13 +12,15 @@ namespace Ci.Runner.Execution;
 internal static class GitDiscovery
 {
     /// <summary>The path to open with <c>new Repository(path)</c>, or null when no directory up from <paramref name="path"/> is a repository.</summary>
+    /// <exception cref="InvalidOperationException">The nearest .git cannot be read as a repository.</exception>
     public static string? Find(string path)
     {
         for (var dir = new DirectoryInfo(Path.GetFullPath(path)); dir is not null; dir = dir.Parent)
         {
             if (Path.Exists(Path.Combine(dir.FullName, ".git")) || IsBare(dir.FullName))
             {
-                return Repository.IsValid(dir.FullName) ? dir.FullName : null;
+                return Repository.IsValid(dir.FullName) ? dir.FullName
+                    : throw new InvalidOperationException($"{dir.FullName} has a .git that cannot be read as a repository (damaged, or a gitlink to a directory that is gone); 'git -C {dir.FullName} status' says more");
             }
         }
 

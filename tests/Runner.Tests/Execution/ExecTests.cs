@@ -32,14 +32,20 @@ public sealed class ExecTests : ExecFixture
             ("services/api/.runner.yml", "jobs:\n  api:\n    steps: [\"ls; cat main.c\"]\n"), ("services/api/main.c", "int main;\n"), ("README", "top\n"));
         var outside = Directory.CreateDirectory(Path.Combine(Dir, "not-a-repo-" + Guid.NewGuid().ToString("N")[..6])).FullName;
 
+        var broken = Directory.CreateDirectory(Path.Combine(Dir, "broken-gitlink-" + Guid.NewGuid().ToString("N")[..6])).FullName;
+        await File.WriteAllTextAsync(Path.Combine(broken, ".git"), "gitdir: /nonexistent/worktree\n", ct);
+
         var api = await ExecAsync(Path.Combine(repo, "services", "api"));
         var none = await ExecAsync(outside);
+        var damaged = await ExecAsync(broken);
 
         Assert.That(api.ExitCode, Is.EqualTo(0), api.StandardError + api.StandardOutput);
         Assert.That(api.StandardOutput, Does.Contain("[api:1] main.c\n[api:1] int main;\n"), "the workspace is the subtree: no README, no services/");
         Assert.That(api.StandardOutput, Does.Not.Contain("root pipeline"));
         Assert.That(none.ExitCode, Is.EqualTo(2));
         Assert.That(none.StandardError, Does.Contain($"{outside} is not in a git repository"));
+        Assert.That((damaged.ExitCode, damaged.StandardError.Trim()), Is.EqualTo((2,
+            $"runner: {broken} has a .git that cannot be read as a repository (damaged, or a gitlink to a directory that is gone); 'git -C {broken} status' says more")));
     }
 
     [Test, CancelAfter(120_000)]
