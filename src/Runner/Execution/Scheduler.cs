@@ -24,8 +24,10 @@ public sealed class Scheduler(IStepBackend backend, int maxParallel, Action<RunE
     /// <summary>Why jobs and steps did not run or were cut short when the run was stopped.</summary>
     private string Stopped => _failedFast is { } job ? $"job '{job}' failed (--fail-fast)" : "the run was stopped";
 
+    /// <summary>Runs the plan; one run at a time per scheduler.</summary>
     public async Task<IReadOnlyList<JobResult>> RunAsync(ExecutionPlan plan, IReadOnlySet<string>? only, CancellationToken cancellationToken)
     {
+        _failedFast = null;
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         cancellationToken = stop.Token;
         var jobs = Select(plan, only);
