@@ -8,21 +8,16 @@
 set -euo pipefail
 RUNS=${1:-30}
 repo=$(cd "$(dirname "$0")/.." && pwd)
+source "$repo/bench/common.sh"
 work=$(mktemp -d /tmp/bench-XXXXXX)
 trap 'rm -rf "$work"' EXIT
 cd "$work" # podman leaves an 'oom' file in its working directory after an OOM kill
 
-for tool in busybox hyperfine crun runc podman python3; do
-    command -v "$tool" >/dev/null || { echo "bench: $tool is not installed" >&2; exit 3; }
-done
-
-# The root file system: Debian's static busybox and its applets.
-mkdir -p rootfs/bin rootfs/proc rootfs/dev rootfs/sys rootfs/tmp
-cp /bin/busybox rootfs/bin/
-for applet in $(busybox --list); do [[ $applet == busybox ]] || ln -s busybox "rootfs/bin/$applet"; done
+bench_require busybox hyperfine crun runc podman python3
+bench_busybox_rootfs rootfs
 
 # runner: the CLI published as NativeAOT (as it ships), and the in-process harness.
-dotnet publish -c Release "$repo/src/Runner" -o "$work/runner" -v q -nologo >/dev/null
+bench_publish_runner "$repo" "$work/runner"
 dotnet build -c Release "$repo/bench/ContainerStart" -v q -nologo >/dev/null
 runner="$work/runner/runner"
 export RUNNER_STATE_DIR="$work/state"
@@ -49,15 +44,8 @@ if [[ -d /sys/fs/cgroup/unified && $(stat -f -c %T /sys/fs/cgroup/unified) == cg
     crun_cmd="unshare --mount --propagation private -- sh -c 'mount -t tmpfs -o size=1m tmpfs /sys/fs/cgroup/unified && exec crun run --bundle $work/bundle bench-crun'"
 fi
 
-# podman: rootful, without the rlimits this host cannot raise, cgroupfs manager, the rootfs as a local image.
-cat > containers.conf <<'CONF'
-[containers]
-default_ulimits = ["nofile=1024:1024", "nproc=16384:16384"]
-[engine]
-cgroup_manager = "cgroupfs"
-events_logger = "file"
-CONF
-export CONTAINERS_CONF="$work/containers.conf"
+# podman: the rootfs as a local image.
+bench_podman_config "$work"
 tar -C rootfs -c . | podman import -q - localhost/bench-busybox >/dev/null
 
 hyperfine -N --warmup 3 --runs "$RUNS" --export-json results.json \

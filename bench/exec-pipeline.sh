@@ -10,35 +10,24 @@
 set -euo pipefail
 RUNS=${1:-10}
 repo=$(cd "$(dirname "$0")/.." && pwd)
+source "$repo/bench/common.sh"
 work=$(mktemp -d /tmp/bench-exec-XXXXXX)
 trap 'rm -rf "$work"' EXIT
 cd "$work"
 
-for tool in busybox hyperfine podman python3 git; do
-    command -v "$tool" >/dev/null || { echo "bench: $tool is not installed" >&2; exit 3; }
-done
+bench_require busybox hyperfine podman python3 git
 
-# The image: Debian's static busybox and its applets, as a root file system tarball.
-mkdir -p rootfs/bin rootfs/tmp rootfs/opt
-cp /bin/busybox rootfs/bin/
-for applet in $(busybox --list); do [[ $applet == busybox ]] || ln -s busybox "rootfs/bin/$applet"; done
+# The image: the busybox root file system as a tarball.
+bench_busybox_rootfs rootfs
 tar -C rootfs -cf rootfs.tar .
 
-# runner: the published NativeAOT binary, as users get it.
-dotnet publish -c Release "$repo/src/Runner" -o "$work/bin" -v q -nologo >/dev/null
+bench_publish_runner "$repo" "$work/bin"
 runner="$work/bin/runner"
 export RUNNER_STATE_DIR="$work/state"
 $runner image import rootfs.tar --tag localhost/bench-busybox >/dev/null
 
-# podman: rootful, cgroupfs, runc (crun refuses this hybrid host), without the rlimits this host cannot raise (see container-start.sh).
-cat > containers.conf <<'CONF'
-[containers]
-default_ulimits = ["nofile=1024:1024", "nproc=16384:16384"]
-[engine]
-cgroup_manager = "cgroupfs"
-events_logger = "file"
-CONF
-export CONTAINERS_CONF="$work/containers.conf"
+# podman runs with runc: crun refuses this hybrid host.
+bench_podman_config "$work"
 podman import -q rootfs.tar localhost/bench-busybox >/dev/null
 
 make_repo() { # NAME PIPELINE [FILE CONTENT]
