@@ -1,7 +1,7 @@
 using System.Formats.Tar;
 using System.Text;
 using Ci.Isolation.Containers;
-using Ci.Isolation.Native;
+using Ci.Isolation.Files;
 
 namespace Ci.Isolation.Images;
 
@@ -9,9 +9,10 @@ namespace Ci.Isolation.Images;
 /// Unpacks one OCI layer tar into a directory that overlayfs can use as a lower layer. Whiteouts
 /// (<c>.wh.NAME</c>) become 0/0 character devices and opaque markers (<c>.wh..wh..opq</c>) the
 /// <c>trusted.overlay.opaque</c> xattr, so deletions stay deleted. Hard links, symbolic links,
-/// devices, fifos, ownership, modes (setuid included), mtimes and xattrs survive. An entry whose
-/// path leaves the layer, or goes through a symbolic link, is refused: nothing is ever written
-/// outside the target directory.
+/// devices, fifos, ownership, modes (setuid included), mtimes and xattrs survive. Every write goes
+/// through <see cref="RootedDirectory"/>: an entry whose path leaves the layer or goes through a
+/// symbolic link is refused, and nothing is ever written, changed or deleted outside the target
+/// directory (docs/adr/0004-hostile-trees.md).
 /// </summary>
 internal static class LayerExtractor
 {
@@ -19,9 +20,25 @@ internal static class LayerExtractor
     private const string OpaqueMarker = ".wh..wh..opq";
     private const string XattrPrefix = "SCHILY.xattr.";
 
-    public static void Extract(Stream tar, string root)
+    /// <summary>Unpacks <paramref name="tar"/> into <paramref name="root"/>; <paramref name="limits"/> caps what it may write.</summary>
+    public static void Extract(Stream tar, string root, UnpackLimits? limits = null)
     {
+        string current = "";
+        try
+        {
+            Extract(tar, root, limits ?? UnpackLimits.Default, name => current = name);
+        }
+        catch (UnsafePathException ex)
+        {
+            throw Refused(current, $"its parent {ex.Reason}");
+        }
+    }
+
+    private static void Extract(Stream tar, string root, UnpackLimits limits, Action<string> reading)
+    {
+        using var tree = RootedDirectory.Open(root);
         var directories = new List<(string Path, TarEntry Entry)>();
+        long bytes = 0, entries = 0;
         using var reader = new TarReader(tar, leaveOpen: true);
         while (reader.GetNextEntry(copyData: false) is { } entry)
         {
@@ -30,65 +47,83 @@ internal static class LayerExtractor
                 continue;
             }
 
+            reading(entry.Name);
+            if (++entries > limits.MaxEntries)
+            {
+                throw new IsolationException($"layer refused: more than {limits.MaxEntries} entries (the limit on what one layer may unpack)");
+            }
+
             var rel = Normalize(entry.Name) ?? throw Refused(entry.Name, "its path leaves the layer");
             if (rel.Length == 0)
             {
-                directories.Add((root, entry));
+                directories.Add(("", entry));
                 continue;
             }
 
             var slash = rel.LastIndexOf('/');
-            var parent = EnsureDirectory(root, slash < 0 ? "" : rel[..slash], entry.Name);
+            var parent = slash < 0 ? "" : rel[..slash];
             var name = rel[(slash + 1)..];
+            if (parent.Length > 0)
+            {
+                tree.CreateDirectory(parent, replace: true); // a file replaced by a directory in this layer; a link in the way is refused
+            }
+
             if (name == OpaqueMarker)
             {
-                Libc.Check(Libc.lsetxattr(parent, "trusted.overlay.opaque", "y"u8.ToArray(), 1, 0), $"setxattr({parent}, trusted.overlay.opaque)");
+                tree.SetDirectoryXattr(parent, "trusted.overlay.opaque", "y"u8.ToArray());
                 continue;
             }
 
             if (name.StartsWith(WhiteoutPrefix, StringComparison.Ordinal))
             {
-                var hidden = Path.Combine(parent, name[WhiteoutPrefix.Length..]);
-                Remove(hidden);
-                Libc.Check(Libc.mknod(hidden, Libc.SIfchr, 0), $"mknod(whiteout {hidden})");
+                var hidden = name[WhiteoutPrefix.Length..];
+                if (hidden is "" or "." or ".." || hidden.StartsWith(WhiteoutPrefix, StringComparison.Ordinal))
+                {
+                    throw Refused(entry.Name, "it is a whiteout of no real name");
+                }
+
+                tree.CreateWhiteout(parent.Length == 0 ? hidden : $"{parent}/{hidden}");
                 continue;
             }
 
-            var path = Path.Combine(parent, name);
-            Write(entry, path, root);
+            bytes += entry.Length;
+            if (bytes > limits.MaxBytes)
+            {
+                throw new IsolationException($"layer refused: it unpacks to more than {FormatBytes(limits.MaxBytes)} (the limit on what one layer may unpack; " +
+                    $"{UnpackLimits.MaxBytesVariable} raises it)");
+            }
+
+            Write(tree, entry, rel);
             if (entry.EntryType == TarEntryType.Directory)
             {
-                directories.Add((path, entry));
+                directories.Add((rel, entry));
             }
-            else if (entry.EntryType is not (TarEntryType.SymbolicLink or TarEntryType.HardLink))
+            else if (entry.EntryType is not TarEntryType.HardLink)
             {
-                SetMetadata(path, entry);
+                tree.SetMetadata(rel, Metadata(entry));
             }
         }
 
-        // Directories last, deepest first: a read-only directory must not stop the writes into it.
+        // Directories last, deepest first: a read-only directory must not stop the writes into it. One that a later entry
+        // replaced (by a link, say) is not a directory of the layer any more and is left alone.
         foreach (var (path, entry) in directories.OrderByDescending(d => d.Path.Length))
         {
-            SetMetadata(path, entry);
+            if (tree.Stat(path) is { Kind: EntryKind.Directory })
+            {
+                tree.SetMetadata(path, Metadata(entry));
+            }
         }
     }
 
-    private static void Write(TarEntry entry, string path, string root)
+    private static void Write(RootedDirectory tree, TarEntry entry, string rel)
     {
-        var existing = new FileInfo(path);
-        var isDirectory = existing.Exists == false && Directory.Exists(path) && existing.LinkTarget is null;
-        if (!(entry.EntryType == TarEntryType.Directory && isDirectory))
-        {
-            Remove(path);
-        }
-
         switch (entry.EntryType)
         {
             case TarEntryType.Directory:
-                Directory.CreateDirectory(path);
+                tree.CreateDirectory(rel, replace: true);
                 break;
             case TarEntryType.RegularFile or TarEntryType.V7RegularFile or TarEntryType.ContiguousFile:
-                using (var file = new FileStream(path, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16))
+                using (var file = tree.CreateFile(rel, (UnixFileMode)0x180, replace: true))
                 {
                     entry.DataStream?.CopyTo(file);
                 }
@@ -96,88 +131,43 @@ internal static class LayerExtractor
                 break;
             case TarEntryType.SymbolicLink:
                 // The link's text is kept as is; it is never followed while unpacking.
-                File.CreateSymbolicLink(path, entry.LinkName);
-                Libc.Check(Libc.lchown(path, (uint)entry.Uid, (uint)entry.Gid), $"lchown({path})");
+                tree.CreateSymbolicLink(rel, entry.LinkName, replace: true);
                 break;
             case TarEntryType.HardLink:
                 var target = Normalize(entry.LinkName) is { Length: > 0 } t ? t : throw Refused(entry.Name, $"its hard link target '{entry.LinkName}' leaves the layer");
-                var slash = target.LastIndexOf('/');
-                var targetPath = Path.Combine(EnsureDirectory(root, slash < 0 ? "" : target[..slash], entry.Name), target[(slash + 1)..]);
-                Libc.Check(Libc.link(targetPath, path), $"link({entry.LinkName} → {entry.Name})");
+                tree.CreateHardLink(rel, target, replace: true);
                 break;
             case TarEntryType.CharacterDevice or TarEntryType.BlockDevice or TarEntryType.Fifo:
                 var posix = (PosixTarEntry)entry;
-                var type = entry.EntryType switch
+                var kind = entry.EntryType switch
                 {
-                    TarEntryType.CharacterDevice => Libc.SIfchr,
-                    TarEntryType.BlockDevice => Libc.SIfblk,
-                    _ => Libc.SIfifo,
+                    TarEntryType.CharacterDevice => EntryKind.CharacterDevice,
+                    TarEntryType.BlockDevice => EntryKind.BlockDevice,
+                    _ => EntryKind.Fifo,
                 };
-                Libc.Check(Libc.mknod(path, type | ((uint)entry.Mode & 0xfff), Libc.Makedev((uint)posix.DeviceMajor, (uint)posix.DeviceMinor)), $"mknod({entry.Name})");
+                tree.CreateNode(rel, kind, entry.Mode, (uint)posix.DeviceMajor, (uint)posix.DeviceMinor, replace: true);
                 break;
             default:
                 throw Refused(entry.Name, $"entries of type {entry.EntryType} are not supported in layers");
         }
     }
 
-    private static void SetMetadata(string path, TarEntry entry)
+    private static EntryMetadata Metadata(TarEntry entry)
     {
-        // chown first: it clears setuid and setgid bits, which the chmod then sets.
-        Libc.Check(Libc.lchown(path, (uint)entry.Uid, (uint)entry.Gid), $"lchown({path})");
-        File.SetUnixFileMode(path, entry.Mode);
+        var xattrs = new List<(string, byte[])>();
         if (entry is PaxTarEntry pax)
         {
             foreach (var (key, value) in pax.ExtendedAttributes)
             {
-                if (key.StartsWith(XattrPrefix, StringComparison.Ordinal))
+                // trusted.overlay.* steers overlayfs itself (redirects, metacopy): only the whiteout forms above may say it.
+                if (key.StartsWith(XattrPrefix, StringComparison.Ordinal) && !key.StartsWith(XattrPrefix + "trusted.overlay.", StringComparison.Ordinal))
                 {
-                    var bytes = Encoding.Latin1.GetBytes(value);
-                    Libc.Check(Libc.lsetxattr(path, key[XattrPrefix.Length..], bytes, (nuint)bytes.Length, 0), $"setxattr({path}, {key[XattrPrefix.Length..]})");
+                    xattrs.Add((key[XattrPrefix.Length..], Encoding.Latin1.GetBytes(value)));
                 }
             }
         }
 
-        File.SetLastWriteTimeUtc(path, entry.ModificationTime.UtcDateTime);
-    }
-
-    /// <summary>
-    /// The directory for an entry's parent, created when missing. Every component must be a real
-    /// directory inside the layer: a symbolic link as a parent (a → /etc, then a/passwd) is refused.
-    /// </summary>
-    private static string EnsureDirectory(string root, string relative, string entryName)
-    {
-        var current = root;
-        foreach (var part in relative.Split('/', StringSplitOptions.RemoveEmptyEntries))
-        {
-            current = Path.Combine(current, part);
-            var info = new FileInfo(current);
-            if (info.LinkTarget is not null)
-            {
-                throw Refused(entryName, $"its parent '{Path.GetRelativePath(root, current)}' is a symbolic link");
-            }
-
-            if (info.Exists)
-            {
-                File.Delete(current); // a file replaced by a directory in this layer
-            }
-
-            Directory.CreateDirectory(current);
-        }
-
-        return current;
-    }
-
-    private static void Remove(string path)
-    {
-        var info = new FileInfo(path);
-        if (info.LinkTarget is null && Directory.Exists(path))
-        {
-            Directory.Delete(path, recursive: true);
-        }
-        else if (info.Exists || info.LinkTarget is not null)
-        {
-            File.Delete(path);
-        }
+        return new EntryMetadata((uint)entry.Uid, (uint)entry.Gid, entry.Mode, entry.ModificationTime.UtcDateTime) { Xattrs = xattrs };
     }
 
     /// <summary>"./usr//bin/" → "usr/bin"; null when the path climbs out with "..".</summary>
@@ -200,6 +190,8 @@ internal static class LayerExtractor
 
         return string.Join('/', parts);
     }
+
+    private static string FormatBytes(long bytes) => bytes >= 1L << 30 ? $"{bytes / (double)(1L << 30):0.#} GiB" : $"{bytes >> 20} MiB";
 
     private static IsolationException Refused(string entry, string why) => new($"layer entry '{entry}' refused: {why}");
 }

@@ -23,6 +23,9 @@ public sealed class LayerStore
         Directory.CreateDirectory(_root);
     }
 
+    /// <summary>What one layer may unpack to (bytes, entries); past it the layer is refused.</summary>
+    public UnpackLimits Limits { get; init; } = UnpackLimits.Default;
+
     public Layer? Find(Digest diffId)
     {
         var path = System.IO.Path.Combine(_root, diffId.Short);
@@ -50,7 +53,7 @@ public sealed class LayerStore
             Digest diffId;
             using (var hashing = new HashingStream(Decompress(stream)))
             {
-                LayerExtractor.Extract(hashing, temp);
+                LayerExtractor.Extract(hashing, temp, Limits);
                 diffId = hashing.Finish();
             }
 
