@@ -51,9 +51,10 @@ public sealed partial class RootedDirectory
 
     /// <summary>
     /// Every entry under <paramref name="relative"/>, depth first in ordinal order, with its path
-    /// relative to it; directories are listed, then entered; links are listed, never entered.
+    /// relative to it; directories are listed, then entered (those <paramref name="enter"/> takes, when
+    /// given); links are listed, never entered.
     /// </summary>
-    public IEnumerable<(string Path, EntryInfo Info)> Walk(string relative = "")
+    public IEnumerable<(string Path, EntryInfo Info)> Walk(string relative = "", Func<string, bool>? enter = null)
     {
         var pending = new Stack<string>();
         pending.Push("");
@@ -64,9 +65,10 @@ public sealed partial class RootedDirectory
             var entries = List(start.Length == 0 ? dir : dir.Length == 0 ? start : $"{start}/{dir}");
             for (var i = entries.Count - 1; i >= 0; i--)
             {
-                if (entries[i].Info.Kind == EntryKind.Directory)
+                var path = dir.Length == 0 ? entries[i].Name : $"{dir}/{entries[i].Name}";
+                if (entries[i].Info.Kind == EntryKind.Directory && (enter is null || enter(path)))
                 {
-                    pending.Push(dir.Length == 0 ? entries[i].Name : $"{dir}/{entries[i].Name}");
+                    pending.Push(path);
                 }
             }
 

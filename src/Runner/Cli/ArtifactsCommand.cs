@@ -50,7 +50,7 @@ internal static class ArtifactsCommand
 
             foreach (var f in files)
             {
-                Console.WriteLine($"{f.Job,-24} {Units.FormatBytes(f.Size),10}  {f.Path}  (kept until {f.Expires.ToLocalTime():yyyy-MM-dd HH:mm})");
+                Console.WriteLine($"{f.Job,-24} {Units.FormatBytes(f.Size),10}  {f.Path}{(f.LinkTarget is null ? "" : " -> " + f.LinkTarget)}  (kept until {f.Expires.ToLocalTime():yyyy-MM-dd HH:mm})");
             }
 
             return ExitCodes.Ok;

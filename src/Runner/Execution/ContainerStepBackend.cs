@@ -274,24 +274,22 @@ public sealed class ContainerStepBackend(
     /// <summary>
     /// Copies the files the artifacts patterns match, as the job's last step left them (deletions
     /// and all), into a layer-shaped directory (workspace/…) kept for the run; paths are relative
-    /// to the job's workdir.
+    /// to the job's workdir. The container made these files: links are copied as links (never
+    /// followed on the host), devices and fifos are left out, setuid bits dropped.
     /// </summary>
     private void CollectArtifacts(Handle handle, PlannedArtifacts artifacts)
     {
-        var stack = new LayerStack([.. handle.StepLayers.AsEnumerable().Reverse(), .. handle.ArtifactLayers, .. checkoutLayers]);
+        using var stack = new LayerStack([.. handle.StepLayers.AsEnumerable().Reverse(), .. handle.ArtifactLayers, .. checkoutLayers]);
         var target = artifactsDirectory(handle.Job);
-        var workdir = handle.Job.Workdir.TrimStart('/');
-        foreach (var (relative, source) in stack.Files(handle.Job.Workdir, path => Ci.Pipeline.Values.Glob.MatchesList(artifacts.Paths, path)))
+        using var kept = Ci.Isolation.Files.RootedDirectory.Open(target, create: true);
+        var workdir = handle.Job.Workdir.Trim('/');
+        foreach (var (relative, layer, _) in stack.Files(handle.Job.Workdir, path => Ci.Pipeline.Values.Glob.MatchesList(artifacts.Paths, path)))
         {
-            var destination = Path.Combine(target, workdir, relative);
-            Directory.CreateDirectory(Path.GetDirectoryName(destination)!);
-            File.Copy(source, destination, overwrite: true);
+            var from = workdir.Length == 0 ? relative : $"{workdir}/{relative}";
+            Ci.Isolation.Files.TreeCopy.CopyEntry(layer, from, kept, from);
         }
 
-        if (Directory.Exists(target))
-        {
-            _artifacts[handle.Job.Id] = target;
-        }
+        _artifacts[handle.Job.Id] = target;
     }
 
     public async Task FinishJobAsync(IJobHandle job, bool succeeded)

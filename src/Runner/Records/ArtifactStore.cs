@@ -1,9 +1,10 @@
 using System.Globalization;
+using Ci.Isolation.Files;
 
 namespace Ci.Runner.Records;
 
-/// <summary>A file a job kept as an artifact.</summary>
-public sealed record ArtifactFile(string Job, string Path, long Size, DateTimeOffset Expires);
+/// <summary>A file a job kept as an artifact; a symbolic link has its text (it was kept as a link, never followed).</summary>
+public sealed record ArtifactFile(string Job, string Path, long Size, DateTimeOffset Expires, string? LinkTarget = null);
 
 /// <summary>
 /// Artifacts kept with their run: STATE/artifacts/RUN/JOB/ holds a job's files in the shape of a
@@ -47,24 +48,33 @@ public sealed class ArtifactStore
             .SelectMany(d =>
             {
                 var expires = Expiry(d + ".expires") ?? DateTimeOffset.MaxValue;
-                return System.IO.Directory.EnumerateFiles(d, "*", SearchOption.AllDirectories)
-                    .Select(f => new ArtifactFile(Path.GetFileName(d), Display(Path.GetRelativePath(d, f)), new FileInfo(f).Length, expires))
-                    .OrderBy(f => f.Path, StringComparer.Ordinal);
+                using var tree = RootedDirectory.Open(d);
+                return tree.Walk()
+                    .Where(e => e.Info.Kind is EntryKind.File or EntryKind.SymbolicLink)
+                    .Select(e => new ArtifactFile(Path.GetFileName(d), Display(e.Path), e.Info.Size, expires,
+                        e.Info.Kind == EntryKind.SymbolicLink ? tree.ReadLink(e.Path) : null))
+                    .OrderBy(f => f.Path, StringComparer.Ordinal)
+                    .ToList();
             })
             .ToList();
     }
 
-    /// <summary>Copies one job's artifacts under <paramref name="target"/> (paths as <see cref="List"/> gives them); returns how many files.</summary>
+    /// <summary>
+    /// Copies one job's artifacts under <paramref name="target"/> (paths as <see cref="List"/> gives
+    /// them); returns how many files. A container made them: links are written as links, and
+    /// nothing is written through a link already in <paramref name="target"/>.
+    /// </summary>
     public int Fetch(long runId, string job, string target)
     {
-        var source = Path.Combine(_root, runId.ToString(CultureInfo.InvariantCulture), job);
+        using var source = RootedDirectory.Open(Path.Combine(_root, runId.ToString(CultureInfo.InvariantCulture), job));
+        using var destination = RootedDirectory.Open(target, create: true);
         var count = 0;
-        foreach (var file in System.IO.Directory.EnumerateFiles(source, "*", SearchOption.AllDirectories))
+        foreach (var (path, info) in source.Walk())
         {
-            var destination = Path.Combine(target, Display(Path.GetRelativePath(source, file)));
-            System.IO.Directory.CreateDirectory(Path.GetDirectoryName(destination)!);
-            File.Copy(file, destination, overwrite: true);
-            count++;
+            if (info.Kind is EntryKind.File or EntryKind.SymbolicLink && TreeCopy.CopyEntry(source, path, destination, Display(path)))
+            {
+                count++;
+            }
         }
 
         return count;
