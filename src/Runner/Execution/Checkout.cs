@@ -1,4 +1,5 @@
 using System.Security.Cryptography;
+using Ci.Isolation.Files;
 using Ci.Isolation.Images;
 using LibGit2Sharp;
 
@@ -85,8 +86,22 @@ public static class Checkout
         if (!Directory.Exists(root))
         {
             var temp = root + ".tmp-" + Random.Shared.NextInt64(1L << 40).ToString("x10");
-            Write(tree, Path.Combine(temp, WorkspaceDirectory), "", "", tree, url, submodules);
-            StoreDirectory.Publish(temp, root);
+            try
+            {
+                using (var target = RootedDirectory.Open(temp, create: true))
+                {
+                    Write(tree, target, WorkspaceDirectory, "", "", tree, url, submodules);
+                }
+
+                StoreDirectory.Publish(temp, root);
+            }
+            finally
+            {
+                if (Directory.Exists(temp))
+                {
+                    Directory.Delete(temp, recursive: true); // a refused tree leaves nothing half-written
+                }
+            }
         }
 
         Directory.SetLastWriteTimeUtc(root, DateTime.UtcNow); // used now (see StoreCollector)
@@ -109,29 +124,37 @@ public static class Checkout
 
         var temp = Path.Combine(stateDirectory, "checkouts", "changes.tmp-" + Random.Shared.NextInt64(1L << 40).ToString("x10"));
         using var digest = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-        foreach (var path in changed)
+        using (var source = RootedDirectory.Open(repo.Info.WorkingDirectory))
+        using (var changes = RootedDirectory.Open(temp, create: true))
         {
-            var source = Path.Combine(repo.Info.WorkingDirectory, path);
-            var target = Path.Combine(temp, WorkspaceDirectory, path[prefix.Length..]);
-            var info = new FileInfo(source);
-            digest.AppendData(System.Text.Encoding.UTF8.GetBytes(path + "\0"));
-            if (info.LinkTarget is { } link)
+            foreach (var path in changed)
             {
-                Directory.CreateDirectory(Path.GetDirectoryName(target)!);
-                File.CreateSymbolicLink(target, link);
-                digest.AppendData(System.Text.Encoding.UTF8.GetBytes("link:" + link));
-            }
-            else if (info.Exists)
-            {
-                Directory.CreateDirectory(Path.GetDirectoryName(target)!);
-                File.Copy(source, target);
-                digest.AppendData(System.Text.Encoding.UTF8.GetBytes($"mode:{(int)info.UnixFileMode}:"));
-                digest.AppendData(File.ReadAllBytes(target));
-            }
-            else
-            {
-                Whiteout.Create(target);
-                digest.AppendData("deleted"u8);
+                var target = $"{WorkspaceDirectory}/{path[prefix.Length..]}";
+                digest.AppendData(System.Text.Encoding.UTF8.GetBytes(path + "\0"));
+                var info = source.Stat(path);
+                if (info is { Kind: EntryKind.SymbolicLink })
+                {
+                    var link = source.ReadLink(path);
+                    changes.CreateSymbolicLink(target, link);
+                    digest.AppendData(System.Text.Encoding.UTF8.GetBytes("link:" + link));
+                }
+                else if (info is { Kind: EntryKind.File } && source.OpenRead(path) is { } content)
+                {
+                    using (content)
+                    using (var file = changes.CreateFile(target, info.Mode & (UnixFileMode)0x1ff))
+                    {
+                        content.CopyTo(file);
+                    }
+
+                    digest.AppendData(System.Text.Encoding.UTF8.GetBytes($"mode:{(int)info.Mode}:"));
+                    using var written = changes.OpenRead(target)!;
+                    digest.AppendData(SHA256.HashData(written));
+                }
+                else if (info is null)
+                {
+                    changes.CreateWhiteout(target);
+                    digest.AppendData("deleted"u8);
+                }
             }
         }
 
@@ -144,36 +167,38 @@ public static class Checkout
 
     /// <param name="workspacePrefix">Where <paramref name="tree"/> is in the workspace.</param>
     /// <param name="repositoryPrefix">Where it is in its own repository (a submodule starts again at "").</param>
-    private static void Write(Tree tree, string directory, string workspacePrefix, string repositoryPrefix, Tree repositoryRoot, string? repositoryUrl,
-        SubmoduleResolver? submodules)
+    private static void Write(Tree tree, RootedDirectory target, string directory, string workspacePrefix, string repositoryPrefix, Tree repositoryRoot,
+        string? repositoryUrl, SubmoduleResolver? submodules)
     {
-        Directory.CreateDirectory(directory);
+        // A repository is hostile input: its trees are checked as git fsck does before a file of them is written.
+        GitTreeCheck.Verify(tree, $"{workspacePrefix}");
+        target.CreateDirectory(directory);
         foreach (var entry in tree)
         {
-            var path = Path.Combine(directory, entry.Name);
+            var path = $"{directory}/{entry.Name}";
             switch (entry.TargetType)
             {
                 case TreeEntryTargetType.Tree:
-                    Write((Tree)entry.Target, path, $"{workspacePrefix}{entry.Name}/", $"{repositoryPrefix}{entry.Name}/", repositoryRoot, repositoryUrl, submodules);
+                    Write((Tree)entry.Target, target, path, $"{workspacePrefix}{entry.Name}/", $"{repositoryPrefix}{entry.Name}/", repositoryRoot, repositoryUrl, submodules);
                     break;
                 case TreeEntryTargetType.GitLink when submodules is not null:
                     var (commit, url) = submodules(new Submodule($"{workspacePrefix}{entry.Name}", $"{repositoryPrefix}{entry.Name}", entry.Target.Id, repositoryRoot, repositoryUrl));
-                    Write(commit.Tree, path, $"{workspacePrefix}{entry.Name}/", "", commit.Tree, url, submodules);
+                    Write(commit.Tree, target, path, $"{workspacePrefix}{entry.Name}/", "", commit.Tree, url, submodules);
                     break;
                 case TreeEntryTargetType.GitLink:
-                    Directory.CreateDirectory(path); // as git leaves a submodule that is not initialised
+                    target.CreateDirectory(path); // as git leaves a submodule that is not initialised
                     break;
                 case TreeEntryTargetType.Blob when entry.Mode == Mode.SymbolicLink:
-                    File.CreateSymbolicLink(path, ((Blob)entry.Target).GetContentText());
+                    // Written as a link, never followed: the primitive refuses to write anything through it.
+                    target.CreateSymbolicLink(path, ((Blob)entry.Target).GetContentText());
                     break;
                 case TreeEntryTargetType.Blob:
                     using (var content = ((Blob)entry.Target).GetContentStream())
-                    using (var file = File.Create(path))
+                    using (var file = target.CreateFile(path, entry.Mode == Mode.ExecutableFile ? (UnixFileMode)0b111_101_101 : (UnixFileMode)0b110_100_100))
                     {
                         content.CopyTo(file);
                     }
 
-                    File.SetUnixFileMode(path, entry.Mode == Mode.ExecutableFile ? (UnixFileMode)0b111_101_101 : (UnixFileMode)0b110_100_100);
                     break;
             }
         }
