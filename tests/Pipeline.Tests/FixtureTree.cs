@@ -1,11 +1,17 @@
-namespace Ci.Pipeline.Sources;
+using Ci.Pipeline.Sources;
 
-/// <summary>A directory on disk as a source tree. Symbolic links that lead outside the root are treated as absent.</summary>
-public sealed class DirectorySourceTree : ISourceTree
+namespace Ci.Pipeline.Tests;
+
+/// <summary>
+/// The tests' own fixture directories as a source tree. Test-only: it trusts the directory. The
+/// runner reads repositories through RootedSourceTree (src/Runner), which resolves every path
+/// inside the tree with openat2.
+/// </summary>
+internal sealed class FixtureTree : ISourceTree
 {
     private readonly string _root;
 
-    public DirectorySourceTree(string root)
+    public FixtureTree(string root)
     {
         _root = Path.GetFullPath(root).TrimEnd('/');
     }

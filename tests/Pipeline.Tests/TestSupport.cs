@@ -24,7 +24,7 @@ internal sealed class TempRepo : IDisposable
     }
 
     public CompileResult Compile(string file = ".runner.yml", TriggerContext? trigger = null) =>
-        PipelineCompiler.Compile(new DirectorySourceTree(Root), file, trigger ?? new TriggerContext { Branch = "main" });
+        PipelineCompiler.Compile(new FixtureTree(Root), file, trigger ?? new TriggerContext { Branch = "main" });
 
     public ExecutionPlan Plan(string yaml, TriggerContext? trigger = null)
     {

@@ -171,6 +171,6 @@ public sealed partial class RootedDirectory : IDisposable
     }
 
     internal Exception Failure(string operation, string relative, int errno) => errno == Libc.Enospc
-        ? new IOException($"{operation}({Path}/{relative}): no space left on the device", unchecked((int)0x8007_0070))
+        ? new IOException($"{operation}({Path}/{relative}): no space left on the device", Libc.Enospc)
         : new Containers.IsolationException($"{operation}({Path}/{relative}): {Libc.Describe(errno)}");
 }

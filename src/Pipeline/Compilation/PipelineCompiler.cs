@@ -110,7 +110,7 @@ public sealed partial class PipelineCompiler
         }
 
         return new ExecutionPlan(_doc.File, _doc.Name?.Value, _trigger, TriggerMismatch(), jobs,
-            _doc.Secrets.Select(s => s.Name.Value).ToList());
+            _doc.Secrets.Select(s => new PlannedSecret(s.Name.Value, s.FromEnv?.Value ?? s.Name.Value, s.Optional)).ToList());
     }
 
     private void CheckSecrets()
@@ -123,10 +123,11 @@ public sealed partial class PipelineCompiler
                 _diagnostics.Error(secret.Name.Position, DiagnosticCodes.DuplicateKey, $"secret '{secret.Name.Value}' is declared twice");
             }
 
-            if (_trigger.AvailableSecrets is { } available && !secret.Optional && !available.Contains(secret.Name.Value))
+            var variable = secret.FromEnv?.Value ?? secret.Name.Value;
+            if (_trigger.AvailableSecrets is { } available && !secret.Optional && !available.Has(secret.Name.Value, variable))
             {
                 _diagnostics.Error(secret.Name.Position, DiagnosticCodes.SecretMissing,
-                    $"secret '{secret.Name.Value}' has no value; export {secret.FromEnv?.Value ?? secret.Name.Value} in the runner's environment or put it in --secrets-file");
+                    $"secret '{secret.Name.Value}' has no value; put {secret.Name.Value}=VALUE in the --secrets-file, or pass the runner's variable with --secret {variable}");
             }
         }
     }

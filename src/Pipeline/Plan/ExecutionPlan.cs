@@ -11,8 +11,10 @@ public sealed record ExecutionPlan(
     TriggerContext Trigger,
     string? NotTriggeredReason,
     IReadOnlyList<PlannedJob> Jobs,
-    IReadOnlyList<string> SecretNames)
+    IReadOnlyList<PlannedSecret> Secrets)
 {
+    public IEnumerable<string> SecretNames => Secrets.Select(s => s.Name);
+
     public bool IsTriggered => NotTriggeredReason is null;
 
     public PlannedJob? FindJob(string id) => Jobs.FirstOrDefault(j => j.Id == id);

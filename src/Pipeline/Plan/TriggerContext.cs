@@ -21,6 +21,6 @@ public sealed record TriggerContext
     /// <summary>Variables given on the command line or by the server (<c>--var K=V</c>), for <c>${{ }}</c> and <c>if:</c>.</summary>
     public IReadOnlyDictionary<string, string> Variables { get; init; } = new Dictionary<string, string>();
 
-    /// <summary>Names of the secrets the runner holds values for; null when not checking (validate, plan).</summary>
-    public IReadOnlySet<string>? AvailableSecrets { get; init; }
+    /// <summary>The secrets the runner holds values for; null when not checking (validate, plan).</summary>
+    public SecretAvailability? AvailableSecrets { get; init; }
 }

@@ -3,8 +3,8 @@ namespace Ci.Pipeline.Sources;
 /// <summary>
 /// The files of a repository at one revision, as the compiler sees them: the pipeline file, its
 /// includes, and the files that cache keys hash. Paths are relative, '/'-separated, and never
-/// leave the tree. Implementations: a directory (<see cref="DirectorySourceTree"/>) and, in the
-/// runner, a git commit.
+/// leave the tree. The runner's implementation reads a directory through its one primitive for
+/// trees from outside (RootedSourceTree): a link that leads out of the tree is absent.
 /// </summary>
 public interface ISourceTree
 {

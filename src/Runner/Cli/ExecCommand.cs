@@ -2,7 +2,6 @@ using System.CommandLine;
 using Ci.Isolation.Containers;
 using Ci.Pipeline.Compilation;
 using Ci.Pipeline.Secrets;
-using Ci.Pipeline.Sources;
 using Ci.Pipeline.Values;
 using Ci.Runner.Caches;
 using Ci.Runner.Execution;
@@ -35,6 +34,16 @@ internal static class ExecCommand
     };
 
     private static readonly Option<int> Parallel = new("--jobs") { Description = "Jobs at once (default 2)", DefaultValueFactory = _ => 2 };
+    private static readonly Option<string> SecretsFile = new("--secrets-file")
+    {
+        Description = "Secret values for the pipeline's declared secrets, one NAME=VALUE a line (dotenv); the file must be readable by its owner only",
+    };
+
+    private static readonly Option<string[]> Secret = new("--secret")
+    {
+        Description = "Give the pipeline the runner's environment variable VAR as a secret (repeatable); no other variable ever reaches a pipeline",
+    };
+
     private static readonly Option<bool> FailFast = new("--fail-fast") { Description = "Stop the run when a job fails: running jobs are stopped (SIGTERM, as a first Ctrl-C), others do not start" };
 
     public static Command Create()
@@ -45,6 +54,8 @@ internal static class ExecCommand
         command.Options.Add(Jobs);
         command.Options.Add(Parallel);
         command.Options.Add(FailFast);
+        command.Options.Add(SecretsFile);
+        command.Options.Add(Secret);
         command.Options.Add(Worktree);
         command.Options.Add(Url);
         command.Options.Add(Ref);
@@ -89,11 +100,21 @@ internal static class ExecCommand
         }
 
         var trigger = TriggerOptions.Read(parse, root) with { Commit = commit, Branch = parse.GetValue(TriggerOptions.Branch) ?? branch };
-        var secrets = Environment.GetEnvironmentVariables().Cast<System.Collections.DictionaryEntry>()
-            .ToDictionary(e => (string)e.Key, e => (string?)e.Value ?? "", StringComparer.Ordinal);
+        RunSecrets secretSources;
+        try
+        {
+            secretSources = RunSecrets.Load(parse.GetValue(SecretsFile), parse.GetValue(Secret) ?? [], Environment.GetEnvironmentVariables());
+        }
+        catch (SecretsException ex)
+        {
+            await Console.Error.WriteLineAsync($"runner: {ex.Message}");
+            return ExitCodes.InvalidInput;
+        }
+
         // The plan is compiled from the sources the steps see: the committed tree, or with --worktree the working directory.
-        var result = PipelineCompiler.Compile(new DirectorySourceTree(worktree ? root : Path.Combine(layers[^1], Checkout.WorkspaceDirectory)), file,
-            trigger with { AvailableSecrets = secrets.Keys.ToHashSet() });
+        using var sources = new RootedSourceTree(worktree ? root : Path.Combine(layers[^1], Checkout.WorkspaceDirectory));
+        var result = PipelineCompiler.Compile(sources, file,
+            trigger with { AvailableSecrets = secretSources.Availability });
         foreach (var d in result.Diagnostics)
         {
             await Console.Error.WriteLineAsync(d.ToString());
@@ -110,13 +131,11 @@ internal static class ExecCommand
             return ExitCodes.Ok;
         }
 
+        var secrets = secretSources.ValuesFor(plan.Secrets);
         var masker = new SecretMasker();
-        foreach (var name in plan.SecretNames)
+        foreach (var value in secrets.Values)
         {
-            if (secrets.TryGetValue(name, out var value))
-            {
-                masker.Add(value);
-            }
+            masker.Add(value);
         }
 
         ContainerRuntime runtime;

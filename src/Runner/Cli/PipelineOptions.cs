@@ -39,4 +39,31 @@ internal static class PipelineOptions
 
         return (root, Path.GetRelativePath(root, full));
     }
+
+    /// <summary>
+    /// Why the pipeline file cannot be read, when it is there but not a regular file (a fifo would
+    /// block the reader forever, a device could be anything); null otherwise, absent included.
+    /// </summary>
+    public static string? NotARegularFile(string root, string file)
+    {
+        if (!System.IO.Directory.Exists(root))
+        {
+            return null;
+        }
+
+        using var tree = Ci.Isolation.Files.RootedDirectory.Open(root);
+        return tree.Stat(file)?.Kind switch
+        {
+            null or Ci.Isolation.Files.EntryKind.File or Ci.Isolation.Files.EntryKind.SymbolicLink => null,
+            var kind => $"runner: '{file}' is a {Describe(kind.Value)}, not a regular file; a pipeline is read from a file",
+        };
+    }
+
+    private static string Describe(Ci.Isolation.Files.EntryKind kind) => kind switch
+    {
+        Ci.Isolation.Files.EntryKind.Fifo => "fifo",
+        Ci.Isolation.Files.EntryKind.Directory => "directory",
+        Ci.Isolation.Files.EntryKind.Socket => "socket",
+        _ => "device",
+    };
 }

@@ -1,6 +1,6 @@
 using System.CommandLine;
 using Ci.Pipeline.Compilation;
-using Ci.Pipeline.Sources;
+using Ci.Runner.Execution;
 using Ci.Runner.Output;
 using Serilog;
 
@@ -21,9 +21,16 @@ internal static class PlanCommand
     private static int Run(ParseResult parse)
     {
         var (root, file) = PipelineOptions.Resolve(parse);
+        if (PipelineOptions.NotARegularFile(root, file) is { } problem)
+        {
+            Console.Error.WriteLine(problem);
+            return ExitCodes.InvalidInput;
+        }
+
         var trigger = TriggerOptions.Read(parse, root);
         Log.Debug("Planning {File} in {Root} for {Event} on {Branch}", file, root, trigger.Event, trigger.Branch);
-        var result = PipelineCompiler.Compile(new DirectorySourceTree(root), file, trigger);
+        using var tree = new RootedSourceTree(root);
+        var result = PipelineCompiler.Compile(tree, file, trigger);
         var json = parse.GetValue(GlobalOptions.Json);
         if (!result.Succeeded)
         {

@@ -1,7 +1,7 @@
 using System.CommandLine;
 using Ci.Pipeline.Compilation;
 using Ci.Pipeline.Plan;
-using Ci.Pipeline.Sources;
+using Ci.Runner.Execution;
 using Ci.Runner.Output;
 using Serilog;
 
@@ -21,8 +21,15 @@ internal static class ValidateCommand
     private static int Run(ParseResult parse)
     {
         var (root, file) = PipelineOptions.Resolve(parse);
+        if (PipelineOptions.NotARegularFile(root, file) is { } problem)
+        {
+            Console.Error.WriteLine(problem);
+            return ExitCodes.InvalidInput;
+        }
+
         Log.Debug("Validating {File} in {Root}", file, root);
-        var result = PipelineCompiler.Compile(new DirectorySourceTree(root), file, new TriggerContext());
+        using var tree = new RootedSourceTree(root);
+        var result = PipelineCompiler.Compile(tree, file, new TriggerContext());
         var errors = result.Errors.Count();
         var warnings = result.Diagnostics.Count - errors;
         if (parse.GetValue(GlobalOptions.Json))

@@ -149,11 +149,16 @@ public sealed class CompilerTests
     [Test]
     public void A_required_secret_without_a_value_is_an_error_when_secrets_are_checked()
     {
-        _repo.With(".runner.yml", "secrets: [A, { B: { optional: true } }]\njobs: { j: { steps: [x] } }\n");
+        _repo.With(".runner.yml", "secrets: [A, { B: { optional: true } }, { C: { from_env: CI_C } }, D]\njobs: { j: { steps: [x] } }\n");
 
-        var result = _repo.Compile(trigger: new TriggerContext { AvailableSecrets = new HashSet<string>() });
+        var result = _repo.Compile(trigger: new TriggerContext { AvailableSecrets = new SecretAvailability(new HashSet<string> { "D" }, new HashSet<string> { "C" }) });
 
-        Assert.That(result.Errors.Select(e => e.Code), Is.EqualTo(new[] { DiagnosticCodes.SecretMissing }));
+        Assert.That(result.Errors.Select(e => e.Code), Is.EqualTo(new[] { DiagnosticCodes.SecretMissing, DiagnosticCodes.SecretMissing }));
+        Assert.That(result.Errors.Select(e => e.Message), Is.EqualTo(new[]
+        {
+            "secret 'A' has no value; put A=VALUE in the --secrets-file, or pass the runner's variable with --secret A",
+            "secret 'C' has no value; put C=VALUE in the --secrets-file, or pass the runner's variable with --secret CI_C",
+        }), "from_env names the variable: allowing C itself is not enough; D comes from the file");
     }
 
     [Test]

@@ -25,7 +25,7 @@ public sealed class ExamplePipelinesTests
     [TestCaseSource(nameof(Examples))]
     public void Example_pipeline_compiles_without_errors_or_warnings(string example)
     {
-        var result = PipelineCompiler.Compile(new DirectorySourceTree(Path.Combine(ExamplesDir, example)), ".runner.yml",
+        var result = PipelineCompiler.Compile(new FixtureTree(Path.Combine(ExamplesDir, example)), ".runner.yml",
             new TriggerContext { Branch = "main", Commit = "0123456789abcdef0123456789abcdef01234567" });
 
         Assert.That(result.Diagnostics, Is.Empty, string.Join("\n", result.Diagnostics));
@@ -41,7 +41,7 @@ public sealed class ExamplePipelinesTests
             .Where(l => l.Length > 0 && !l.StartsWith('#'))
             .ToList();
 
-        var result = PipelineCompiler.Compile(new DirectorySourceTree(dir), file, new TriggerContext { Branch = "main" });
+        var result = PipelineCompiler.Compile(new FixtureTree(dir), file, new TriggerContext { Branch = "main" });
 
         Assert.That(result.Plan, Is.Null);
         var actual = result.Diagnostics.Select(d => $"{d.Position.Line},{d.Position.Column} {d.Code}").ToList();

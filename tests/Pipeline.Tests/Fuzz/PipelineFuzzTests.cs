@@ -33,7 +33,7 @@ public sealed class PipelineFuzzTests
         var corpus = Corpus();
         using var repo = new TempRepo();
         repo.With("x.yml", "jobs: { extra: { steps: [x] } }\n");
-        var tree = new DirectorySourceTree(repo.Root);
+        var tree = new FixtureTree(repo.Root);
         var plans = 0;
 
         for (var i = 0; i < Documents && !cancellationToken.IsCancellationRequested; i++)

@@ -239,7 +239,7 @@ public sealed class ExecTests : ExecFixture
                   - run: echo "token=$TOKEN"; printf '%s' "$TOKEN" | base64; test "$TOKEN" = tok-3f9a-secret-value && echo matches
             """);
 
-        var result = await ExecAsync(repo);
+        var result = await ExecAsync(repo, "--secret", "DEPLOY_TOKEN");
 
         Assert.That(result.ExitCode, Is.EqualTo(0), result.StandardError);
         Assert.That(result.StandardOutput, Does.Contain("token=***").And.Contain("matches"));

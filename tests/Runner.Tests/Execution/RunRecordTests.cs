@@ -23,7 +23,7 @@ public sealed class RunRecordTests : ExecFixture
             """);
         var state = NewState("record");
 
-        var exec = await ExecInAsync(state, repo);
+        var exec = await ExecInAsync(state, repo, "--secret", "DEPLOY_TOKEN");
         var runs = await Runner(state, "runs");
         var json = await Runner(state, "runs", "--json");
         var all = await Runner(state, "logs", "last");

@@ -14,7 +14,7 @@ public sealed class SchedulerTests
         try
         {
             File.WriteAllText(Path.Combine(dir, ".runner.yml"), yaml);
-            var result = PipelineCompiler.Compile(new DirectorySourceTree(dir), ".runner.yml", new TriggerContext { Branch = "main" });
+            var result = PipelineCompiler.Compile(new Ci.Runner.Execution.RootedSourceTree(dir), ".runner.yml", new TriggerContext { Branch = "main" });
             Assert.That(result.Errors, Is.Empty);
             return result.Plan!;
         }
