@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using static Ci.Isolation.Init.Native;
 
 namespace Ci.Isolation.Init;
@@ -125,15 +126,42 @@ internal static class RootFilesystem
     {
         Directory.CreateDirectory(sys);
         const ulong Flags = MsNosuid | MsNoexec | MsNodev | MsRdonly;
-        if (!hostNetwork)
+        // A fresh sysfs has no submounts: none of the host's cgroup hierarchies (/sys/fs/cgroup/*) is reachable, whatever the
+        // network. With the host's network, root may still mount it (it owns the network namespace).
+        if (mount("sysfs", sys, "sysfs", Flags, null) == 0)
         {
-            InitException.Check(mount("sysfs", sys, "sysfs", Flags, null), "mount(sysfs → /sys)");
             return;
         }
 
-        // sysfs may only be mounted by the owner of the network namespace; with the host's network, bind the host's /sys read-only (as runc does).
+        if (!hostNetwork)
+        {
+            throw new InitException("mount(sysfs → /sys)", Marshal.GetLastPInvokeError());
+        }
+
+        // Where sysfs may not be mounted (a user namespace that does not own the host's network), bind the host's /sys as
+        // runc does, and make every submount read-only too: a recursive bind keeps each submount's own flags, and a
+        // read-write /sys/fs/cgroup/pids would let a step leave its limits or rewrite other cgroups'.
         InitException.Check(mount("/sys", sys, null, MsBind | MsRec, null), "mount(bind /sys)");
-        InitException.Check(mount(null, sys, null, MsBind | MsRemount | Flags, null), "remount(/sys, ro)");
+        foreach (var target in MountPointsUnder(sys))
+        {
+            InitException.Check(mount(null, target, null, MsBind | MsRemount | Flags, null), $"remount({target}, ro)");
+        }
+    }
+
+    /// <summary>The mount points at or under <paramref name="directory"/>, outermost first, from /proc/self/mountinfo.</summary>
+    private static List<string> MountPointsUnder(string directory)
+    {
+        var found = new List<string>();
+        foreach (var line in File.ReadLines("/proc/self/mountinfo"))
+        {
+            var point = line.Split(' ')[4].Replace("\\040", " ", StringComparison.Ordinal);
+            if (point == directory || point.StartsWith(directory + "/", StringComparison.Ordinal))
+            {
+                found.Add(point);
+            }
+        }
+
+        return found;
     }
 
     private static void PivotInto(string root)
