@@ -17,9 +17,9 @@ namespace Ci.Runner.Caches;
 /// Stacks deeper than <see cref="MaxDepth"/> are flattened, off the restore path.
 /// </summary>
 /// <remarks>
-/// Layout under STATE/dir-cache: <c>layers/ID/</c> (immutable), <c>keys/KEY</c> (layer ids, top
-/// first, one per line; its time is when it was saved), <c>keys/KEY.used</c> (its time is when a
-/// job last restored it), <c>leases/PID-N</c> (the layers a running job has mounted, so that
+/// Layout under STATE/dir-cache: <c>layers/ID/</c> (immutable), <c>keys/SCOPE/KEY</c> (layer ids,
+/// top first, one per line; its time is when it was saved; SCOPE is the repository and branch tier
+/// of <see cref="CacheScope"/>), <c>keys/SCOPE/KEY.used</c> (its time is when a job last restored it), <c>leases/PID-N</c> (the layers a running job has mounted, so that
 /// clean-up never removes them), <c>.lock</c>.
 /// </remarks>
 public sealed class DirectoryCaches
@@ -46,7 +46,7 @@ public sealed class DirectoryCaches
     /// with a fallback prefix), leased, and a fresh upper directory under <paramref name="workDirectory"/>.
     /// Each of the cache's paths is a numbered directory in every layer and gets an overlay of its own.
     /// </summary>
-    public CacheMount Open(PlannedCache cache, IReadOnlyList<string> containerPaths, string workDirectory)
+    public CacheMount Open(PlannedCache cache, CacheScope scope, IReadOnlyList<string> containerPaths, string workDirectory)
     {
         var dir = Directory.CreateDirectory(workDirectory).FullName;
         var upper = Directory.CreateDirectory(Path.Combine(dir, "upper")).FullName;
@@ -54,10 +54,10 @@ public sealed class DirectoryCaches
 
         using (FileLock.Acquire(Path.Combine(_root, ".lock"), "the directory caches"))
         {
-            var (restoredFrom, ids) = cache.Policy == CachePolicy.Push ? (null, []) : Find(cache);
-            if (restoredFrom is not null)
+            var (restoredFrom, ids, manifest) = cache.Policy == CachePolicy.Push ? (null, [], null) : Find(cache, scope);
+            if (manifest is not null)
             {
-                File.WriteAllBytes(Path.Combine(_keys, restoredFrom + UsedSuffix), []); // for the store's clean-up: used now
+                File.WriteAllBytes(manifest + UsedSuffix, []); // for the store's clean-up: used now
             }
 
             var lease = Path.Combine(_leases, $"{Environment.ProcessId}-{Guid.NewGuid():N}");
@@ -69,7 +69,7 @@ public sealed class DirectoryCaches
                     Directory.CreateDirectory(Path.Combine(upper, n.ToString())).FullName,
                     Directory.CreateDirectory(Path.Combine(dir, $"work-{n}")).FullName);
             }).ToList();
-            return new CacheMount(cache, volumes, restoredFrom, ids, lease, upper);
+            return new CacheMount(cache, volumes, restoredFrom, ids, lease, upper) { Scope = scope.WriteScope };
         }
     }
 
@@ -88,7 +88,7 @@ public sealed class DirectoryCaches
                 ids = [flat];
             }
 
-            var manifest = Path.Combine(_keys, mount.Cache.Key);
+            var manifest = Path.Combine(Directory.CreateDirectory(Path.Combine(_keys, mount.Scope)).FullName, mount.Cache.Key);
             var temporary = manifest + $".{Environment.ProcessId}.tmp";
             File.WriteAllLines(temporary, ids);
             File.Move(temporary, manifest, overwrite: true);
@@ -101,27 +101,34 @@ public sealed class DirectoryCaches
     /// <summary>Ends the job's use of the stored layers (they may be cleaned up once no key and no job uses them).</summary>
     public void Release(CacheMount mount) => File.Delete(mount.Lease);
 
-    private (string? Key, IReadOnlyList<string> Ids) Find(PlannedCache cache)
+    /// <summary>
+    /// The stored version to restore: in each scope the run may read (its own branch's, then the
+    /// default branch's), the exact key, then the newest key under each fallback prefix.
+    /// </summary>
+    private (string? Key, IReadOnlyList<string> Ids, string? Manifest) Find(PlannedCache cache, CacheScope scope)
     {
-        var exact = Path.Combine(_keys, cache.Key);
-        if (File.Exists(exact))
+        foreach (var dir in scope.ReadScopes.Select(s => Path.Combine(_keys, s)).Where(Directory.Exists))
         {
-            return (cache.Key, File.ReadAllLines(exact));
-        }
-
-        foreach (var prefix in cache.FallbackKeys)
-        {
-            var newest = new DirectoryInfo(_keys).EnumerateFiles(prefix + "*")
-                .Where(f => IsManifest(f.Name))
-                .OrderByDescending(f => f.LastWriteTimeUtc)
-                .FirstOrDefault();
-            if (newest is not null)
+            var exact = Path.Combine(dir, cache.Key);
+            if (File.Exists(exact))
             {
-                return (newest.Name, File.ReadAllLines(newest.FullName));
+                return (cache.Key, File.ReadAllLines(exact), exact);
+            }
+
+            foreach (var prefix in cache.FallbackKeys)
+            {
+                var newest = new DirectoryInfo(dir).EnumerateFiles(prefix + "*")
+                    .Where(f => IsManifest(f.Name))
+                    .OrderByDescending(f => f.LastWriteTimeUtc)
+                    .FirstOrDefault();
+                if (newest is not null)
+                {
+                    return (newest.Name, File.ReadAllLines(newest.FullName), newest.FullName);
+                }
             }
         }
 
-        return (null, []);
+        return (null, [], null);
     }
 
     /// <summary>Merges a stack of layers (whiteouts and all) into one, through the kernel's overlay in a private mount namespace.</summary>
@@ -146,16 +153,19 @@ public sealed class DirectoryCaches
         }
     }
 
-    /// <summary>The keys, with when each was last saved or restored (for the store's clean-up, which removes the longest unused).</summary>
+    /// <summary>
+    /// The keys of every scope (SCOPE/KEY), with when each was last saved or restored (for the
+    /// store's clean-up, which removes the longest unused).
+    /// </summary>
     public IReadOnlyList<(string Key, DateTime LastUsed)> Keys() =>
-        Directory.EnumerateFiles(_keys).Where(IsManifest).Select(f =>
+        Manifests().Select(f =>
         {
             var used = f + UsedSuffix;
             var saved = File.GetLastWriteTimeUtc(f);
-            return (Path.GetFileName(f), File.Exists(used) && File.GetLastWriteTimeUtc(used) > saved ? File.GetLastWriteTimeUtc(used) : saved);
+            return (Path.GetRelativePath(_keys, f), File.Exists(used) && File.GetLastWriteTimeUtc(used) > saved ? File.GetLastWriteTimeUtc(used) : saved);
         }).ToList();
 
-    /// <summary>Forgets a key, and removes its layers unless another key or a running job uses them. Returns the bytes freed.</summary>
+    /// <summary>Forgets a key (SCOPE/KEY, as <see cref="Keys"/> names it), and removes its layers unless another key or a running job uses them. Returns the bytes freed.</summary>
     public long Remove(string key)
     {
         using (FileLock.Acquire(Path.Combine(_root, ".lock"), "the directory caches"))
@@ -166,6 +176,10 @@ public sealed class DirectoryCaches
         }
     }
 
+    private IEnumerable<string> Manifests() =>
+        Directory.EnumerateFiles(_keys, "*", new EnumerationOptions { RecurseSubdirectories = true, AttributesToSkip = FileAttributes.ReparsePoint })
+            .Where(IsManifest);
+
     private static bool IsManifest(string path) => !path.EndsWith(".tmp", StringComparison.Ordinal) && !path.EndsWith(UsedSuffix, StringComparison.Ordinal);
 
     /// <summary>Removes layers that no key lists and no running job has leased (a lease of a dead process does not count); returns the measured bytes freed.</summary>
@@ -173,7 +187,7 @@ public sealed class DirectoryCaches
     {
         long freed = 0;
         var used = new HashSet<string>(StringComparer.Ordinal);
-        foreach (var manifest in Directory.EnumerateFiles(_keys).Where(IsManifest))
+        foreach (var manifest in Manifests())
         {
             used.UnionWith(File.ReadAllLines(manifest));
         }
@@ -207,4 +221,8 @@ public sealed class DirectoryCaches
 }
 
 /// <summary>One directory cache of a running job: what it mounts, and which stored version (key, layers) it came from.</summary>
-public sealed record CacheMount(PlannedCache Cache, IReadOnlyList<OverlayVolume> Volumes, string? RestoredFrom, IReadOnlyList<string> LayerIds, string Lease, string Upper);
+public sealed record CacheMount(PlannedCache Cache, IReadOnlyList<OverlayVolume> Volumes, string? RestoredFrom, IReadOnlyList<string> LayerIds, string Lease, string Upper)
+{
+    /// <summary>The scope (repository and branch tier) a successful job saves into.</summary>
+    public string Scope { get; init; } = CacheScope.Unscoped.WriteScope;
+}

@@ -66,7 +66,7 @@ public static class StoreCollector
         var caches = new DirectoryCaches(state);
         foreach (var (key, lastUsed) in caches.Keys())
         {
-            yield return new Candidate($"directory cache {key}", lastUsed, () => caches.Remove(key));
+            yield return new Candidate($"directory cache {Path.GetFileName(key)}", lastUsed, () => caches.Remove(key));
         }
 
         foreach (var (kind, dir) in new[] { ("cached step layer", "step-cache"), ("checkout", "checkouts") })

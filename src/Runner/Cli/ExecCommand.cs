@@ -71,7 +71,7 @@ internal static class ExecCommand
         var (root, file) = PipelineOptions.Resolve(parse);
         var settings = RunnerSettings.FromEnvironment();
         IReadOnlyList<string> layers;
-        string commit, branch, tree;
+        string commit, branch, tree, defaultBranch;
         var worktree = parse.GetValue(Worktree);
         var url = parse.GetValue(Url);
         if (url is not null && worktree)
@@ -89,7 +89,7 @@ internal static class ExecCommand
 
         try
         {
-            (layers, commit, branch, tree) = url is null
+            (layers, commit, branch, tree, defaultBranch) = url is null
                 ? Checkout.Prepare(root, settings.StateDirectory, worktree, parse.GetValue(Submodules))
                 : RemoteSource.Prepare(url, parse.GetValue(Ref), settings.StateDirectory, settings.GitCredentials, parse.GetValue(Submodules), depth);
         }
@@ -171,7 +171,10 @@ internal static class ExecCommand
         var backend = new ContainerStepBackend(runtime, ImageCommand.OpenStore(),
             async (r, ct) => await ImageCommand.PullAsync(r, quiet: json, ct) ?? throw new IsolationException($"cannot pull {r}"),
             layers, tree, runDirectory, settings.StateDirectory, secrets, masker,
-            job => artifactStore.Directory(runId, job.Id, DateTimeOffset.UtcNow + (job.Artifacts?.ExpireIn ?? TimeSpan.FromDays(7))), Report)
+            job => artifactStore.Directory(runId, job.Id, DateTimeOffset.UtcNow + (job.Artifacts?.ExpireIn ?? TimeSpan.FromDays(7))),
+            // Caches belong to the repository (its URL, or its path) and to the branch; a pull request's are its own.
+            new CacheScope(url is null ? root : RemoteSource.Display(url), trigger.Branch ?? "", defaultBranch, trigger.Event == Ci.Pipeline.Model.TriggerEvent.PullRequest),
+            Report)
         {
             KillNow = Interrupts.Forceful,
             RunId = runId,

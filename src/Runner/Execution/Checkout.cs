@@ -23,7 +23,7 @@ public static class Checkout
     /// are not ignored; deleted ones as whiteouts). The key names the content: the tree id, and
     /// the changes' digest.
     /// </summary>
-    public static (IReadOnlyList<string> Layers, string Commit, string Branch, string Key) Prepare(string projectPath, string stateDirectory, bool worktree,
+    public static (IReadOnlyList<string> Layers, string Commit, string Branch, string Key, string DefaultBranch) Prepare(string projectPath, string stateDirectory, bool worktree,
         bool submodules = false)
     {
         var gitDir = GitDiscovery.Find(projectPath)
@@ -47,10 +47,22 @@ public static class Checkout
         var branch = repo.Info.IsHeadDetached ? "" : repo.Head.FriendlyName;
         if (worktree && WriteChanges(repo, relative, stateDirectory) is { } changes)
         {
-            return ([changes.Layer, root], commit.Sha, branch, Ci.Isolation.Images.CacheKey.Of(tree.Sha, changes.Digest));
+            return ([changes.Layer, root], commit.Sha, branch, Ci.Isolation.Images.CacheKey.Of(tree.Sha, changes.Digest), DefaultBranch(repo));
         }
 
-        return ([root], commit.Sha, branch, tree.Sha);
+        return ([root], commit.Sha, branch, tree.Sha, DefaultBranch(repo));
+    }
+
+    /// <summary>A local repository's default branch, for cache scopes: origin's HEAD, else main, else master, else the current branch.</summary>
+    private static string DefaultBranch(Repository repo)
+    {
+        if (repo.Refs["refs/remotes/origin/HEAD"] is SymbolicReference { TargetIdentifier: { } target } && target.StartsWith("refs/remotes/origin/", StringComparison.Ordinal))
+        {
+            return target["refs/remotes/origin/".Length..];
+        }
+
+        return new[] { "main", "master" }.FirstOrDefault(b => repo.Refs[$"refs/heads/{b}"] is not null)
+            ?? (repo.Info.IsHeadDetached ? "" : repo.Head.FriendlyName);
     }
 
     /// <summary>Submodules of a local repository come from their own checkouts (git submodule update --init makes them).</summary>

@@ -23,6 +23,7 @@ public sealed class ContainerStepBackend(
     IReadOnlyDictionary<string, string> secrets,
     SecretMasker masker,
     Func<PlannedJob, string> artifactsDirectory,
+    CacheScope cacheScope,
     Action<RunEvent>? notice = null) : IStepBackend
 {
     private sealed class Handle(PlannedJob job, string directory) : IJobHandle
@@ -118,7 +119,7 @@ public sealed class ContainerStepBackend(
         {
             // Everything that can change the result: the layers under it, the declared inputs, and the sources when it names no key files.
             cacheKey = StepCache.Key(handle.Key, layer.InputsDigest, layer.WholeCheckout ? checkoutTreeId : "");
-            if (cache.Find(cacheKey) is { } hit)
+            if (cache.Find(cacheKey, cacheScope) is { } hit)
             {
                 handle.StepLayers.Add(hit.Path);
                 handle.Key = cacheKey;
@@ -143,7 +144,7 @@ public sealed class ContainerStepBackend(
         var outcome = new StepOutcome(result.ExitCode, result.Signal, result.OomKilled, result.TimedOut, result.WallTime, result.CpuTime, result.PeakMemoryBytes);
         if (cacheKey is not null && outcome.Succeeded)
         {
-            handle.StepLayers.Add(cache.Store(cacheKey, upper, RunId));
+            handle.StepLayers.Add(cache.Store(cacheKey, cacheScope, upper, RunId));
             handle.Key = cacheKey;
             return outcome;
         }
@@ -229,7 +230,7 @@ public sealed class ContainerStepBackend(
         {
             var paths = planned.Paths.Select(p => p.StartsWith("~/", StringComparison.Ordinal) ? $"{home.TrimEnd('/')}/{p[2..]}"
                 : p.StartsWith('/') ? p : $"{handle.Job.Workdir.TrimEnd('/')}/{p}").ToList();
-            var mount = _directoryCaches.Open(planned, paths, Path.Combine(handle.Directory, $"cache-{i}"));
+            var mount = _directoryCaches.Open(planned, cacheScope, paths, Path.Combine(handle.Directory, $"cache-{i}"));
             handle.Caches.Add(mount);
             notice?.Invoke(new JobNotice(handle.Job.Id, mount.RestoredFrom is null ? $"{handle.Job.DisplayName}: cache '{planned.Key}' starts empty"
                 : mount.RestoredFrom == planned.Key ? $"{handle.Job.DisplayName}: cache '{planned.Key}' restored"

@@ -19,7 +19,7 @@ public static class RemoteSource
     /// a tag or a commit; default: the remote's HEAD); with <paramref name="submodules"/>, every
     /// submodule too, each from a mirror of its own (URLs relative to the superproject's resolved as git does).
     /// </summary>
-    public static (IReadOnlyList<string> Layers, string Commit, string Branch, string Key) Prepare(string url, string? reference, string stateDirectory,
+    public static (IReadOnlyList<string> Layers, string Commit, string Branch, string Key, string DefaultBranch) Prepare(string url, string? reference, string stateDirectory,
         (string? Username, string? Password) credentials = default, bool submodules = false, int depth = 0)
     {
         var opened = new List<Repository>();
@@ -37,7 +37,9 @@ public static class RemoteSource
                     $"submodule '{submodule.WorkspacePath}': {Display(subUrl)} has no commit {submodule.Commit.Sha[..12]}"), subUrl);
             }
             : null;
-            return ([Checkout.Export(commit.Tree, stateDirectory, resolver, url)], commit.Sha, branch, commit.Tree.Sha + (submodules ? "-sub" : ""));
+            // The mirror's HEAD is the remote's default branch (see Mirror).
+            return ([Checkout.Export(commit.Tree, stateDirectory, resolver, url)], commit.Sha, branch, commit.Tree.Sha + (submodules ? "-sub" : ""),
+                repo.Info.IsHeadDetached ? "" : repo.Head.FriendlyName);
         }
         finally
         {

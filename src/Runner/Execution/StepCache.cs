@@ -1,4 +1,5 @@
 using System.Globalization;
+using Ci.Runner.Caches;
 
 namespace Ci.Runner.Execution;
 
@@ -9,6 +10,8 @@ public sealed record CachedLayer(string Path, DateTimeOffset Created, long? Run)
 /// Step layers kept between runs (<c>cache: layer</c>), by key: the upper directory of a step
 /// that succeeded, moved (not copied) under <c>step-cache/KEY</c>, with <c>KEY.origin</c> beside
 /// it (the run that made it, and when). A hit means the step does not run; its layer is stacked instead.
+/// Entries are scoped (<see cref="CacheScope"/>): a layer made by another repository, or by a pull
+/// request, is never restored where it could be trusted.
 /// </summary>
 public sealed class StepCache
 {
@@ -30,10 +33,11 @@ public sealed class StepCache
         File.Delete(path + OriginSuffix);
     }
 
-    public CachedLayer? Find(string key)
+    /// <summary>The layer stored under <paramref name="key"/> in a scope the run may read (its branch's, then the default branch's); null when none.</summary>
+    public CachedLayer? Find(string key, CacheScope scope)
     {
-        var path = Path.Combine(_root, key[..32]);
-        if (!Directory.Exists(path))
+        var path = scope.ReadScopes.Select(s => Path.Combine(_root, Key(s, key)[..32])).FirstOrDefault(Directory.Exists);
+        if (path is null)
         {
             return null;
         }
@@ -45,10 +49,10 @@ public sealed class StepCache
             : new CachedLayer(path, Directory.GetCreationTimeUtc(path), null);
     }
 
-    /// <summary>Moves a finished step's upper directory into the cache and returns where it now is (an existing entry wins).</summary>
-    public string Store(string key, string upper, long? run)
+    /// <summary>Moves a finished step's upper directory into the cache, in the run's own scope, and returns where it now is (an existing entry wins).</summary>
+    public string Store(string key, CacheScope scope, string upper, long? run)
     {
-        var path = Path.Combine(_root, key[..32]);
+        var path = Path.Combine(_root, Key(scope.WriteScope, key)[..32]);
         if (Ci.Isolation.Images.StoreDirectory.Publish(upper, path))
         {
             File.WriteAllLines(path + OriginSuffix, [run?.ToString(CultureInfo.InvariantCulture) ?? "", DateTimeOffset.UtcNow.ToString("O", CultureInfo.InvariantCulture)]);

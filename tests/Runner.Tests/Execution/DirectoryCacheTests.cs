@@ -92,7 +92,7 @@ public sealed class DirectoryCacheTests : ExecFixture
         // Each run adds a file; the fourth also deletes one (a whiteout in its layer) and adds a marker; flattening after the ninth save must keep it deleted.
         Assert.That(outputs, Is.EqualTo(new[] { "[j:1] had 0", "[j:1] had 1", "[j:1] had 2", "[j:1] had 3", "[j:1] had 4", "[j:1] had 5", "[j:1] had 6", "[j:1] had 7", "[j:1] had 8", "[j:1] had 9" }));
         var layers = Directory.GetDirectories(Path.Combine(state, "dir-cache", "layers"));
-        var manifest = File.ReadAllLines(Path.Combine(state, "dir-cache", "keys", "grow"));
+        var manifest = File.ReadAllLines(Directory.GetFiles(Path.Combine(state, "dir-cache", "keys"), "grow", SearchOption.AllDirectories).Single()); // in the repository's scope
         Assert.That(manifest, Has.Length.LessThanOrEqualTo(8));
         Assert.That(layers.Select(Path.GetFileName), Is.EquivalentTo(manifest), "only the layers the key lists remain");
         Assert.That(Directory.GetFiles(Path.Combine(state, "dir-cache", "leases")), Is.Empty);

@@ -38,7 +38,7 @@ public sealed class StoreCollectorTests
         await File.WriteAllBytesAsync(Path.Combine(stepLayer, "deps"), new byte[MiB], ct);
         var cacheLayer = await DirectoryCacheAsync("npm-old", ct); // saved like a job saves it: 1 MiB in its one layer
         SetLastUsed(store, oldest, now.AddHours(-5));
-        File.SetLastWriteTimeUtc(Path.Combine(_state, "dir-cache", "keys", "npm-old"), now.AddHours(-6));
+        File.SetLastWriteTimeUtc(Path.Combine(_state, "dir-cache", "keys", Ci.Runner.Caches.CacheScope.Unscoped.WriteScope, "npm-old"), now.AddHours(-6));
         Directory.SetLastWriteTimeUtc(stepLayer, now.AddHours(-4));
         SetLastUsed(store, older, now.AddHours(-3));
         SetLastUsed(store, recent, now.AddMinutes(-5)); // within the protected window: a run may be using it
@@ -62,10 +62,10 @@ public sealed class StoreCollectorTests
     private async Task<string> DirectoryCacheAsync(string key, CancellationToken ct)
     {
         var caches = new DirectoryCaches(_state);
-        var mount = caches.Open(new Ci.Pipeline.Plan.PlannedCache(key, [], ["/cache"], Ci.Pipeline.Model.CachePolicy.PullPush), ["/cache"], Path.Combine(_state, "job-" + key));
+        var mount = caches.Open(new Ci.Pipeline.Plan.PlannedCache(key, [], ["/cache"], Ci.Pipeline.Model.CachePolicy.PullPush), Ci.Runner.Caches.CacheScope.Unscoped, ["/cache"], Path.Combine(_state, "job-" + key));
         await File.WriteAllBytesAsync(Path.Combine(mount.Volumes[0].Upper, "blob"), new byte[MiB], ct);
         await caches.SaveAsync(mount, ct);
-        return Path.Combine(_state, "dir-cache", "layers", File.ReadAllLines(Path.Combine(_state, "dir-cache", "keys", key)).Single());
+        return Path.Combine(_state, "dir-cache", "layers", File.ReadAllLines(Path.Combine(_state, "dir-cache", "keys", Ci.Runner.Caches.CacheScope.Unscoped.WriteScope, key)).Single());
     }
 
     /// <summary>A one-layer image of 1 MiB of random data (so no two share a layer): about 2 MiB stored, layer and blob.</summary>
