@@ -21,4 +21,20 @@ public static class StoreDirectory
             return false;
         }
     }
+
+    /// <summary>
+    /// Makes the state directory root's alone (0700), creating it if needed: layers keep setuid
+    /// files and device nodes from images, and steps make more that caches keep; no other local
+    /// user may reach them (podman's and containerd's stores are 0700 for the same reason).
+    /// Containers are unaffected: overlayfs reaches its layers with the mounter's credentials.
+    /// </summary>
+    public static void MakePrivate(string stateDirectory)
+    {
+        const UnixFileMode Private = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute;
+        var info = Directory.CreateDirectory(stateDirectory, Private);
+        if ((info.UnixFileMode & ~Private) != 0 && Environment.IsPrivilegedProcess)
+        {
+            info.UnixFileMode = Private;
+        }
+    }
 }

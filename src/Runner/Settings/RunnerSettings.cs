@@ -38,6 +38,12 @@ public sealed record RunnerSettings
     public static RunnerSettings FromEnvironment()
     {
         var state = Environment.GetEnvironmentVariable(StateDirectoryVariable) is { Length: > 0 } dir ? dir : "/var/lib/runner";
+        if (Environment.IsPrivilegedProcess)
+        {
+            // Before anything is stored in it: setuid files and devices from images must be out of other users' reach.
+            Ci.Isolation.Images.StoreDirectory.MakePrivate(state);
+        }
+
         return new RunnerSettings
         {
             StateDirectory = state,
