@@ -4,11 +4,14 @@ namespace Ci.Isolation.Init;
 
 /// <summary>
 /// The default seccomp filter, as a classic BPF program in unmanaged memory (built before fork,
-/// installed by the child after no_new_privs). It refuses with EPERM what Docker's default profile
-/// allows only with CAP_SYS_ADMIN or another capability the command does not keep: mount and the
-/// new mount API, namespace creation and entry (unshare, setns, clone with namespace flags),
-/// keyrings, bpf, perf, modules, kexec, clock and host settings; clone3 answers ENOSYS so libc
-/// falls back to clone, whose flags can be checked. Non-x86_64 and x32 calls are refused outright.
+/// installed by the child after no_new_privs). An allow-list modelled on Docker's default profile
+/// (<see cref="SyscallNumbers.Allowed"/>): a call on it is allowed, a call newer than the table
+/// answers ENOSYS (libc then falls back, as on an older kernel), any other call EPERM: mount and
+/// the new mount API, namespaces (unshare, setns), keyrings, bpf, perf, modules, kexec, clock and
+/// host settings, io_uring. clone is allowed without namespace flags, clone3 answers ENOSYS so libc
+/// falls back to clone, whose flags can be checked; personality takes only the values Docker
+/// allows (not READ_IMPLIES_EXEC). Non-x86_64 and x32 calls are refused outright. The allowed
+/// numbers are searched as a binary tree of ranges: about 8 comparisons a call, not 300.
 /// </summary>
 internal static unsafe class SeccompFilter
 {
@@ -19,7 +22,10 @@ internal static unsafe class SeccompFilter
     private const uint RetKillProcess = 0x80000000;
     private const uint RetErrno = 0x00050000;
     private const int Eperm = 1, Enosys = 38;
-    private const ushort LdAbs = 0x20, JeqK = 0x15, JgeK = 0x35, JsetK = 0x45, RetK = 0x06;
+    private const ushort LdAbs = 0x20, Ja = 0x05, JeqK = 0x15, JgtK = 0x25, JgeK = 0x35, JsetK = 0x45, RetK = 0x06;
+
+    // Docker's profile: PER_LINUX, PER_LINUX32, UNAME26, UNAME26|PER_LINUX32, and the query 0xffffffff.
+    private static readonly uint[] Personalities = [0x0, 0x8, 0x20000, 0x20008, 0xffffffff];
 
     [StructLayout(LayoutKind.Sequential)]
     private struct SockFilter
@@ -40,30 +46,7 @@ internal static unsafe class SeccompFilter
     /// <summary>Builds the program; returns a pointer to its struct sock_fprog, to pass to prctl(PR_SET_SECCOMP).</summary>
     public static void* Build()
     {
-        var code = new List<SockFilter>
-        {
-            Stmt(LdAbs, 4), // arch
-            Jump(JeqK, AuditArchX8664, 1, 0),
-            Stmt(RetK, RetKillProcess),
-            Stmt(LdAbs, 0), // nr
-            Jump(JgeK, X32SyscallBit, 0, 1),
-            Stmt(RetK, RetErrno | Eperm),
-        };
-
-        foreach (var nr in SyscallNumbers.Refused.Values.Order())
-        {
-            code.Add(Jump(JeqK, (uint)nr, 0, 1));
-            code.Add(Stmt(RetK, RetErrno | Eperm));
-        }
-
-        code.Add(Jump(JeqK, (uint)SyscallNumbers.Clone3, 0, 1));
-        code.Add(Stmt(RetK, RetErrno | Enosys));
-        code.Add(Jump(JeqK, (uint)SyscallNumbers.Clone, 0, 3));
-        code.Add(Stmt(LdAbs, 16)); // args[0], low 32 bits: the clone flags
-        code.Add(Jump(JsetK, NamespaceFlags, 0, 1));
-        code.Add(Stmt(RetK, RetErrno | Eperm));
-        code.Add(Stmt(RetK, RetAllow));
-
+        var code = Program();
         var filter = (SockFilter*)NativeMemory.Alloc((nuint)code.Count, (nuint)sizeof(SockFilter));
         for (var i = 0; i < code.Count; i++)
         {
@@ -74,6 +57,85 @@ internal static unsafe class SeccompFilter
         prog->Length = (ushort)code.Count;
         prog->Filter = filter;
         return prog;
+    }
+
+    private static List<SockFilter> Program()
+    {
+        var code = new List<SockFilter>
+        {
+            Stmt(LdAbs, 4), // arch
+            Jump(JeqK, AuditArchX8664, 1, 0),
+            Stmt(RetK, RetKillProcess),
+            Stmt(LdAbs, 0), // nr
+            Jump(JgeK, X32SyscallBit, 0, 1),
+            Stmt(RetK, RetErrno | Eperm),
+            Jump(JeqK, (uint)SyscallNumbers.Clone3, 0, 1),
+            Stmt(RetK, RetErrno | Enosys),
+            Jump(JeqK, (uint)SyscallNumbers.Clone, 0, 4),
+            Stmt(LdAbs, 16), // args[0], low 32 bits: the clone flags
+            Jump(JsetK, NamespaceFlags, 0, 1),
+            Stmt(RetK, RetErrno | Eperm),
+            Stmt(RetK, RetAllow),
+            Jump(JeqK, (uint)SyscallNumbers.Personality, 0, (byte)(3 + Personalities.Length + 2)),
+            Stmt(LdAbs, 20), // args[0], high 32 bits: must be 0
+            Jump(JeqK, 0, 0, (byte)(1 + Personalities.Length)),
+            Stmt(LdAbs, 16),
+        };
+        for (var i = 0; i < Personalities.Length; i++)
+        {
+            code.Add(Jump(JeqK, Personalities[i], (byte)(Personalities.Length - i), 0));
+        }
+
+        code.Add(Stmt(RetK, RetErrno | Eperm));
+        code.Add(Stmt(RetK, RetAllow));
+        code.AddRange(Search(Ranges(SyscallNumbers.Allowed.Values)));
+        return code;
+    }
+
+    /// <summary>The allowed numbers as sorted, merged ranges.</summary>
+    private static List<(uint Low, uint High)> Ranges(IEnumerable<int> numbers)
+    {
+        var ranges = new List<(uint Low, uint High)>();
+        foreach (var n in numbers.Select(n => (uint)n).Order())
+        {
+            if (ranges.Count > 0 && ranges[^1].High + 1 >= n)
+            {
+                ranges[^1] = (ranges[^1].Low, Math.Max(ranges[^1].High, n));
+            }
+            else
+            {
+                ranges.Add((n, n));
+            }
+        }
+
+        return ranges;
+    }
+
+    /// <summary>
+    /// A binary search over <paramref name="ranges"/> (nr is in A): each leaf allows its range and
+    /// otherwise ends the program with ENOSYS (above the table) or EPERM. Far jumps go through JA,
+    /// whose offset is 32 bits; conditional ones only skip one instruction.
+    /// </summary>
+    private static List<SockFilter> Search(IReadOnlyList<(uint Low, uint High)> ranges)
+    {
+        if (ranges.Count == 1)
+        {
+            var (low, high) = ranges[0];
+            return
+            [
+                Jump(JgeK, low, 0, 2),
+                Jump(JgtK, high, 1, 0),
+                Stmt(RetK, RetAllow),
+                Jump(JgtK, (uint)SyscallNumbers.HighestKnown, 0, 1),
+                Stmt(RetK, RetErrno | Enosys),
+                Stmt(RetK, RetErrno | Eperm),
+            ];
+        }
+
+        var middle = ranges.Count / 2;
+        var below = Search(ranges.Take(middle).ToList());
+        var above = Search(ranges.Skip(middle).ToList());
+        return [Jump(JgeK, ranges[middle].Low, 1, 0), Stmt(Ja, (uint)above.Count), .. above, .. below];
     }
 
     private static SockFilter Stmt(ushort code, uint k) => new() { Code = code, K = k };

@@ -117,6 +117,23 @@ public sealed class ContainerHost : IDisposable
 
         System.IO.Directory.Delete(Directory, recursive: true);
     }
+
+    /// <summary>Compiles a C program statically (the test roots have no libc), into the host's directory; ignores the test without gcc.</summary>
+    public async Task<string> CompileStaticAsync(string name, string source, CancellationToken ct)
+    {
+        var gcc = new[] { "/usr/bin/gcc", "/usr/bin/cc" }.FirstOrDefault(File.Exists);
+        if (gcc is null)
+        {
+            Assert.Ignore("gcc is not installed; .ci/run installs it");
+        }
+
+        var c = Path.Combine(Directory, name + ".c");
+        var exe = Path.Combine(Directory, name);
+        await File.WriteAllTextAsync(c, source, ct);
+        var result = await Cli.Wrap(gcc!).WithArguments(["-static", "-O1", "-o", exe, c]).WithValidation(CommandResultValidation.None).ExecuteBufferedAsync(ct);
+        Assert.That(result.ExitCode, Is.EqualTo(0), result.StandardError);
+        return exe;
+    }
 }
 
 public sealed record Run(ContainerResult Result, IReadOnlyList<OutputLine> Lines)

@@ -37,4 +37,52 @@ public sealed class HostileContainerTests : ContainerFixture
             Assert.That(run.Stdout, Does.EndWith("done\n").Or.EndWith("done"));
         });
     }
+
+    [Test, CancelAfter(60_000)]
+    public async Task Seccomp_is_an_allow_list_io_uring_and_read_implies_exec_are_refused_and_unknown_calls_say_enosys(CancellationToken ct)
+    {
+        var probe = await Host.CompileStaticAsync("seccomp-probe", """
+            #include <errno.h>
+            #include <stdio.h>
+            #include <string.h>
+            #include <sys/personality.h>
+            #include <sys/syscall.h>
+            #include <unistd.h>
+            static void try(const char *name, long r) { printf("%s %s\n", name, r == -1 ? strerrorname_np(errno) : "ok"); }
+            int main(void) {
+                long params[30] = {0};
+                try("io_uring_setup", syscall(425, 8, params));
+                try("read_implies_exec", syscall(SYS_personality, 0x0400000UL));
+                try("per_linux", syscall(SYS_personality, 0UL));
+                try("query", syscall(SYS_personality, 0xffffffffUL));
+                try("unknown_500", syscall(500));
+                try("mount", syscall(SYS_mount, "none", "/tmp", "tmpfs", 0, 0));
+                try("unshare", syscall(SYS_unshare, 0x00020000));
+                try("keyctl", syscall(SYS_keyctl, 0, 0, 0, 0, 0));
+                try("getpid", syscall(SYS_getpid));
+                try("openat2", syscall(437, -100, "/", 0, 0)); /* allowed: EINVAL for a zero-sized how, not EPERM */
+                try("futex_wake", syscall(454, 0, 0, 0, 0)); /* allowed, newer than the headers */
+                return 0;
+            }
+            """, ct);
+
+        var run = await Host.RunAsync(Host.Spec("/probe") with { Mounts = [new BindMount(probe, "/probe", ReadOnly: true)] }, ct);
+
+        Assert.That(run.Result.ExitCode, Is.EqualTo(0), run.ToString());
+        var answers = run.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => l.Split(' ')).ToDictionary(p => p[0], p => p[1]);
+        Assert.Multiple(() =>
+        {
+            Assert.That(answers["io_uring_setup"], Is.EqualTo("EPERM"), "podman and Docker refuse io_uring");
+            Assert.That(answers["read_implies_exec"], Is.EqualTo("EPERM"));
+            Assert.That(answers["per_linux"], Is.EqualTo("ok"));
+            Assert.That(answers["query"], Is.EqualTo("ok"));
+            Assert.That(answers["unknown_500"], Is.EqualTo("ENOSYS"), "a call newer than the table looks absent, so libc falls back");
+            Assert.That(answers["mount"], Is.EqualTo("EPERM"));
+            Assert.That(answers["unshare"], Is.EqualTo("EPERM"));
+            Assert.That(answers["keyctl"], Is.EqualTo("EPERM"));
+            Assert.That(answers["getpid"], Is.EqualTo("ok"));
+            Assert.That(answers["openat2"], Is.EqualTo("EINVAL").Or.EqualTo("EFAULT"));
+            Assert.That(answers["futex_wake"], Is.Not.EqualTo("EPERM"));
+        });
+    }
 }
