@@ -45,7 +45,7 @@ internal static class LogsCommand
             var withTime = parse.GetValue(Timestamps);
             foreach (var line in store.Logs(runId, job, step))
             {
-                var text = $"{(withTime ? line.Time.ToLocalTime().ToString("HH:mm:ss.fff ") : "")}[{line.Job}:{line.Step}] {line.Text}";
+                var text = $"{(withTime ? line.Time.ToLocalTime().ToString("HH:mm:ss.fff ") : "")}[{line.Job}:{line.Step}] {Execution.TerminalText.Neutralise(line.Text)}";
                 (line.IsError ? Console.Error : Console.Out).WriteLine(text);
             }
 

@@ -88,7 +88,8 @@ internal static class RunCommand
         try
         {
             // Ctrl-C: SIGTERM and the grace period; a second Ctrl-C: SIGKILL now.
-            result = await runtime.RunAsync(spec, line => (line.Stream == OutputStream.Stdout ? stdout : stderr).WriteLine(line.Text), cancellationToken, Interrupts.Forceful);
+            result = await runtime.RunAsync(spec, line => (line.Stream == OutputStream.Stdout ? stdout : stderr).WriteLine(Execution.TerminalText.Neutralise(line.Text)),
+                cancellationToken, Interrupts.Forceful);
         }
         catch (IsolationException ex)
         {

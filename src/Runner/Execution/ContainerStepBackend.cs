@@ -138,7 +138,8 @@ public sealed class ContainerStepBackend(
         var result = await runtime.RunAsync(StepSpec(handle, step, [.. handle.StepLayers.AsEnumerable().Reverse()]) with
         {
             UpperDirectory = upper,
-        }, line => output(new StepOutput(handle.Job.Id, step.Index, line.Stream == OutputStream.Stderr, masker.Apply(line.Text))), cancellationToken, KillNow);
+        }, line => output(new StepOutput(handle.Job.Id, step.Index, line.Stream == OutputStream.Stderr,
+            masker.Apply(TerminalText.Neutralise(line.Text)))), cancellationToken, KillNow);
 
         // This step's file system is where the next one starts; a cached step's result is kept for later runs.
         var outcome = new StepOutcome(result.ExitCode, result.Signal, result.OomKilled, result.TimedOut, result.WallTime, result.CpuTime, result.PeakMemoryBytes);

@@ -50,7 +50,7 @@ internal sealed class RunView(TextWriter stdout, TextWriter stderr, bool json, b
         }
         else
         {
-            var text = masker.Apply(e.Describe());
+            var text = masker.Apply(Execution.TerminalText.Neutralise(e.Describe())); // step names come from the pipeline
             stderr.WriteLine(Paint("==> ", 2) + (e switch
             {
                 JobFinished { Result.Status: RunStatus.Failed } or StepFinished { Result.Status: RunStatus.Failed } => Paint(text, 31),

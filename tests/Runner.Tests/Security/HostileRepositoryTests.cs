@@ -130,6 +130,28 @@ public sealed class HostileRepositoryTests : ExecFixture
         Assert.That(result.StandardOutput + result.StandardError, Does.Contain("'pipe.yml' is a fifo, not a regular file"));
     }
 
+    [Test, CancelAfter(120_000)]
+    public async Task Escape_sequences_a_step_prints_reach_neither_the_terminal_nor_the_log_but_colours_do(CancellationToken ct)
+    {
+        var repo = await RepositoryAsync("""
+            jobs:
+              build:
+                steps:
+                  - run: printf '\033]0;pwned\007\033[31mred\033[0m\033[2J\033[1Ahidden\rforged\n'
+            """);
+        var state = NewState("escapes");
+
+        var run = await ExecInAsync(state, repo);
+        var logs = await Runner(state, "logs", "last");
+
+        Assert.That(run.ExitCode, Is.EqualTo(0), run.StandardError);
+        foreach (var output in new[] { run.StandardOutput, logs.StandardOutput })
+        {
+            Assert.That(output, Does.Contain("[build:1] \u001b[31mred\u001b[0mhidden\n[build:1] forged\n"), "a carriage return starts a line of its own");
+            Assert.That(output, Does.Not.Contain("\u001b]").And.Not.Contain("\u001b[2J").And.Not.Contain("\r"));
+        }
+    }
+
     private static byte[] TreeEntry(string mode, string name, string sha) =>
         [.. Encoding.ASCII.GetBytes($"{mode} {name}\0"), .. Convert.FromHexString(sha)];
 
