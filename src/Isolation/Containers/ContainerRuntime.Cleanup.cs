@@ -124,6 +124,15 @@ public sealed partial class ContainerRuntime
 
             Directory.Delete(owner);
         }
+
+        // Temporaries of stores whose writer is gone (a pull, import or checkout killed, or out of space).
+        foreach (var store in Images.StoreDirectory.AbandonedTemporaryPlaces)
+        {
+            if (Images.StoreDirectory.RemoveAbandoned(Path.Combine(_options.StateDirectory, store)) is > 0 and var n)
+            {
+                _log.Information("Removed {Count} abandoned temporaries from {Store}", n, store);
+            }
+        }
     }
 
     private static void DeleteTree(string path)

@@ -51,6 +51,8 @@ public sealed partial class ContainerRuntime
     public Task<NetworkNamespace> CreateNetworkNamespaceAsync(CancellationToken cancellationToken = default) =>
         NetworkNamespace.CreateAsync(Path.Combine(NetworksDirectory, Owner.Current().Pid.ToString()), _options.UnsharePath, cancellationToken);
 
+    private const string RefusedPrefix = "refused: "; // runner-init's InitSpecException.Prefix
+
     /// <param name="killNow">When cancelled after <paramref name="cancellationToken"/>, the grace period is cut short: SIGKILL at once.</param>
     public async Task<ContainerResult> RunAsync(ContainerSpec spec, Action<OutputLine>? output = null, CancellationToken cancellationToken = default,
         CancellationToken killNow = default)
@@ -77,6 +79,11 @@ public sealed partial class ContainerRuntime
             var result = ReadResult(init.ResultFile);
             if (result.Error is { } error)
             {
+                if (error.StartsWith(RefusedPrefix, StringComparison.Ordinal))
+                {
+                    throw new ContainerSpecException(error[RefusedPrefix.Length..]);
+                }
+
                 if (!error.StartsWith("exec ", StringComparison.Ordinal))
                 {
                     throw new IsolationException($"container set-up failed: {error}");

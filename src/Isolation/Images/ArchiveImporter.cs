@@ -52,7 +52,8 @@ public static class ArchiveImporter
         {
             if (!Directory.Exists(path))
             {
-                temp = Path.Combine(Path.GetTempPath(), "runner-import-" + Random.Shared.NextInt64(1L << 40).ToString("x10"));
+                // Staged inside the state directory (not /tmp): a killed import leaves it where the start-up clean-up finds it.
+                temp = StoreDirectory.TemporaryIn(Directory.CreateDirectory(Path.Combine(store.StateDirectory, "tmp")).FullName, "import");
                 UnpackArchive(path, temp);
                 dir = temp;
             }
@@ -76,7 +77,7 @@ public static class ArchiveImporter
 
     private static Image ImportDocker(string dir, ImageReference? name, ImageStore store)
     {
-        var manifest = JsonNode.Parse(File.ReadAllText(Path.Combine(dir, DockerManifest)))!.AsArray();
+        var manifest = JsonNode.Parse(File.ReadAllText(RegularFileIn(dir, DockerManifest, DockerManifest)))!.AsArray();
         var entry = manifest.FirstOrDefault() ?? throw new IsolationException("manifest.json lists no image");
         var configFile = InArchive(dir, (string)entry["Config"]!);
         var layerFiles = entry["Layers"]!.AsArray().Select(l => InArchive(dir, (string)l!)).ToList();
@@ -87,7 +88,7 @@ public static class ArchiveImporter
 
     private static Image ImportOci(string dir, ImageReference? name, ImageStore store)
     {
-        var index = JsonNode.Parse(File.ReadAllText(Path.Combine(dir, OciIndex)))!;
+        var index = JsonNode.Parse(File.ReadAllText(RegularFileIn(dir, OciIndex, OciIndex)))!;
         var descriptor = index["manifests"]?.AsArray().FirstOrDefault() ?? throw new IsolationException("index.json lists no manifest");
         var refName = (string?)descriptor["annotations"]?["org.opencontainers.image.ref.name"];
         var manifest = Blob(dir, descriptor);
@@ -149,11 +150,7 @@ public static class ArchiveImporter
     private static string BlobPath(string dir, JsonNode descriptor, bool verify)
     {
         var digest = Digest.Parse((string?)descriptor["digest"] ?? throw new IsolationException("a descriptor has no digest"));
-        var path = Path.Combine(dir, "blobs", "sha256", digest.Hex);
-        if (!File.Exists(path))
-        {
-            throw new IsolationException($"blob {digest} is missing from the archive");
-        }
+        var path = RegularFileIn(dir, $"blobs/sha256/{digest.Hex}", $"blob {digest}");
 
         if (verify)
         {
@@ -169,7 +166,22 @@ public static class ArchiveImporter
     }
 
     private static string InArchive(string dir, string relative) =>
-        LayerExtractor.Normalize(relative) is { Length: > 0 } rel ? Path.Combine(dir, rel) : throw new IsolationException($"archive path '{relative}' leaves the archive");
+        LayerExtractor.Normalize(relative) is { Length: > 0 } rel ? RegularFileIn(dir, rel, $"'{relative}'") : throw new IsolationException($"archive path '{relative}' leaves the archive");
+
+    /// <summary>
+    /// The path of a regular file of the archive or layout, checked through <see cref="Files.RootedDirectory"/>: a layout
+    /// directory is input too, and a link in it (blobs → /etc) must not make a host file part of an image.
+    /// </summary>
+    private static string RegularFileIn(string dir, string relative, string what)
+    {
+        using var tree = Files.RootedDirectory.Open(dir);
+        return tree.Stat(relative) switch
+        {
+            { Kind: Files.EntryKind.File } => Path.Combine(dir, relative),
+            null => throw new IsolationException($"{what} is missing from the archive"),
+            var other => throw new IsolationException($"{what} ('{relative}') is a {other.Kind}, not a regular file; refused (an image is never read through a link)"),
+        };
+    }
 
     /// <summary>Unpacks the archive's files (only files and directories; nothing leaves the target).</summary>
     private static void UnpackArchive(string path, string target)

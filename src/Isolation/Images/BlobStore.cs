@@ -28,9 +28,16 @@ public sealed class BlobStore
 
         if (!Has(digest))
         {
-            var temp = PathOf(digest) + ".tmp-" + Random.Shared.NextInt64(1L << 40).ToString("x10");
-            File.Copy(file, temp);
-            File.Move(temp, PathOf(digest), overwrite: true);
+            var temp = StoreDirectory.TemporaryName(PathOf(digest));
+            try
+            {
+                File.Copy(file, temp);
+                File.Move(temp, PathOf(digest), overwrite: true);
+            }
+            finally
+            {
+                File.Delete(temp); // a full disk leaves no half-copied blob
+            }
         }
 
         return digest;
@@ -41,9 +48,16 @@ public sealed class BlobStore
         var digest = new Digest(Convert.ToHexStringLower(SHA256.HashData(content)));
         if (!Has(digest))
         {
-            var temp = PathOf(digest) + ".tmp-" + Random.Shared.NextInt64(1L << 40).ToString("x10");
-            File.WriteAllBytes(temp, content);
-            File.Move(temp, PathOf(digest), overwrite: true);
+            var temp = StoreDirectory.TemporaryName(PathOf(digest));
+            try
+            {
+                File.WriteAllBytes(temp, content);
+                File.Move(temp, PathOf(digest), overwrite: true);
+            }
+            finally
+            {
+                File.Delete(temp);
+            }
         }
 
         return digest;

@@ -44,7 +44,7 @@ public sealed class HostImage
         var skeleton = Path.Combine(stateDirectory, "host");
         if (!Directory.Exists(skeleton))
         {
-            var temp = skeleton + ".tmp-" + Random.Shared.NextInt64(1L << 40).ToString("x10");
+            var temp = StoreDirectory.TemporaryName(skeleton);
             Build(temp);
             StoreDirectory.Publish(temp, skeleton);
         }

@@ -33,6 +33,11 @@ public static class ImagePruner
             }
         }
 
+        foreach (var place in StoreDirectory.AbandonedTemporaryPlaces)
+        {
+            StoreDirectory.RemoveAbandoned(Path.Combine(stateDirectory, place));
+        }
+
         int layers = 0, blobs = 0;
         long freed = 0;
         var layerRoot = Path.Combine(stateDirectory, "l");

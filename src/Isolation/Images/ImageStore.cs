@@ -13,6 +13,7 @@ public sealed class ImageStore
 
     public ImageStore(string stateDirectory, LayerStore layers)
     {
+        StateDirectory = stateDirectory;
         _root = Path.Combine(stateDirectory, "i");
         Layers = layers;
         Blobs = new BlobStore(stateDirectory);
@@ -20,6 +21,9 @@ public sealed class ImageStore
     }
 
     public LayerStore Layers { get; }
+
+    /// <summary>The runner's state directory, which holds this store.</summary>
+    public string StateDirectory { get; }
 
     /// <summary>The original blobs (layers as compressed by their source, configs), kept for pushing.</summary>
     public BlobStore Blobs { get; }
@@ -40,7 +44,7 @@ public sealed class ImageStore
     {
         // A temporary name of its own: two pulls of one image may save it at the same moment.
         var file = FileFor(image.Name);
-        var temp = file + ".tmp-" + Random.Shared.NextInt64(1L << 40).ToString("x10");
+        var temp = StoreDirectory.TemporaryName(file);
         File.WriteAllText(temp, JsonSerializer.Serialize(image, ImageJson.Default.Image));
         File.Move(temp, file, overwrite: true);
     }

@@ -46,7 +46,7 @@ public sealed class LayerStore
             return known;
         }
 
-        var temp = System.IO.Path.Combine(_root, ".tmp-" + Random.Shared.NextInt64(1L << 40).ToString("x10"));
+        var temp = StoreDirectory.TemporaryIn(_root);
         Directory.CreateDirectory(temp);
         try
         {
@@ -108,7 +108,7 @@ public sealed class LayerStore
         }
 
         Directory.Move(directory, final);
-        var record = DigestFile(final) + ".tmp-" + Random.Shared.NextInt64(1L << 40).ToString("x10");
+        var record = StoreDirectory.TemporaryName(DigestFile(final));
         File.WriteAllText(record, diffId.ToString());
         File.Move(record, DigestFile(final), overwrite: true);
         return new Layer(diffId, final);
@@ -132,7 +132,7 @@ public sealed class LayerStore
     /// <summary>A scratch directory on the store's file system (so <see cref="Adopt"/> can rename it in).</summary>
     public string NewScratchDirectory()
     {
-        var path = System.IO.Path.Combine(_root, ".tmp-" + Random.Shared.NextInt64(1L << 40).ToString("x10"));
+        var path = StoreDirectory.TemporaryIn(_root);
         Directory.CreateDirectory(path);
         return path;
     }

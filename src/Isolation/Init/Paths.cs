@@ -14,14 +14,16 @@ internal static class Paths
         {
             if (part is "." or "..")
             {
-                throw new InvalidOperationException($"container path '{path}' may not contain '.' or '..'");
+                throw new InitSpecException($"container path '{path}' may not contain '.' or '..'");
             }
 
             current = $"{current}/{part}";
             var info = new FileInfo(current);
             if (info.LinkTarget is not null)
             {
-                throw new InvalidOperationException($"container path '{path}' goes through a symbolic link ({current}); refusing to mount there");
+                var inContainer = current[root.TrimEnd('/').Length..];
+                throw new InitSpecException($"cannot mount on '{path}': '{inContainer}' is a symbolic link in the container's file system (to '{info.LinkTarget}'); " +
+                    "mount on a path without one");
             }
         }
 

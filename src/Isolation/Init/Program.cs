@@ -111,8 +111,8 @@ public static class Program
 
     private static int SetupFailure(SafeFileHandle resultFile, Exception ex)
     {
-        Report(resultFile, new InitResult(null, null, ex.Message));
-        if (!ex.Message.StartsWith("exec ", StringComparison.Ordinal))
+        Report(resultFile, new InitResult(null, null, ex is InitSpecException ? InitSpecException.Prefix + ex.Message : ex.Message));
+        if (!ex.Message.StartsWith("exec ", StringComparison.Ordinal) && ex is not InitSpecException)
         {
             Console.Error.WriteLine($"runner-init: {(ex is InitException ? ex.Message : ex.ToString())}");
         }

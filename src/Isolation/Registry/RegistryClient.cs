@@ -63,6 +63,13 @@ public sealed partial class RegistryClient(HttpClient http, RegistryOptions opti
         for (var attempt = 1; ; attempt++)
         {
             var offset = File.Exists(partial) ? new FileInfo(partial).Length : 0;
+            if (offset > 0 && await MatchesAsync(partial, digest, cancellationToken))
+            {
+                // A download that completed before the runner was stopped: asking for more would get HTTP 416.
+                File.Move(partial, target, overwrite: true);
+                return;
+            }
+
             try
             {
                 using var response = await SendAsync(image, () =>
@@ -88,18 +95,21 @@ public sealed partial class RegistryClient(HttpClient http, RegistryOptions opti
                     }
                 }
 
-                await using (var check = File.OpenRead(partial))
+                if (!await MatchesAsync(partial, digest, cancellationToken))
                 {
-                    var actual = Convert.ToHexStringLower(await SHA256.HashDataAsync(check, cancellationToken));
-                    if (actual != digest.Hex)
-                    {
-                        File.Delete(partial);
-                        throw new RegistryException($"{image.Registry}: blob {digest} of {image.Repository} is corrupt (its content hashes to sha256:{actual})");
-                    }
+                    File.Delete(partial);
+                    throw new RegistryException($"{image.Registry}: blob {digest} of {image.Repository} is corrupt (its content does not hash to its digest)");
                 }
 
                 File.Move(partial, target, overwrite: true);
                 return;
+            }
+            catch (RegistryException) when (offset > 0 && attempt < options.Attempts)
+            {
+                // The registry refused the range (HTTP 416: the partial file is longer than the blob, or was left by another
+                // blob of the same name): it cannot be resumed, so it goes and the next attempt starts from the beginning.
+                log.Warning("Resuming {Digest} from byte {Offset} was refused; downloading it again from the start", digest, offset);
+                File.Delete(partial);
             }
             catch (Exception ex) when (attempt < options.Attempts && IsTransient(ex) && !cancellationToken.IsCancellationRequested)
             {
@@ -107,6 +117,12 @@ public sealed partial class RegistryClient(HttpClient http, RegistryOptions opti
                 await Task.Delay(options.FirstRetryDelay * (1 << (attempt - 1)), cancellationToken);
             }
         }
+    }
+
+    private static async Task<bool> MatchesAsync(string file, Digest digest, CancellationToken cancellationToken)
+    {
+        await using var stream = File.OpenRead(file);
+        return Convert.ToHexStringLower(await SHA256.HashDataAsync(stream, cancellationToken)) == digest.Hex;
     }
 
     /// <summary>A failure worth another attempt: the network, a timeout, or a corrupt transfer (fetched again from the start).</summary>

@@ -28,8 +28,8 @@ internal static class ImageCommand
 
     public static ImageStore OpenStore()
     {
-        var state = RunnerSettings.FromEnvironment().StateDirectory;
-        return new ImageStore(state, new LayerStore(state));
+        var settings = RunnerSettings.FromEnvironment();
+        return new ImageStore(settings.StateDirectory, new LayerStore(settings.StateDirectory) { Limits = settings.UnpackLimits });
     }
 
     /// <summary>Pulls an image, showing each layer's progress (bars on a terminal, lines elsewhere, nothing with --quiet); returns null after printing the error.</summary>
@@ -205,6 +205,13 @@ internal static class ImageCommand
             }
 
             var archive = ArchiveImporter.IsImageArchive(path);
+            if (!archive && Directory.Exists(path))
+            {
+                Console.Error.WriteLine($"runner: {path} is a directory but not an OCI image layout (it has no index.json); " +
+                    "import an OCI layout directory, a docker save or OCI archive, or a root file system tarball");
+                return ExitCodes.InvalidInput;
+            }
+
             if (!archive && name is null)
             {
                 Console.Error.WriteLine($"runner: {Path.GetFileName(path)} is a root file system tarball; name the image with --tag");

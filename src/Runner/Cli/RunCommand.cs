@@ -91,6 +91,11 @@ internal static class RunCommand
             result = await runtime.RunAsync(spec, line => (line.Stream == OutputStream.Stdout ? stdout : stderr).WriteLine(Execution.TerminalText.Neutralise(line.Text)),
                 cancellationToken, Interrupts.Forceful);
         }
+        catch (ContainerSpecException ex)
+        {
+            await stderr.WriteLineAsync($"runner: {ex.Message}");
+            return ExitCodes.InvalidInput;
+        }
         catch (IsolationException ex)
         {
             await stderr.WriteLineAsync($"runner: {ex.Message}");

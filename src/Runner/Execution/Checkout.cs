@@ -97,7 +97,7 @@ public static class Checkout
         var root = Path.Combine(stateDirectory, "checkouts", tree.Sha[..16] + (submodules is null ? "" : "-sub"));
         if (!Directory.Exists(root))
         {
-            var temp = root + ".tmp-" + Random.Shared.NextInt64(1L << 40).ToString("x10");
+            var temp = StoreDirectory.TemporaryName(root);
             try
             {
                 using (var target = RootedDirectory.Open(temp, create: true))
@@ -134,7 +134,7 @@ public static class Checkout
             return null;
         }
 
-        var temp = Path.Combine(stateDirectory, "checkouts", "changes.tmp-" + Random.Shared.NextInt64(1L << 40).ToString("x10"));
+        var temp = StoreDirectory.TemporaryIn(Path.Combine(stateDirectory, "checkouts"), "changes");
         using var digest = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
         using (var source = RootedDirectory.Open(repo.Info.WorkingDirectory))
         using (var changes = RootedDirectory.Open(temp, create: true))

@@ -12,6 +12,7 @@ public sealed record RunnerSettings
     public const string StoreLimitVariable = "RUNNER_STORE_LIMIT";
     public const string GitUsernameVariable = "RUNNER_GIT_USERNAME";
     public const string GitPasswordVariable = "RUNNER_GIT_PASSWORD";
+    public const string LayerLimitVariable = Ci.Isolation.Images.UnpackLimits.MaxBytesVariable;
 
     /// <summary>Containers, layers, images and run records live here.</summary>
     public string StateDirectory { get; init; } = "/var/lib/runner";
@@ -31,6 +32,9 @@ public sealed record RunnerSettings
 
     /// <summary>For fetching sources over https: a user and a password or token (never printed).</summary>
     public (string? Username, string? Password) GitCredentials { get; init; }
+
+    /// <summary>What one image layer may unpack to (default 16 GiB); a layer past it is refused.</summary>
+    public Ci.Isolation.Images.UnpackLimits UnpackLimits { get; init; } = Ci.Isolation.Images.UnpackLimits.Default;
 
     /// <summary>The container runtime's options under these settings.</summary>
     public Ci.Isolation.Containers.RuntimeOptions RuntimeOptions => new() { StateDirectory = StateDirectory, CgroupParent = CgroupParent };
@@ -52,7 +56,20 @@ public sealed record RunnerSettings
             InsecureRegistries = (Environment.GetEnvironmentVariable(InsecureRegistriesVariable) ?? "")
                 .Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries),
             StoreLimit = StoreLimitFrom(Environment.GetEnvironmentVariable(StoreLimitVariable), state),
+            UnpackLimits = LayerLimitFrom(Environment.GetEnvironmentVariable(LayerLimitVariable)),
         };
+    }
+
+    private static Ci.Isolation.Images.UnpackLimits LayerLimitFrom(string? text)
+    {
+        if (text is not { Length: > 0 })
+        {
+            return Ci.Isolation.Images.UnpackLimits.Default;
+        }
+
+        return Ci.Pipeline.Values.Units.TryParseSize(text, out var bytes, out var error) && bytes > 0
+            ? Ci.Isolation.Images.UnpackLimits.Default with { MaxBytes = bytes }
+            : throw new SettingsException($"{LayerLimitVariable}: {error ?? "it must be more than 0"} (a size such as 32Gi)");
     }
 
     private static long? StoreLimitFrom(string? text, string state)

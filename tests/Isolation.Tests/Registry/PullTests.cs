@@ -104,6 +104,26 @@ public sealed class PullTests : RegistryFixture
     }
 
     [Test, CancelAfter(60_000)]
+    public async Task A_download_that_completed_before_the_pull_was_killed_is_used_not_asked_for_again(CancellationToken ct)
+    {
+        var (puller, store, state) = Fresh();
+        var blobs = Directory.CreateDirectory(Path.Combine(state, "b", "sha256")).FullName;
+        var layers = await RegistryLayersAsync("team/app", "v1");
+        // Killed after the last byte and before the rename: asking to resume at the end gets HTTP 416.
+        var whole = await Http.GetByteArrayAsync($"http://{Registry.Address}/v2/team/app/blobs/{layers[0].Digest}", ct);
+        await File.WriteAllBytesAsync(Path.Combine(blobs, layers[0].Digest[7..] + ".partial"), whole, ct);
+        // And one longer than its blob (left by another run): the registry refuses the range; it must start again.
+        var other = await Http.GetByteArrayAsync($"http://{Registry.Address}/v2/team/app/blobs/{layers[1].Digest}", ct);
+        await File.WriteAllBytesAsync(Path.Combine(blobs, layers[1].Digest[7..] + ".partial"), [.. other, .. new byte[64]], ct);
+
+        var image = await puller.PullAsync(Ref("team/app:v1"), cancellationToken: ct);
+        var run = await TestImages.RunAsync(Host, store, image, ct);
+
+        Assert.That(run.Stdout.Split('\n'), Is.EqualTo(TestImages.ExpectedOutput));
+        Assert.That(Directory.GetFiles(blobs, "*.partial"), Is.Empty);
+    }
+
+    [Test, CancelAfter(60_000)]
     public async Task A_tampered_blob_in_the_registry_is_refused_and_nothing_is_recorded(CancellationToken ct)
     {
         await Registry.PushAsync(_layout, "v1", "team/tampered:v1");

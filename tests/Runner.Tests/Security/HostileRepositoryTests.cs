@@ -152,6 +152,32 @@ public sealed class HostileRepositoryTests : ExecFixture
         }
     }
 
+    [Test, CancelAfter(60_000)]
+    public async Task User_mistakes_are_a_sentence_and_exit_2_not_a_stack_trace(CancellationToken ct)
+    {
+        var state = Path.Combine(Dir, "state");
+        var notLayout = Directory.CreateDirectory(Path.Combine(Dir, "not-a-layout")).FullName;
+        File.WriteAllText(Path.Combine(notLayout, "x"), "x");
+        var box = Directory.CreateDirectory(Path.Combine(Dir, "box", "bin")).Parent!.FullName;
+        File.Copy("/bin/busybox", Path.Combine(box, "bin", "busybox"), overwrite: true);
+        File.CreateSymbolicLink(Path.Combine(box, "bin", "sh"), "busybox");
+        File.CreateSymbolicLink(Path.Combine(box, "lnk"), "/etc");
+
+        var import = await Runner(state, "image", "import", notLayout);
+        var importTagged = await Runner(state, "image", "import", notLayout, "--tag", "localhost/x:1");
+        var volume = await Runner(state, "run", "--rootfs", box, "-v", $"{notLayout}:/lnk/x", "--", "/bin/sh", "-c", "echo ran");
+
+        foreach (var result in new[] { import, importTagged })
+        {
+            Assert.That((result.ExitCode, result.StandardError.Trim()), Is.EqualTo((2, $"runner: {notLayout} is a directory but not an OCI image layout (it has no index.json); " +
+                "import an OCI layout directory, a docker save or OCI archive, or a root file system tarball")));
+        }
+
+        Assert.That((volume.ExitCode, volume.StandardError.Trim()), Is.EqualTo((2,
+            "runner: cannot mount on '/lnk/x': '/lnk' is a symbolic link in the container's file system (to '/etc'); mount on a path without one")));
+        Assert.That(volume.StandardOutput, Does.Not.Contain("ran"));
+    }
+
     private static byte[] TreeEntry(string mode, string name, string sha) =>
         [.. Encoding.ASCII.GetBytes($"{mode} {name}\0"), .. Convert.FromHexString(sha)];
 
