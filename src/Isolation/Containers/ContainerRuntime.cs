@@ -149,8 +149,13 @@ public sealed partial class ContainerRuntime
             ResultFile = Path.Combine(dir, "result.json"),
         };
         File.WriteAllText(Path.Combine(dir, "spec.json"), JsonSerializer.Serialize(init, InitJson.Default.InitSpec));
+        // Room for the result, written now: runner-init writes over it, so a step that fills the disk still gets its own
+        // status reported (JSON allows the trailing spaces).
+        File.WriteAllBytes(init.ResultFile, ResultRoom);
         return init;
     }
+
+    private static readonly byte[] ResultRoom = Enumerable.Repeat((byte)' ', 4096).ToArray();
 
     private static InitResult ReadResult(string file)
     {

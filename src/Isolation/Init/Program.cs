@@ -23,7 +23,8 @@ public static class Program
         try
         {
             spec = InitWire.ReadSpec(File.ReadAllBytes(specPath));
-            resultFile = File.OpenHandle(spec.ResultFile, FileMode.Create, FileAccess.Write);
+            // The runner made it with room for the result: writing over it needs no new block on a full disk.
+            resultFile = File.OpenHandle(spec.ResultFile, FileMode.OpenOrCreate, FileAccess.Write);
         }
         catch (Exception ex)
         {
@@ -159,7 +160,18 @@ public static class Program
     private static void Report(SafeFileHandle file, InitResult result)
     {
         var json = InitWire.WriteResult(result);
-        RandomAccess.Write(file, json, 0);
-        file.Dispose();
+        try
+        {
+            RandomAccess.Write(file, json, 0);
+        }
+        catch (IOException ex)
+        {
+            // Past the room the runner left (a very long error) on a full disk: the runner reads "no result".
+            Console.Error.WriteLine($"runner-init: cannot write the container's result: {ex.Message}");
+        }
+        finally
+        {
+            file.Dispose();
+        }
     }
 }

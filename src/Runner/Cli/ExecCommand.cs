@@ -197,8 +197,12 @@ internal static class ExecCommand
             await runtime.DrainAsync(); // the run directory holds the containers' upper and work directories
         }
 
-        Directory.Delete(runDirectory, recursive: true);
+        Directory.Delete(runDirectory, recursive: true); // frees what the steps wrote: log lines a full disk held back can go in now
         await log.DisposeAsync();
+        if (log.LostLines > 0)
+        {
+            Report(new JobNotice("", $"the run record could not keep {log.LostLines} log lines: the disk stayed full"));
+        }
         var status = cancellationToken.IsCancellationRequested ? "cancelled"
             : jobs.Any(j => j.InfrastructureFailure) ? "error"
             : jobs.Any(j => j.Status == RunStatus.Failed) ? "failed" : "passed";

@@ -32,23 +32,66 @@ public sealed class RunLogWriter : IAsyncDisposable
         using var insert = RunStore.Command(_db, "INSERT INTO log_lines (run_id, job_id, step_index, is_error, time, text) VALUES ($run, $job, $step, $error, $time, $text)",
             ("$run", _runId), ("$job", ""), ("$step", 0), ("$error", false), ("$time", ""), ("$text", ""));
         var reader = _queue.Reader;
+        var pending = new List<(StepOutputEvent Line, string Time)>();
         while (await reader.WaitToReadAsync())
         {
-            using var transaction = _db.BeginTransaction();
-            insert.Transaction = transaction;
-            for (var n = 0; n < BatchSize && reader.TryRead(out var item); n++)
+            while (pending.Count < BatchSize && reader.TryRead(out var item))
             {
-                insert.Parameters["$job"].Value = item.Line.Job;
-                insert.Parameters["$step"].Value = item.Line.Step;
-                insert.Parameters["$error"].Value = item.Line.IsError;
-                insert.Parameters["$time"].Value = item.Time;
-                insert.Parameters["$text"].Value = item.Line.Line;
+                pending.Add(item);
+            }
+
+            // A full disk (a step filling it) must not lose the lines: they wait in memory and go in once there is room,
+            // at the latest when the run's directories are gone and the record is closed.
+            if (TryInsert(insert, pending))
+            {
+                pending.Clear();
+            }
+        }
+
+        for (var attempt = 0; pending.Count > 0 && attempt < 5; attempt++)
+        {
+            if (TryInsert(insert, pending))
+            {
+                pending.Clear();
+                break;
+            }
+
+            await Task.Delay(200);
+        }
+
+        LostLines = pending.Count;
+    }
+
+    /// <summary>Lines the record could not keep (the disk stayed full to the end); 0 normally.</summary>
+    public int LostLines { get; private set; }
+
+    private bool TryInsert(SqliteCommand insert, List<(StepOutputEvent Line, string Time)> lines)
+    {
+        using var transaction = _db.BeginTransaction();
+        insert.Transaction = transaction;
+        try
+        {
+            foreach (var (line, time) in lines)
+            {
+                insert.Parameters["$job"].Value = line.Job;
+                insert.Parameters["$step"].Value = line.Step;
+                insert.Parameters["$error"].Value = line.IsError;
+                insert.Parameters["$time"].Value = time;
+                insert.Parameters["$text"].Value = line.Line;
                 insert.ExecuteNonQuery();
             }
 
             transaction.Commit();
+            return true;
+        }
+        catch (SqliteException ex) when (ex.SqliteErrorCode is SqliteFull or SqliteIoError)
+        {
+            transaction.Rollback();
+            return false;
         }
     }
+
+    private const int SqliteFull = 13, SqliteIoError = 10;
 
     public async ValueTask DisposeAsync()
     {

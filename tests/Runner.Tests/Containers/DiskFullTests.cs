@@ -51,6 +51,32 @@ public sealed class DiskFullTests
         Assert.That(list.StandardOutput, Does.Contain("localhost/small").And.Not.Contain("localhost/big"));
     }
 
+    [Test, CancelAfter(120_000)]
+    public async Task A_step_that_fills_the_disk_ends_with_its_own_status_and_the_record_keeps_its_lines(CancellationToken ct)
+    {
+        var repo = Directory.CreateDirectory(Path.Combine(_dir, "repo")).FullName;
+        await File.WriteAllTextAsync(Path.Combine(repo, ".runner.yml"), """
+            jobs:
+              fill:
+                steps:
+                  - run: echo before-the-fill; head -c 20m /dev/zero > /fill || echo "fill ended $?"; exit 3
+            """, ct);
+        foreach (var args in new[] { new[] { "init", "-q", "-b", "main" }, ["add", "."], ["commit", "-q", "-m", "fill"] })
+        {
+            await CliWrap.Cli.Wrap("git").WithArguments(["-c", "user.email=t@example.org", "-c", "user.name=t", .. args]).WithWorkingDirectory(repo).ExecuteAsync(ct);
+        }
+
+        var run = await Cli.RunnerCli.Command(["exec", "-C", repo]).WithEnvironmentVariables(e => e.Set("RUNNER_STATE_DIR", _state).Set("RUNNER_STORE_LIMIT", "off"))
+            .WithValidation(CommandResultValidation.None).ExecuteBufferedAsync(ct);
+        var logs = await RunnerAsync(ct, "logs", "last");
+
+        Assert.That(run.ExitCode, Is.EqualTo(1), run.StandardError + run.StandardOutput);
+        Assert.That(run.StandardOutput, Does.Contain("[fill:1] before-the-fill\n[fill:1] fill ended 1\n"));
+        Assert.That(run.StandardOutput, Does.Match(@"FAILED\s+\S+\s+3\b"), "the step's own exit code, not 137: " + run.StandardOutput);
+        Assert.That(run.StandardError, Does.Not.Contain("   at "), "no stack trace");
+        Assert.That(logs.StandardOutput, Does.Contain("[fill:1] before-the-fill\n[fill:1] fill ended 1\n"), "the record kept the lines written while the disk was full");
+    }
+
     private async Task<string> TarballAsync(string name, int bytes, CancellationToken ct)
     {
         var source = Directory.CreateDirectory(Path.Combine(_dir, name)).FullName;
