@@ -29,5 +29,8 @@ public sealed record ContainerResult(
     /// <summary>The shell's view of the end: the exit code, or 128 + the signal.</summary>
     public int ShellExitCode => ExitCode ?? 128 + (Signal ?? 0);
 
-    public bool Succeeded => ExitCode == 0 && !OomKilled && !TimedOut;
+    /// <summary>Set when the container was stopped for writing more than its writable-layer limit (this many bytes).</summary>
+    public long? WritableLimitExceeded { get; init; }
+
+    public bool Succeeded => ExitCode == 0 && !OomKilled && !TimedOut && WritableLimitExceeded is null;
 }

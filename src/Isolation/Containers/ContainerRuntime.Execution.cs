@@ -12,15 +12,15 @@ public sealed partial class ContainerRuntime
     /// forwards it to PID 1), then, after the grace period, SIGKILL to runner-init, whose death
     /// kills PID 1 (parent-death signal) and with it the namespace; the cgroup is killed after.
     /// </summary>
-    /// <returns>Whether the timeout stopped it; the command's own status is in runner-init's result file.</returns>
-    private async Task<bool> ExecuteAsync(ContainerSpec spec, string dir, Action<OutputLine>? output,
+    /// <returns>Whether the timeout stopped it, and the writable-layer limit when that did; the command's own status is in runner-init's result file.</returns>
+    private async Task<(bool TimedOut, long? WritableLimitExceeded)> ExecuteAsync(ContainerSpec spec, string dir, Action<OutputLine>? output,
         CancellationToken cancellationToken, CancellationToken killNow)
     {
         // runner-init rewrites its command line to "init spec.json", so that PID 1 (its clone, under --init) shows no host path.
         string[] args = [Path.Combine(dir, "spec.json")];
         if (spec.Interactive)
         {
-            return await ExecuteInteractiveAsync(spec, dir, args, cancellationToken, killNow);
+            return (await ExecuteInteractiveAsync(spec, dir, args, cancellationToken, killNow), null);
         }
 
         using var forceful = new CancellationTokenSource();
@@ -36,8 +36,18 @@ public sealed partial class ContainerRuntime
         var task = command.ExecuteAsync(forceful.Token);
         var initPid = task.ProcessId;
         var timedOut = false;
+        long? exceeded = null;
         using var timeout = spec.Timeout is { } t ? new CancellationTokenSource(t) : new CancellationTokenSource();
-        using var stop = CancellationTokenSource.CreateLinkedTokenSource(timeout.Token, cancellationToken);
+        using var tooBig = new CancellationTokenSource();
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(timeout.Token, cancellationToken, tooBig.Token);
+        using var ended = new CancellationTokenSource();
+        var watch = (spec.WritableLimitBytes ?? _options.WritableLimitBytes) is { } limit
+            ? WritableLayerWatch.WatchAsync(spec.UpperDirectory ?? Path.Combine(dir, "u"), limit, () =>
+            {
+                exceeded = limit;
+                tooBig.Cancel();
+            }, ended.Token)
+            : Task.CompletedTask;
         await using var registration = stop.Token.Register(() =>
         {
             timedOut = timeout.IsCancellationRequested;
@@ -51,12 +61,18 @@ public sealed partial class ContainerRuntime
         try
         {
             await task;
-            return timedOut;
         }
         catch (OperationCanceledException)
         {
-            return timedOut;
+            // Stopped: by the timeout, the caller, or the writable-layer limit.
         }
+        finally
+        {
+            await ended.CancelAsync();
+            await watch;
+        }
+
+        return (timedOut, exceeded);
     }
 
     /// <summary>As <see cref="ExecuteAsync"/>, with the runner's own stdin, stdout and stderr inherited (CliWrap always pipes them).</summary>

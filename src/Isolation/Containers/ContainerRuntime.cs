@@ -74,7 +74,7 @@ public sealed partial class ContainerRuntime
             File.WriteAllText(Path.Combine(dir, OwnerFile), Owner.Current().ToString());
             var init = Prepare(spec, dir, cgroup);
             cgroup.Create(spec.Limits);
-            var timedOut = await ExecuteAsync(spec, dir, output, cancellationToken, killNow);
+            var (timedOut, tooBig) = await ExecuteAsync(spec, dir, output, cancellationToken, killNow);
             var stats = cgroup.ReadStats();
             var result = ReadResult(init.ResultFile);
             if (result.Error is { } error)
@@ -95,7 +95,10 @@ public sealed partial class ContainerRuntime
             }
 
             return new ContainerResult(result.ExitCode, result.Signal, stats.OomKills > 0, timedOut,
-                DateTimeOffset.UtcNow - started, stats.CpuTime, stats.PeakMemoryBytes, spec.Limits, stats.ThrottledPeriods);
+                DateTimeOffset.UtcNow - started, stats.CpuTime, stats.PeakMemoryBytes, spec.Limits, stats.ThrottledPeriods)
+            {
+                WritableLimitExceeded = tooBig,
+            };
         }
         finally
         {

@@ -102,4 +102,7 @@ public sealed record ContainerSpec
     /// a layer). Null: a fresh one in the runtime's state directory, removed at the end.
     /// </summary>
     public string? UpperDirectory { get; init; }
+
+    /// <summary>What the container may write into its writable layer (bytes); null: the runtime's default (<see cref="RuntimeOptions.WritableLimitBytes"/>).</summary>
+    public long? WritableLimitBytes { get; init; }
 }

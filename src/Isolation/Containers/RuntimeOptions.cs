@@ -19,6 +19,12 @@ public sealed record RuntimeOptions
     /// </summary>
     public bool DeferCleanup { get; init; }
 
+    /// <summary>
+    /// What a container may write into its writable layer (bytes); past it, it is stopped as on a
+    /// timeout and its result says so. Null: no limit. A spec may set its own.
+    /// </summary>
+    public long? WritableLimitBytes { get; init; }
+
     /// <summary>util-linux unshare: makes the network namespaces that a job's containers share.</summary>
     public string UnsharePath { get; init; } = "unshare";
 }

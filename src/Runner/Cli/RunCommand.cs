@@ -111,6 +111,10 @@ internal static class RunCommand
         {
             await stderr.WriteLineAsync($"runner: killed: timed out after {Units.FormatDuration(spec.Timeout!.Value)}");
         }
+        else if (result.WritableLimitExceeded is { } disk)
+        {
+            await stderr.WriteLineAsync($"runner: killed: wrote more than {Units.FormatBytes(disk)} into its file system (the limit, {Settings.RunnerSettings.WritableLimitVariable})");
+        }
 
         return result.ShellExitCode;
     }

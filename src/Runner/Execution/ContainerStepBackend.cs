@@ -142,7 +142,10 @@ public sealed class ContainerStepBackend(
             masker.Apply(TerminalText.Neutralise(line.Text)))), cancellationToken, KillNow);
 
         // This step's file system is where the next one starts; a cached step's result is kept for later runs.
-        var outcome = new StepOutcome(result.ExitCode, result.Signal, result.OomKilled, result.TimedOut, result.WallTime, result.CpuTime, result.PeakMemoryBytes);
+        var outcome = new StepOutcome(result.ExitCode, result.Signal, result.OomKilled, result.TimedOut, result.WallTime, result.CpuTime, result.PeakMemoryBytes)
+        {
+            WritableLimitExceeded = result.WritableLimitExceeded,
+        };
         if (cacheKey is not null && outcome.Succeeded)
         {
             handle.StepLayers.Add(cache.Store(cacheKey, cacheScope, upper, RunId));

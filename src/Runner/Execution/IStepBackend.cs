@@ -11,7 +11,10 @@ public sealed record StepOutcome(int? ExitCode, int? Signal, bool OomKilled, boo
     /// <summary>With <see cref="CachedFrom"/>: the run that made the layer, when known.</summary>
     public long? CachedRun { get; init; }
 
-    public bool Succeeded => ExitCode == 0 && !OomKilled && !TimedOut;
+    /// <summary>Set when the step was stopped for writing more than its writable-layer limit (this many bytes).</summary>
+    public long? WritableLimitExceeded { get; init; }
+
+    public bool Succeeded => ExitCode == 0 && !OomKilled && !TimedOut && WritableLimitExceeded is null;
 
     /// <summary>The shell's view: the exit code, or 128 + the signal.</summary>
     public int ShellExitCode => ExitCode ?? 128 + (Signal ?? 0);

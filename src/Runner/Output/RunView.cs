@@ -83,6 +83,7 @@ internal sealed class RunView(TextWriter stdout, TextWriter stderr, bool json, b
                     $"{(o is null ? "" : Units.FormatDuration(o.Duration)),8} {(o is null ? "" : o.ShellExitCode.ToString()),5} " +
                     $"{(o is null ? "" : Units.FormatBytes(o.PeakMemoryBytes)),10} {(o is null ? "" : Units.FormatDuration(o.CpuTime)),8}" +
                     (o is { OomKilled: true } ? $"  killed: out of memory (limit {Limit(step)})" : o is { TimedOut: true } ? "  killed: timed out" :
+                     o?.WritableLimitExceeded is { } disk ? $"  killed: wrote more than {Units.FormatBytes(disk)} into its file system (RUNNER_WRITABLE_LIMIT)" :
                      o?.CachedFrom is { } at ? $"  from {(o.CachedRun is { } run ? $"run {run} of " : "the run of ")}{at.ToLocalTime():yyyy-MM-dd HH:mm:ss}" : step.Reason is { } why ? "  " + why : ""));
             }
         }

@@ -13,6 +13,7 @@ public sealed record RunnerSettings
     public const string GitUsernameVariable = "RUNNER_GIT_USERNAME";
     public const string GitPasswordVariable = "RUNNER_GIT_PASSWORD";
     public const string LayerLimitVariable = Ci.Isolation.Images.UnpackLimits.MaxBytesVariable;
+    public const string WritableLimitVariable = "RUNNER_WRITABLE_LIMIT";
 
     /// <summary>Containers, layers, images and run records live here.</summary>
     public string StateDirectory { get; init; } = "/var/lib/runner";
@@ -36,8 +37,15 @@ public sealed record RunnerSettings
     /// <summary>What one image layer may unpack to (default 16 GiB); a layer past it is refused.</summary>
     public Ci.Isolation.Images.UnpackLimits UnpackLimits { get; init; } = Ci.Isolation.Images.UnpackLimits.Default;
 
+    /// <summary>
+    /// What one container (a step) may write into its writable layer, in bytes; null: no limit
+    /// ("off"). Default: a fifth of the file system that holds the state directory, so that a
+    /// step cannot fill the disk the store and the host share.
+    /// </summary>
+    public long? WritableLimit { get; init; }
+
     /// <summary>The container runtime's options under these settings.</summary>
-    public Ci.Isolation.Containers.RuntimeOptions RuntimeOptions => new() { StateDirectory = StateDirectory, CgroupParent = CgroupParent };
+    public Ci.Isolation.Containers.RuntimeOptions RuntimeOptions => new() { StateDirectory = StateDirectory, CgroupParent = CgroupParent, WritableLimitBytes = WritableLimit };
 
     public static RunnerSettings FromEnvironment()
     {
@@ -56,6 +64,7 @@ public sealed record RunnerSettings
             InsecureRegistries = (Environment.GetEnvironmentVariable(InsecureRegistriesVariable) ?? "")
                 .Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries),
             StoreLimit = StoreLimitFrom(Environment.GetEnvironmentVariable(StoreLimitVariable), state),
+            WritableLimit = SizeOrFifth(WritableLimitVariable, Environment.GetEnvironmentVariable(WritableLimitVariable), state),
             UnpackLimits = LayerLimitFrom(Environment.GetEnvironmentVariable(LayerLimitVariable)),
         };
     }
@@ -72,7 +81,10 @@ public sealed record RunnerSettings
             : throw new SettingsException($"{LayerLimitVariable}: {error ?? "it must be more than 0"} (a size such as 32Gi)");
     }
 
-    private static long? StoreLimitFrom(string? text, string state)
+    private static long? StoreLimitFrom(string? text, string state) => SizeOrFifth(StoreLimitVariable, text, state);
+
+    /// <summary>A size setting: a size, 'off' (null), or by default a fifth of the file system that holds the state directory.</summary>
+    private static long? SizeOrFifth(string variable, string? text, string state)
     {
         if (text is "off")
         {
@@ -83,7 +95,7 @@ public sealed record RunnerSettings
         {
             return Ci.Pipeline.Values.Units.TryParseSize(text, out var bytes, out var error)
                 ? bytes
-                : throw new SettingsException($"{StoreLimitVariable}: {error} (a size such as 20Gi, or 'off')");
+                : throw new SettingsException($"{variable}: {error} (a size such as 20Gi, or 'off')");
         }
 
         var existing = state;
