@@ -38,6 +38,12 @@ public static class ImagePruner
             StoreDirectory.RemoveAbandoned(Path.Combine(stateDirectory, place));
         }
 
+        // Interrupted downloads resume when the image is pulled again; one not touched for an hour is not being resumed.
+        foreach (var partial in Directory.EnumerateFiles(store.Blobs.Root, "*.partial").Where(p => File.GetLastWriteTimeUtc(p) < DateTime.UtcNow.AddHours(-1)))
+        {
+            File.Delete(partial);
+        }
+
         int layers = 0, blobs = 0;
         long freed = 0;
         var layerRoot = Path.Combine(stateDirectory, "l");

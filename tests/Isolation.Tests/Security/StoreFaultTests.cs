@@ -47,9 +47,18 @@ public sealed class StoreFaultTests : ContainerFixture
     public void Prune_removes_the_temporaries_of_a_killed_runner_too()
     {
         var half = Directory.CreateDirectory(Path.Combine(Host.StateDirectory, "l", $".tmp-{DeadPid}-00000000ff")).FullName;
+        var blobs = Directory.CreateDirectory(Path.Combine(Host.StateDirectory, "b", "sha256")).FullName;
+        var stale = Path.Combine(blobs, new string('c', 64) + ".partial");
+        var fresh = Path.Combine(blobs, new string('d', 64) + ".partial");
+        File.WriteAllText(stale, "a download abandoned yesterday");
+        File.SetLastWriteTimeUtc(stale, DateTime.UtcNow.AddDays(-1));
+        File.WriteAllText(fresh, "a download that may resume");
 
         ImagePruner.Prune(new ImageStore(Host.StateDirectory, new LayerStore(Host.StateDirectory)), Host.StateDirectory);
 
         Assert.That(Directory.Exists(half), Is.False);
+        Assert.That(File.Exists(stale), Is.False, "an interrupted download nobody resumed goes");
+        Assert.That(File.Exists(fresh), Is.True, "a recent one may still be resumed");
+        File.Delete(fresh);
     }
 }
