@@ -21,7 +21,7 @@ public sealed partial class PipelineCompiler
             vars["matrix." + k] = cell.GetValueOrDefault(k, "");
         }
 
-        var env = ResolveEnv([.. _doc.Env, .. spec.Env], vars, []);
+        var env = ResolveEnv([.. _doc.Env, .. spec.Env], vars, Predefined(vars));
         var needs = spec.Needs.SelectMany(n => idsByName.GetValueOrDefault(n.Value) ?? []).Distinct().ToList();
         var image = (spec.Image ?? _doc.Image) is { } img ? Expand(img, vars) : null;
         var resources = spec.Resources?.Over(_doc.Resources) ?? _doc.Resources;
@@ -85,7 +85,8 @@ public sealed partial class PipelineCompiler
             var keyFiles = spec.KeyFiles.Count > 0 ? _hasher.Match(spec.KeyFiles, _diagnostics) : [];
             var inputs = SourceHasher.Digest(
                 ["step-layer-v1", image ?? "", string.Join("\0", command), user ?? "", workdir,
-                 .. env.Select(e => $"{e.Name}={e.Value}"),
+                 // The predefined variables (the commit, the branch…) would make every commit miss; only what the pipeline sets counts.
+                 .. env.Where(e => !ReferenceEquals(e.Secrets, NoSecrets)).Select(e => $"{e.Name}={e.Value}"),
                  .. keyFiles.Select(f => $"{f}:{_hasher.FileDigest(f)}")]);
             layer = new LayerCachePlan(inputs, keyFiles, WholeCheckout: spec.KeyFiles.Count == 0);
         }
@@ -95,6 +96,15 @@ public sealed partial class PipelineCompiler
     }
 
     /// <summary>Resolves env entries in order over <paramref name="inherited"/>; each value may use earlier ones.</summary>
+    /// <summary>The predefined variables a step's environment starts from (the reference's list), with this job's values.</summary>
+    private static List<EnvVar> Predefined(Dictionary<string, string> vars) =>
+        PredefinedNames.Select(name => new EnvVar(name, vars.GetValueOrDefault(name, ""), NoSecrets)).ToList();
+
+    private static readonly string[] PredefinedNames =
+        ["CI", "CI_COMMIT_SHA", "CI_COMMIT_SHORT_SHA", "CI_COMMIT_BRANCH", "CI_COMMIT_TAG", "CI_EVENT", "CI_JOB_NAME", "CI_PIPELINE_NAME"];
+
+    private static readonly IReadOnlyList<string> NoSecrets = [];
+
     private List<EnvVar> ResolveEnv(IEnumerable<EnvEntry> entries, Dictionary<string, string> vars, IReadOnlyList<EnvVar> inherited)
     {
         var result = inherited.ToDictionary(e => e.Name, StringComparer.Ordinal);

@@ -112,6 +112,33 @@ public sealed class CompilerTests
     }
 
     [Test]
+    public void A_steps_environment_starts_from_the_predefined_variables_which_the_pipeline_may_override_and_which_do_not_key_a_cached_step()
+    {
+        const string Pipeline = """
+            name: nightly
+            jobs:
+              build:
+                env: { CI_EVENT: overridden }
+                steps:
+                  - run: make
+                    cache: layer
+            """;
+        var first = _repo.Plan(Pipeline, new TriggerContext { Branch = "main", Commit = "0123456789abcdef0123456789abcdef01234567" });
+        var second = _repo.Plan(Pipeline, new TriggerContext { Branch = "main", Commit = "fedcba9876543210fedcba9876543210fedcba98" });
+
+        var env = first.Jobs[0].Steps[0].Env.ToDictionary(e => e.Name, e => e.Value);
+        Assert.That(env, Does.ContainKey("CI").WithValue("true"));
+        Assert.That(env, Does.ContainKey("CI_COMMIT_SHA").WithValue("0123456789abcdef0123456789abcdef01234567"));
+        Assert.That(env, Does.ContainKey("CI_COMMIT_SHORT_SHA").WithValue("01234567"));
+        Assert.That(env, Does.ContainKey("CI_COMMIT_BRANCH").WithValue("main"));
+        Assert.That(env, Does.ContainKey("CI_JOB_NAME").WithValue("build"));
+        Assert.That(env, Does.ContainKey("CI_PIPELINE_NAME").WithValue("nightly"));
+        Assert.That(env, Does.ContainKey("CI_EVENT").WithValue("overridden"), "the pipeline's env is stronger");
+        Assert.That(first.Jobs[0].Steps[0].LayerCache!.InputsDigest, Is.EqualTo(second.Jobs[0].Steps[0].LayerCache!.InputsDigest),
+            "a new commit alone must not miss the layer cache");
+    }
+
+    [Test]
     public void Env_is_layered_and_values_can_use_earlier_variables()
     {
         var plan = _repo.Plan("""

@@ -228,6 +228,23 @@ public sealed class ExecTests : ExecFixture
     }
 
     [Test, CancelAfter(120_000)]
+    public async Task A_steps_environment_has_the_predefined_variables_the_reference_lists(CancellationToken ct)
+    {
+        var repo = await RepositoryAsync("""
+            jobs:
+              build:
+                steps:
+                  - run: echo "[$CI][$CI_COMMIT_SHA][$CI_COMMIT_BRANCH][$CI_JOB_NAME][$CI_EVENT]"
+            """);
+        var head = (await CliWrap.Cli.Wrap("git").WithArguments(["rev-parse", "HEAD"]).WithWorkingDirectory(repo).ExecuteBufferedAsync(ct)).StandardOutput.Trim();
+
+        var result = await ExecAsync(repo);
+
+        Assert.That(result.ExitCode, Is.EqualTo(0), result.StandardError);
+        Assert.That(result.StandardOutput, Does.Contain($"[build:1] [true][{head}][main][build][push]\n"));
+    }
+
+    [Test, CancelAfter(120_000)]
     public async Task Secrets_reach_the_step_through_env_and_are_masked_in_its_output(CancellationToken ct)
     {
         var repo = await RepositoryAsync("""
