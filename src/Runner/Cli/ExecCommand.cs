@@ -87,10 +87,18 @@ internal static class ExecCommand
             return ExitCodes.InvalidInput;
         }
 
+        var revision = parse.GetValue(TriggerOptions.Commit);
+        if (revision is not null && (worktree || url is not null))
+        {
+            await Console.Error.WriteLineAsync(worktree ? "runner: --commit runs a commit; --worktree runs the working tree: give one of them"
+                : "runner: with --url, name the branch, tag or commit with --ref");
+            return ExitCodes.InvalidInput;
+        }
+
         try
         {
             (layers, commit, branch, tree, defaultBranch) = url is null
-                ? Checkout.Prepare(root, settings.StateDirectory, worktree, parse.GetValue(Submodules))
+                ? Checkout.Prepare(root, settings.StateDirectory, worktree, parse.GetValue(Submodules), revision)
                 : RemoteSource.Prepare(url, parse.GetValue(Ref), settings.StateDirectory, settings.GitCredentials, parse.GetValue(Submodules), depth);
         }
         catch (Exception ex) when (ex is InvalidOperationException or LibGit2Sharp.LibGit2SharpException)
@@ -122,6 +130,15 @@ internal static class ExecCommand
 
         if (result.Plan is not { } plan)
         {
+            return ExitCodes.InvalidInput;
+        }
+
+        var only = parse.GetValue(Jobs) is { Length: > 0 } named ? named.ToHashSet(StringComparer.Ordinal) : null;
+        if (only?.FirstOrDefault(n => !plan.Jobs.Any(j => j.Id == n || j.Name == n)) is { } unknown)
+        {
+            // Before anything is recorded or pulled: a typo must not run an empty pipeline and exit 0.
+            var suggestion = Ci.Pipeline.Parsing.Suggestions.Nearest(unknown, plan.Jobs.Select(j => j.Name).Distinct()) is { } near ? $" (did you mean '{near}'?)" : "";
+            await Console.Error.WriteLineAsync($"runner: -j: the pipeline has no job '{unknown}'{suggestion}; its jobs: {string.Join(", ", plan.Jobs.Select(j => j.Id))}");
             return ExitCodes.InvalidInput;
         }
 
@@ -186,7 +203,6 @@ internal static class ExecCommand
             ShellOnFailure = shell,
             FailFast = parse.GetValue(FailFast),
         };
-        var only = parse.GetValue(Jobs) is { Length: > 0 } named ? named.ToHashSet(StringComparer.Ordinal) : null;
         IReadOnlyList<JobResult> jobs;
         try
         {

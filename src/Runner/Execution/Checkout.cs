@@ -24,12 +24,14 @@ public static class Checkout
     /// the changes' digest.
     /// </summary>
     public static (IReadOnlyList<string> Layers, string Commit, string Branch, string Key, string DefaultBranch) Prepare(string projectPath, string stateDirectory, bool worktree,
-        bool submodules = false)
+        bool submodules = false, string? revision = null)
     {
         var gitDir = GitDiscovery.Find(projectPath)
             ?? throw new InvalidOperationException($"{projectPath} is not in a git repository; runner exec runs what is committed");
         using var repo = new Repository(gitDir);
-        var commit = repo.Head.Tip ?? throw new InvalidOperationException($"{projectPath}: the repository has no commit yet");
+        var commit = revision is null
+            ? repo.Head.Tip ?? throw new InvalidOperationException($"{projectPath}: the repository has no commit yet")
+            : Lookup(repo, revision) ?? throw new InvalidOperationException($"--commit: there is no commit '{revision}' in {repo.Info.WorkingDirectory}");
         var relative = Path.GetRelativePath(repo.Info.WorkingDirectory, Path.GetFullPath(projectPath)).Replace('\\', '/');
         var tree = relative is "." ? commit.Tree
             : commit[relative]?.Target as Tree ?? throw new InvalidOperationException($"{relative} is not committed in {repo.Info.WorkingDirectory}");
@@ -51,6 +53,19 @@ public static class Checkout
         }
 
         return ([root], commit.Sha, branch, tree.Sha, DefaultBranch(repo));
+    }
+
+    /// <summary>A commit by id (full or abbreviated), branch or tag, as git rev-parse takes it; null when there is none.</summary>
+    private static Commit? Lookup(Repository repo, string revision)
+    {
+        try
+        {
+            return repo.Lookup(revision)?.Peel<Commit>();
+        }
+        catch (LibGit2SharpException)
+        {
+            return null; // ambiguous or malformed
+        }
     }
 
     /// <summary>A local repository's default branch, for cache scopes: origin's HEAD, else main, else master, else the current branch.</summary>

@@ -228,6 +228,40 @@ public sealed class ExecTests : ExecFixture
     }
 
     [Test, CancelAfter(120_000)]
+    public async Task Selecting_a_job_that_does_not_exist_says_so_with_the_jobs_and_runs_nothing(CancellationToken ct)
+    {
+        var repo = await RepositoryAsync("jobs:\n  build:\n    steps: [\"echo built\"]\n  test:\n    steps: [\"echo tested\"]\n");
+        var state = NewState("nosuchjob");
+
+        var result = await ExecInAsync(state, repo, "-j", "biuld");
+        var runs = await Runner(state, "runs");
+
+        Assert.That((result.ExitCode, result.StandardError.Trim()), Is.EqualTo((2, "runner: -j: the pipeline has no job 'biuld' (did you mean 'build'?); its jobs: build, test")));
+        Assert.That(result.StandardOutput, Does.Not.Contain("built").And.Not.Contain("tested"));
+        Assert.That(runs.StandardOutput, Does.Not.Contain("biuld").And.Not.Contain(repo), "no empty run was recorded");
+    }
+
+    [Test, CancelAfter(120_000)]
+    public async Task Commit_runs_that_commit_and_an_unknown_one_is_refused(CancellationToken ct)
+    {
+        var repo = await RepositoryAsync("jobs:\n  show:\n    steps: [\"cat run.txt; echo $CI_COMMIT_SHA\"]\n", ("run.txt", "first\n"));
+        var first = (await CliWrap.Cli.Wrap("git").WithArguments(["rev-parse", "HEAD"]).WithWorkingDirectory(repo).ExecuteBufferedAsync(ct)).StandardOutput.Trim();
+        await CommitAsync(repo, "run.txt", "second\n");
+
+        var old = await ExecAsync(repo, "--commit", first[..10]);
+        var head = await ExecAsync(repo);
+        var unknown = await ExecAsync(repo, "--commit", "deadbeef");
+        var both = await ExecAsync(repo, "--commit", first, "--worktree");
+
+        Assert.That(old.ExitCode, Is.EqualTo(0), old.StandardError);
+        Assert.That(old.StandardOutput, Does.Contain($"[show:1] first\n[show:1] {first}\n"));
+        Assert.That(head.StandardOutput, Does.Contain("[show:1] second\n"));
+        Assert.That((unknown.ExitCode, unknown.StandardError.Trim()), Is.EqualTo((2, $"runner: --commit: there is no commit 'deadbeef' in {repo}/")));
+        Assert.That(both.ExitCode, Is.EqualTo(2));
+        Assert.That(both.StandardError, Does.Contain("--commit runs a commit; --worktree runs the working tree"));
+    }
+
+    [Test, CancelAfter(120_000)]
     public async Task A_steps_environment_has_the_predefined_variables_the_reference_lists(CancellationToken ct)
     {
         var repo = await RepositoryAsync("""
