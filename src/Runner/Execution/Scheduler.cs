@@ -147,19 +147,36 @@ public sealed class Scheduler(IStepBackend backend, int maxParallel, Action<RunE
         var anyFailed = false;
         string? infrastructure = null;
         string? reason = null;
+        // The job's timeout is the whole job's: its clock starts with its first step and stops the step running when it ends.
+        using var deadline = new CancellationTokenSource(job.Timeout);
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, deadline.Token);
+        var timedOut = $"stopped: the job's timeout of {Ci.Pipeline.Values.Units.FormatDuration(job.Timeout)} passed";
         try
         {
             foreach (var step in job.Steps)
             {
-                var stepStatus = new ExprRunStatus(anyFailed, cancellationToken.IsCancellationRequested);
+                var stepStatus = new ExprRunStatus(anyFailed, stop.IsCancellationRequested);
                 if (step.SkipReason is { } why || !ShouldRun(step.Condition, job.Variables, stepStatus))
                 {
                     steps.Add(new StepResult(step.Index, step.Name, RunStatus.Skipped, null, 0, step.SkipReason
-                        ?? (cancellationToken.IsCancellationRequested ? Stopped : anyFailed ? "an earlier step failed" : $"if: {step.Condition.Expression} is false")));
+                        ?? (deadline.IsCancellationRequested ? timedOut : cancellationToken.IsCancellationRequested ? Stopped
+                            : anyFailed ? "an earlier step failed" : $"if: {step.Condition.Expression} is false")));
                     continue;
                 }
 
-                var result = await RunStepAsync(handle, job, step, cancellationToken);
+                StepResult result;
+                try
+                {
+                    result = await RunStepAsync(handle, job, step, (deadline, timedOut), stop.Token);
+                }
+                catch (OperationCanceledException) when (stop.IsCancellationRequested)
+                {
+                    // Stopped while it waited (a retry's delay, say): it failed, and the steps that ask for always() still run.
+                    result = new StepResult(step.Index, step.Name, RunStatus.Failed, null, 1,
+                        deadline.IsCancellationRequested && !cancellationToken.IsCancellationRequested ? timedOut : Stopped);
+                    report(new StepFinished(job.Id, job.DisplayName, result));
+                }
+
                 steps.Add(result);
                 anyFailed |= result.Status == RunStatus.Failed;
             }
@@ -170,11 +187,11 @@ public sealed class Scheduler(IStepBackend backend, int maxParallel, Action<RunE
             infrastructure = ex.Message;
             anyFailed = true;
         }
-        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        catch (OperationCanceledException) when (stop.IsCancellationRequested)
         {
             // Stopped between steps (a retry's delay, say): the job ends as failed, its remaining steps not run.
             anyFailed = true;
-            reason = Stopped;
+            reason = deadline.IsCancellationRequested && !cancellationToken.IsCancellationRequested ? timedOut : Stopped;
         }
         catch (NotSupportedException ex)
         {
@@ -192,6 +209,11 @@ public sealed class Scheduler(IStepBackend backend, int maxParallel, Action<RunE
             return new JobResult(job.Id, RunStatus.Failed, steps, DateTimeOffset.UtcNow - started, infrastructure) { InfrastructureFailure = true };
         }
 
+        if (reason is null && deadline.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
+        {
+            reason = timedOut;
+        }
+
         if (reason is not null)
         {
             return new JobResult(job.Id, RunStatus.Failed, steps, DateTimeOffset.UtcNow - started, reason);
@@ -203,7 +225,9 @@ public sealed class Scheduler(IStepBackend backend, int maxParallel, Action<RunE
         return new JobResult(job.Id, jobStatus, steps, DateTimeOffset.UtcNow - started, null);
     }
 
-    private async Task<StepResult> RunStepAsync(IJobHandle handle, PlannedJob job, PlannedStep step, CancellationToken cancellationToken)
+    /// <param name="timeout">The job's timeout and what to say of a step it stopped.</param>
+    private async Task<StepResult> RunStepAsync(IJobHandle handle, PlannedJob job, PlannedStep step, (CancellationTokenSource Deadline, string Said) timeout,
+        CancellationToken cancellationToken)
     {
         report(new StepStarted(job.Id, job.DisplayName, step.Index, step.Name, step.LayerCache is not null));
         // A step that starts after the run was stopped runs because its if: asked for that status
@@ -229,7 +253,9 @@ public sealed class Scheduler(IStepBackend backend, int maxParallel, Action<RunE
             : outcome.Succeeded ? RunStatus.Passed
             : step.AllowFailure.Allows(outcome.ShellExitCode) ? RunStatus.AllowedFailure
             : RunStatus.Failed;
-        var stopped = status == RunStatus.Failed && token.IsCancellationRequested ? (_failedFast is { } failed ? $"stopped: job '{failed}' failed (--fail-fast)" : "stopped") : null;
+        var stopped = status == RunStatus.Failed && token.IsCancellationRequested
+            ? timeout.Deadline.IsCancellationRequested ? timeout.Said : _failedFast is { } failed ? $"stopped: job '{failed}' failed (--fail-fast)" : "stopped"
+            : null;
         var result = new StepResult(step.Index, step.Name, status, outcome, attempt, stopped) { MemoryLimit = step.Limits.MemoryBytes };
         report(new StepFinished(job.Id, job.DisplayName, result));
         if (ShellOnFailure && status == RunStatus.Failed && !cancellationToken.IsCancellationRequested)

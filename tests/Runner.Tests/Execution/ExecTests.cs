@@ -242,6 +242,24 @@ public sealed class ExecTests : ExecFixture
     }
 
     [Test, CancelAfter(120_000)]
+    public async Task A_jobs_timeout_stops_the_whole_job_not_each_step(CancellationToken ct)
+    {
+        var repo = await RepositoryAsync("""
+            jobs:
+              slow:
+                timeout: 2s
+                steps: ["sleep 1.2; echo one", "sleep 1.2; echo two", "echo three"]
+            """);
+
+        var result = await ExecAsync(repo);
+
+        Assert.That(result.ExitCode, Is.EqualTo(1), result.StandardError + result.StandardOutput);
+        Assert.That(result.StandardOutput, Does.Contain("[slow:1] one\n"));
+        Assert.That(result.StandardOutput, Does.Not.Contain("[slow:2] two").And.Not.Contain("[slow:3] three"));
+        Assert.That(result.StandardOutput, Does.Contain("stopped: the job's timeout of 2s passed"));
+    }
+
+    [Test, CancelAfter(120_000)]
     public async Task Commit_runs_that_commit_and_an_unknown_one_is_refused(CancellationToken ct)
     {
         var repo = await RepositoryAsync("jobs:\n  show:\n    steps: [\"cat run.txt; echo $CI_COMMIT_SHA\"]\n", ("run.txt", "first\n"));

@@ -48,6 +48,30 @@ public sealed class SchedulerTests
     }
 
     [Test, CancelAfter(30_000)]
+    public async Task A_jobs_timeout_is_the_whole_jobs_and_stops_it_mid_step_but_always_steps_still_run()
+    {
+        // Each step is within the job's timeout; together they are not.
+        var (results, events, _) = await RunAsync("""
+            jobs:
+              slow:
+                timeout: 1s
+                steps:
+                  - sleep 600
+                  - sleep 600
+                  - sleep 600
+                  - run: sleep 1
+                    if: always()
+            """);
+
+        var job = results.Single();
+        Assert.That(job.Status, Is.EqualTo(RunStatus.Failed));
+        Assert.That(job.Reason, Is.EqualTo("stopped: the job's timeout of 1s passed"));
+        Assert.That(events, Does.Contain("step slow/1 exit 0"));
+        Assert.That(events, Has.None.StartsWith("step slow/2").And.None.StartsWith("step slow/3"), "the second step was stopped, the third never ran");
+        Assert.That(events, Does.Contain("step slow/4 exit 0"), "an always() step runs after the timeout");
+    }
+
+    [Test, CancelAfter(30_000)]
     public async Task No_more_than_the_allowed_number_of_jobs_run_at_once()
     {
         var yaml = "jobs:\n" + string.Concat(Enumerable.Range(0, 8).Select(i => $"  j{i}: {{ steps: [\"sleep 30\"] }}\n"));
