@@ -48,6 +48,12 @@ internal static class ArtifactsCommand
                 return ExitCodes.Ok;
             }
 
+            if (files.Count == 0)
+            {
+                Console.Error.WriteLine($"runner: run {runId} kept no artifacts (none of its jobs declares any, or they expired)");
+                return ExitCodes.Ok;
+            }
+
             foreach (var f in files)
             {
                 Console.WriteLine($"{f.Job,-24} {Units.FormatBytes(f.Size),10}  {f.Path}{(f.LinkTarget is null ? "" : " -> " + f.LinkTarget)}  (kept until {f.Expires.ToLocalTime():yyyy-MM-dd HH:mm})");

@@ -30,9 +30,11 @@ internal static class LogsCommand
             var job = parse.GetValue(Job);
             var step = parse.GetValue(Step);
             var steps = store.Steps(runId);
-            if (job is not null && steps.Count > 0 && steps.All(s => s.Job != job))
+            var jobs = store.Jobs(runId);
+            var names = jobs.Select(j => j.Job).Concat(steps.Select(s => s.Job)).Distinct().ToList();
+            if (job is not null && names.Count > 0 && !names.Contains(job))
             {
-                Console.Error.WriteLine($"runner: run {runId} has no job '{job}'; its jobs: {string.Join(", ", steps.Select(s => s.Job).Distinct())}");
+                Console.Error.WriteLine($"runner: run {runId} has no job '{job}'; its jobs: {string.Join(", ", names)}");
                 return ExitCodes.InvalidInput;
             }
 
@@ -47,6 +49,20 @@ internal static class LogsCommand
             {
                 var text = $"{(withTime ? line.Time.ToLocalTime().ToString("HH:mm:ss.fff ") : "")}[{line.Job}:{line.Step}] {Execution.TerminalText.Neutralise(line.Text)}";
                 (line.IsError ? Console.Error : Console.Out).WriteLine(text);
+            }
+
+            // Why a job ended without passing, which its lines may not say: a pull that failed, a refused setting, a timeout.
+            if (step is null)
+            {
+                foreach (var ended in jobs.Where(j => (job is null || j.Job == job) && j.Reason is not null && j.Status is "failed" or "skipped"))
+                {
+                    Console.Error.WriteLine($"==> {ended.Job}: {ended.Status}: {Execution.TerminalText.Neutralise(ended.Reason!)}");
+                }
+
+                if (jobs.Count == 0 && job is null)
+                {
+                    Console.Error.WriteLine($"==> run {runId} ran no job");
+                }
             }
 
             return ExitCodes.Ok;

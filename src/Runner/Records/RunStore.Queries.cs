@@ -9,6 +9,9 @@ public sealed record RunSummary(long Id, DateTimeOffset Started, DateTimeOffset?
 /// <summary>A step of a recorded run.</summary>
 public sealed record StepRecord(string Job, int Index, string Name, string Status, int? ExitCode, long? DurationMs);
 
+/// <summary>A job of a recorded run: how it ended, and why when it did not pass (a pull that failed, a refused setting).</summary>
+public sealed record JobRecord(string Job, string Status, string? Reason);
+
 /// <summary>A recorded log line.</summary>
 public sealed record LogRecord(string Job, int Step, bool IsError, DateTimeOffset Time, string Text);
 
@@ -60,6 +63,20 @@ public sealed partial class RunStore
         }
 
         return steps;
+    }
+
+    public IReadOnlyList<JobRecord> Jobs(long runId)
+    {
+        using var db = Connect();
+        using var query = Command(db, "SELECT job_id, status, reason FROM jobs WHERE run_id = $run ORDER BY rowid", ("$run", runId));
+        using var reader = query.ExecuteReader();
+        var jobs = new List<JobRecord>();
+        while (reader.Read())
+        {
+            jobs.Add(new JobRecord(reader.GetString(0), reader.GetString(1), reader.IsDBNull(2) ? null : reader.GetString(2)));
+        }
+
+        return jobs;
     }
 
     /// <summary>The run's log lines in the order they came, optionally of one job or one step.</summary>

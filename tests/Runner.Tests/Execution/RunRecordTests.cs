@@ -7,6 +7,29 @@ namespace Ci.Runner.Tests.Execution;
 /// <summary>Every run is recorded (SQLite in the state directory): <c>runner runs</c>, <c>runner logs</c>, and a killed runner's run.</summary>
 public sealed class RunRecordTests : ExecFixture
 {
+    [Test, CancelAfter(120_000)]
+    public async Task Logs_of_a_run_that_failed_before_any_step_say_why(CancellationToken ct)
+    {
+        var repo = await RepositoryAsync("""
+            jobs:
+              build:
+                image: 127.0.0.1:9/no/such:image
+                steps: ["echo never"]
+            """);
+        var state = NewState("no-step");
+
+        var run = await ExecInAsync(state, repo);
+        var logs = await Runner(state, "logs", "last");
+        var oneJob = await Runner(state, "logs", "last", "build");
+        var artifacts = await Runner(state, "artifacts", "last");
+
+        Assert.That(run.ExitCode, Is.Not.EqualTo(0));
+        Assert.That(logs.ExitCode, Is.EqualTo(0), logs.StandardError);
+        Assert.That(logs.StandardError, Does.StartWith("==> build: failed: ").And.Contain("127.0.0.1:9"), "why the job failed, though it printed nothing");
+        Assert.That(oneJob.StandardError, Does.StartWith("==> build: failed: "), "the job is known to the record though it ran no step");
+        Assert.That((artifacts.ExitCode, artifacts.StandardError.Trim()), Is.EqualTo((0, "runner: run 1 kept no artifacts (none of its jobs declares any, or they expired)")));
+    }
+
     [Test, CancelAfter(180_000)]
     public async Task Runs_are_listed_and_their_logs_printed_again_by_job_and_step_with_secrets_masked(CancellationToken ct)
     {
