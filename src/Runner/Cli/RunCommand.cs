@@ -116,7 +116,29 @@ internal static class RunCommand
             await stderr.WriteLineAsync($"runner: killed: wrote more than {Units.FormatBytes(disk)} into its file system (the limit, {Settings.RunnerSettings.WritableLimitVariable})");
         }
 
-        return result.ShellExitCode;
+        // A timeout always fails, as timeout(1) does: the command may have ended by itself during the grace period.
+        return result.TimedOut && result.ShellExitCode == 0 ? TimedOutExit : result.ShellExitCode;
+    }
+
+    /// <summary>The exit code of a container stopped by its timeout that still ended with 0 (timeout(1)'s).</summary>
+    private const int TimedOutExit = 124;
+
+    /// <summary>
+    /// A size as docker and podman take it on their run flags: a number and an optional lowercase
+    /// b, k, m or g, in binary units (512m is 512 MiB). The pipeline language stays strict; the
+    /// docker-like flags accept what users type there.
+    /// </summary>
+    private static bool DockerSize(string text, out long bytes)
+    {
+        bytes = 0;
+        var match = System.Text.RegularExpressions.Regex.Match(text, "^([0-9]+)([bkmg])$");
+        if (!match.Success || !long.TryParse(match.Groups[1].Value, out var n))
+        {
+            return false;
+        }
+
+        bytes = n << match.Groups[2].Value[0] switch { 'k' => 10, 'm' => 20, 'g' => 30, _ => 0 };
+        return true;
     }
 
     private static string Limit(long? bytes) => bytes is { } b ? Units.FormatBytes(b) : "none";
@@ -187,9 +209,9 @@ internal static class RunCommand
 
         if (parse.GetValue(Memory) is { } memory)
         {
-            if (!Units.TryParseSize(memory, out var bytes, out error))
+            if (!DockerSize(memory, out var bytes) && !Units.TryParseSize(memory, out bytes, out error))
             {
-                error = "--memory: " + error;
+                error = "--memory: " + error + "; or docker's lowercase 512m";
                 return null;
             }
 

@@ -80,6 +80,24 @@ public sealed class RunCommandTests
     }
 
     [Test, CancelAfter(60_000)]
+    public async Task A_timeout_always_fails_even_when_the_command_ends_with_0_in_its_grace_period(CancellationToken ct)
+    {
+        // PID 1 ignores SIGTERM (no init); the command ends by itself during the grace period, with 0.
+        var result = await Runner("--timeout", "1s", "--", "sh", "-c", "trap '' TERM; sleep 2; exit 0").ExecuteBufferedAsync(ct);
+
+        Assert.That(result.ExitCode, Is.EqualTo(124));
+        Assert.That(result.StandardError, Is.EqualTo("runner: killed: timed out after 1s\n"));
+    }
+
+    [Test, CancelAfter(60_000)]
+    public async Task Docker_style_lowercase_sizes_are_taken_on_the_run_flags(CancellationToken ct)
+    {
+        var result = await Runner("--memory", "64m", "--", "sh", "-c", "head -c 200m /dev/zero | tail").WithValidation(CommandResultValidation.None).ExecuteBufferedAsync(ct);
+
+        Assert.That(result.StandardError, Does.Contain("runner: killed: out of memory (limit 64 MiB"), "64m is 64 MiB, as docker takes it");
+    }
+
+    [Test, CancelAfter(60_000)]
     public async Task A_second_ctrl_c_kills_a_command_that_ignores_sigterm(CancellationToken ct)
     {
         var started = new TaskCompletionSource();
@@ -106,7 +124,7 @@ public sealed class RunCommandTests
         Assert.That(Directory.GetDirectories(Path.Combine(_state, "c")), Is.Empty, "the container is cleaned up");
     }
 
-    [TestCase("--memory", "512m", "--memory: '512m' has an unknown unit 'm'")]
+    [TestCase("--memory", "512q", "--memory: '512q' has an unknown unit 'q'")]
     [TestCase("--cpus", "lots", "--cpus: 'lots' is not a CPU count")]
     [TestCase("-v", "relative", "--volume 'relative' must be SRC:DST or SRC:DST:ro")]
     [TestCase("--user", "bob", "user 'bob' must be UID or UID:GID")]
