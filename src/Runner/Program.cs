@@ -38,6 +38,13 @@ public static class Program
                     await Console.Error.WriteLineAsync($"runner: {error.Message}");
                 }
 
+                // A mistyped verb (runner exce): name the verb it is nearest to.
+                if (args.Length > 0 && parse.CommandResult.Command == root && !args[0].StartsWith('-')
+                    && Ci.Pipeline.Parsing.Suggestions.Nearest(args[0], root.Subcommands.Select(c => c.Name)) is { } verb)
+                {
+                    await Console.Error.WriteLineAsync($"Did you mean 'runner {verb}'?");
+                }
+
                 await Console.Error.WriteLineAsync($"See 'runner {string.Join(' ', parse.CommandResult.Command.Name == root.Name ? "" : parse.CommandResult.Command.Name)} --help'.".Replace("runner  --", "runner --", StringComparison.Ordinal));
                 return ExitCodes.InvalidInput;
             }

@@ -42,7 +42,7 @@ internal sealed class RunView(TextWriter stdout, TextWriter stderr, bool json, b
     {
         if (json)
         {
-            stdout.WriteLine(JsonOutput.Line(e));
+            stdout.WriteLine(masker.Apply(JsonOutput.Line(e))); // tools read these: the same masking as the terminal's
         }
         else if (e is StepOutputEvent output)
         {

@@ -94,6 +94,15 @@ public sealed class ValidateAndPlanTests
         Assert.That(result.StandardError, Does.StartWith("runner: "));
     }
 
+    [Test]
+    public async Task A_mistyped_verb_gets_the_nearest_one()
+    {
+        var result = await RunnerCli.RunAsync(Example("c-make"), "exce");
+
+        Assert.That(result.ExitCode, Is.EqualTo(2));
+        Assert.That(result.StandardError, Does.Contain("Did you mean 'runner exec'?"));
+    }
+
     [TestCase]
     [TestCase("validate")]
     [TestCase("plan")]

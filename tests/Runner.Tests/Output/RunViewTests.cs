@@ -29,6 +29,19 @@ public sealed class RunViewTests
     }
 
     [Test]
+    public void Json_events_are_masked_as_the_terminal_is()
+    {
+        var stdout = new StringWriter();
+        var masker = new SecretMasker();
+        masker.Add("tok-3f9a-secret-value");
+        using var view = new RunView(stdout, new StringWriter(), json: true, colour: false, masker, live: false);
+
+        view.Report(new JobNotice("build", "build: deploying with tok-3f9a-secret-value"));
+
+        Assert.That(stdout.ToString(), Does.Not.Contain("tok-3f9a-secret-value").And.Contain("***"));
+    }
+
+    [Test]
     public void In_a_log_there_is_no_live_block_and_no_escape_code()
     {
         var stdout = new StringWriter();
