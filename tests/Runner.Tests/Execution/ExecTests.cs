@@ -260,6 +260,27 @@ public sealed class ExecTests : ExecFixture
     }
 
     [Test, CancelAfter(120_000)]
+    public async Task The_four_files_the_readme_names_are_enough_to_run_a_pipeline_elsewhere(CancellationToken ct)
+    {
+        var published = Path.GetDirectoryName(PublishedRunner.Binary)!;
+        var installed = Directory.CreateDirectory(Path.Combine(Dir, "installed-" + Guid.NewGuid().ToString("N")[..6])).FullName;
+        foreach (var file in new[] { "runner", "runner-init" }.Concat(Directory.GetFiles(published, "libgit2-*.so").Select(Path.GetFileName)!).Append("libe_sqlite3.so"))
+        {
+            File.Copy(Path.Combine(published, file!), Path.Combine(installed, file!));
+            File.SetUnixFileMode(Path.Combine(installed, file!), File.GetUnixFileMode(Path.Combine(published, file!)));
+        }
+
+        var repo = await RepositoryAsync("jobs:\n  build:\n    steps: [\"echo from-the-copy\"]\n");
+
+        var result = await WithFixture(CliWrap.Cli.Wrap(Path.Combine(installed, "runner")).WithArguments(["exec", "-C", repo]), NewState("installed"))
+            .WithValidation(CliWrap.CommandResultValidation.None).ExecuteBufferedAsync(ct);
+
+        Assert.That(Directory.GetFiles(installed), Has.Length.EqualTo(4));
+        Assert.That(result.ExitCode, Is.EqualTo(0), result.StandardError);
+        Assert.That(result.StandardOutput, Does.Contain("[build:1] from-the-copy"));
+    }
+
+    [Test, CancelAfter(120_000)]
     public async Task Commit_runs_that_commit_and_an_unknown_one_is_refused(CancellationToken ct)
     {
         var repo = await RepositoryAsync("jobs:\n  show:\n    steps: [\"cat run.txt; echo $CI_COMMIT_SHA\"]\n", ("run.txt", "first\n"));
