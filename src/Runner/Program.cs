@@ -35,7 +35,7 @@ public static class Program
             {
                 foreach (var error in parse.Errors)
                 {
-                    await Console.Error.WriteLineAsync($"runner: {error.Message}");
+                    await Console.Error.WriteLineAsync($"runner: {Plain(error.Message)}");
                 }
 
                 // A mistyped verb (runner exce): name the verb it is nearest to.
@@ -75,5 +75,18 @@ public static class Program
         {
             await Log.CloseAndFlushAsync();
         }
+    }
+
+    /// <summary>A parse error in the user's words: "--limit: 'abc' is not a whole number", not a .NET type name.</summary>
+    private static string Plain(string message)
+    {
+        var match = System.Text.RegularExpressions.Regex.Match(message, "^Cannot parse argument '(.*)' for (option|command) '(.*)' as expected type 'System\\.(Int32|Int64|Double)'\\.$");
+        if (!match.Success)
+        {
+            return message;
+        }
+
+        var what = match.Groups[4].Value == "Double" ? "a number" : "a whole number";
+        return $"{match.Groups[3].Value}: '{match.Groups[1].Value}' is not {what}"; // an option's name, or the verb's for an argument
     }
 }

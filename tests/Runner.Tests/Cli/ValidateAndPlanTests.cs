@@ -94,6 +94,16 @@ public sealed class ValidateAndPlanTests
         Assert.That(result.StandardError, Does.StartWith("runner: "));
     }
 
+    [TestCase("runs", "-n", "abc", "runner: --limit: 'abc' is not a whole number")]
+    [TestCase("exec", "--jobs", "many", "runner: --jobs: 'many' is not a whole number")]
+    public async Task A_number_that_is_not_one_is_said_in_words_not_as_a_dotnet_type(string verb, string option, string value, string message)
+    {
+        var result = await RunnerCli.RunAsync(Example("c-make"), verb, option, value);
+
+        Assert.That(result.ExitCode, Is.EqualTo(2));
+        Assert.That(result.StandardError, Does.StartWith(message + "\n").And.Not.Contain("System."));
+    }
+
     [Test]
     public async Task A_mistyped_verb_gets_the_nearest_one()
     {
