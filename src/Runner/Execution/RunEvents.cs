@@ -49,7 +49,15 @@ public sealed record StepFinished(string Job, string JobName, StepResult Result)
 {
     public override string Describe() => Result.Outcome?.CachedFrom is { } at
         ? $"{JobName}: step {Result.Index} cached (layer from {(Result.Outcome.CachedRun is { } run ? $"run {run}, " : "")}{at:yyyy-MM-dd HH:mm:ss} UTC)"
-        : $"{JobName}: step {Result.Index} {RunStatusText.Of(Result.Status)}{(Result.Outcome is { } o ? $" (exit {o.ShellExitCode})" : "")}";
+        : $"{JobName}: step {Result.Index} {RunStatusText.Of(Result.Status)}{(Result.Outcome is { } o ? $" (exit {o.ShellExitCode}{Why(o)})" : "")}";
+
+    /// <summary>Why a step was killed, in words, as the summary says it: 137 alone does not tell an OOM kill from a timeout.</summary>
+    private string Why(StepOutcome o) =>
+        o.OomKilled ? $": killed, out of memory{(Result.MemoryLimit is { } limit ? $" (limit {Ci.Pipeline.Values.Units.FormatBytes(limit)})" : "")}"
+        : o.TimedOut ? ": killed, timed out"
+        : o.WritableLimitExceeded is { } disk ? $": killed, wrote more than {Ci.Pipeline.Values.Units.FormatBytes(disk)} into its file system"
+        : Result.Reason is { } reason && reason.StartsWith("stopped", StringComparison.Ordinal) ? $": {reason}"
+        : "";
 }
 
 public sealed record JobFinished(string Job, string JobName, JobResult Result) : RunEvent(Job)

@@ -351,6 +351,7 @@ public sealed class ExecTests : ExecFixture
 
         Assert.That(result.ExitCode, Is.EqualTo(1));
         Assert.That(result.StandardOutput, Does.Contain("killed: out of memory"));
+        Assert.That(result.StandardError, Does.Contain("==> hungry: step 1 failed (exit 137: killed, out of memory (limit 64 MiB))"), "the live line says why too");
     }
 
     [Test, CancelAfter(60_000)]
