@@ -288,13 +288,17 @@ public sealed class ContainerStepBackend(
         var target = artifactsDirectory(handle.Job);
         using var kept = Ci.Isolation.Files.RootedDirectory.Open(target, create: true);
         var workdir = handle.Job.Workdir.Trim('/');
+        var count = 0;
         foreach (var (relative, layer, _) in stack.Files(handle.Job.Workdir, path => Ci.Pipeline.Values.Glob.MatchesList(artifacts.Paths, path)))
         {
             var from = workdir.Length == 0 ? relative : $"{workdir}/{relative}";
-            Ci.Isolation.Files.TreeCopy.CopyEntry(layer, from, kept, from);
+            count += Ci.Isolation.Files.TreeCopy.CopyEntry(layer, from, kept, from) ? 1 : 0;
         }
 
         _artifacts[handle.Job.Id] = target;
+        notice?.Invoke(new JobNotice(handle.Job.Id, count == 0
+            ? $"{handle.Job.DisplayName}: no file matched its artifacts ({string.Join(", ", artifacts.Paths)})"
+            : $"{handle.Job.DisplayName}: kept {count} artifact{(count == 1 ? "" : "s")} ('runner artifacts {RunId?.ToString() ?? "last"} {handle.Job.Id}' lists them)"));
     }
 
     public async Task FinishJobAsync(IJobHandle job, bool succeeded)

@@ -91,6 +91,7 @@ public sealed class RunRecordTests : ExecFixture
         var gone = await Runner(state, "artifacts", "1", "report");
 
         Assert.That(exec.ExitCode, Is.EqualTo(0), exec.StandardError);
+        Assert.That(exec.StandardError, Does.Contain("==> build: kept 2 artifacts ('runner artifacts 1 build' lists them)"), "the run says what it kept");
         Assert.That(listed.StandardOutput.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => l.Split("  (")[0].Split(' ', StringSplitOptions.RemoveEmptyEntries)),
             Is.EqualTo(new[] { new[] { "build", "4", "B", "out/app.txt" }, ["build", "4", "B", "out/lib.txt"], ["report", "7", "B", "report.txt"] }));
         Assert.That(fetched.StandardOutput, Is.EqualTo($"2 files of job 'build' written to {target}\n"));
