@@ -47,6 +47,7 @@ public sealed partial class PipelineCompiler
         }
 
         var steps = new List<PlannedStep>();
+        CheckLayerCacheOrder(spec);
         for (var i = 0; i < spec.Steps.Count; i++)
         {
             if (CompileStep(spec.Steps[i], i, vars, env, image, workdir, user, shell, resources, timeout) is { } step)
@@ -96,6 +97,28 @@ public sealed partial class PipelineCompiler
     }
 
     /// <summary>Resolves env entries in order over <paramref name="inherited"/>; each value may use earlier ones.</summary>
+    /// <summary>
+    /// A cached step's key includes the layers under it, and a step that is not cached makes a new
+    /// layer every run (as in a Dockerfile, where a changed layer invalidates every one above it):
+    /// a <c>cache: layer</c> step after one that is not cached can never hit. Said once a job, at
+    /// the first such step.
+    /// </summary>
+    private void CheckLayerCacheOrder(JobSpec spec)
+    {
+        var uncached = spec.Steps.Select((s, i) => (s, i)).FirstOrDefault(x => !x.s.LayerCache);
+        if (uncached.s is null)
+        {
+            return;
+        }
+
+        if (spec.Steps.Skip(uncached.i + 1).FirstOrDefault(s => s.LayerCache) is { } cached)
+        {
+            _diagnostics.Warning(cached.Position, DiagnosticCodes.CacheNeverHits,
+                $"this cache: layer step of job '{spec.Name.Value}' comes after step {uncached.i + 1}, which is not cached: that step makes a new layer every run, " +
+                "so this one never hits; put cached steps first");
+        }
+    }
+
     /// <summary>The predefined variables a step's environment starts from (the reference's list), with this job's values.</summary>
     private static List<EnvVar> Predefined(Dictionary<string, string> vars) =>
         PredefinedNames.Select(name => new EnvVar(name, vars.GetValueOrDefault(name, ""), NoSecrets)).ToList();

@@ -61,6 +61,7 @@ public static class DiagnosticCodes
     public const string Deprecated = "PL1001";
     public const string PatternMatchesNothing = "PL1002";
     public const string Ignored = "PL1003";
+    public const string CacheNeverHits = "PL1004";
 
     /// <summary>Every code with a one-line description, for the reference and for <c>--json</c> consumers.</summary>
     public static IReadOnlyDictionary<string, string> All { get; } = new Dictionary<string, string>
@@ -103,5 +104,6 @@ public static class DiagnosticCodes
         [Deprecated] = "a deprecated form that still works; the message gives the current one",
         [PatternMatchesNothing] = "a key_files or cache key pattern matches no file",
         [Ignored] = "a setting that has no effect where it is written",
+        [CacheNeverHits] = "a cache: layer step after a step that is not cached, so its key changes every run and it never hits",
     };
 }

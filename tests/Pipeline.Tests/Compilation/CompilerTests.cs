@@ -139,6 +139,31 @@ public sealed class CompilerTests
     }
 
     [Test]
+    public void A_cached_step_after_an_uncached_one_is_warned_about_where_it_is_written()
+    {
+        _repo.With(".runner.yml", """
+            jobs:
+              late:
+                steps:
+                  - run: make
+                  - run: make docs
+                    cache: layer
+              early:
+                steps:
+                  - run: npm ci
+                    cache: layer
+                  - run: npm test
+            """);
+
+        var result = _repo.Compile();
+
+        Assert.That(result.Errors, Is.Empty);
+        Assert.That(result.Diagnostics.Select(d => (d.Code, d.Position.Line)), Is.EqualTo(new[] { (DiagnosticCodes.CacheNeverHits, 5) }),
+            string.Join("\n", result.Diagnostics));
+        Assert.That(result.Diagnostics[0].Message, Does.Contain("comes after step 1, which is not cached"));
+    }
+
+    [Test]
     public void Env_is_layered_and_values_can_use_earlier_variables()
     {
         var plan = _repo.Plan("""
