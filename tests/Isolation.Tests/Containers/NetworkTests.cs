@@ -37,13 +37,15 @@ public sealed class NetworkTests : ContainerFixture
         await using var shared = await Host.Runtime.CreateNetworkNamespaceAsync(ct);
         var network = ContainerNetwork.Shared(shared);
 
-        var server = Host.RunAsync(Host.Spec("timeout", "20", "nc", "-l", "-p", "9099") with { Network = network }, ct);
+        // busybox nc exits as soon as its stdin reaches EOF, which raced with the client's data (1 run in 12 printed nothing):
+        // its stdin is a fifo held open, so only the client's close ends it.
+        var server = Host.RunAsync(Host.Spec("/bin/sh", "-c", "mkfifo /tmp/in; timeout 20 nc -l -p 9099 < /tmp/in & exec 3> /tmp/in; wait") with { Network = network }, ct);
         var client = await Host.RunAsync(Host.Spec("/bin/sh", "-c",
             "for i in $(seq 100); do echo hello-from-the-next-step | nc 127.0.0.1 9099 && exit 0; sleep 0.1; done; exit 1") with { Network = network }, ct);
         var received = await server;
 
         Assert.That(client.Result.ExitCode, Is.EqualTo(0), client.ToString());
-        Assert.That(received.Stdout, Is.EqualTo("hello-from-the-next-step"));
+        Assert.That(received.Stdout, Is.EqualTo("hello-from-the-next-step"), $"server: {received}\nclient: {client}");
     }
 
     [Test, CancelAfter(60_000)]
