@@ -8,7 +8,9 @@ namespace Ci.Isolation.Native;
 /// </summary>
 internal static partial class Libc
 {
-    public const int ORdonly = 0, OWronly = 1, ORdwr = 2, OCreat = 0x40, OExcl = 0x80, ONoctty = 0x100, ONonblock = 0x800,
+    public const int AtFdcwd = -100;
+
+    public const int ORdonly = 0, OWronly = 1, OCreat = 0x40, OExcl = 0x80, ONoctty = 0x100, ONonblock = 0x800,
         ODirectory = 0x10000, ONofollow = 0x20000, OCloexec = 0x80000, OPath = 0x200000;
 
     public const int AtSymlinkNofollow = 0x100, AtRemovedir = 0x200, AtEmptyPath = 0x1000;
@@ -18,8 +20,7 @@ internal static partial class Libc
     // RESOLVE_* flags of openat2(2): include/uapi/linux/openat2.h.
     public const ulong ResolveNoMagiclinks = 0x02, ResolveNoSymlinks = 0x04, ResolveBeneath = 0x08, ResolveInRoot = 0x10;
 
-    public const int Enoent = 2, Eintr = 4, Eexist = 17, Enotdir = 20, Eisdir = 21, Enospc = 28, Eloop = 40, Enotempty = 39, Exdev = 18, Eagain = 11,
-        Enodata = 61, Enosys = 38;
+    public const int Enoent = 2, Eintr = 4, Eagain = 11, Eexist = 17, Exdev = 18, Enotdir = 20, Eisdir = 21, Enospc = 28, Eloop = 40;
 
     private const long SysOpenat2 = 437;
 
@@ -145,7 +146,4 @@ internal readonly record struct FileStat(uint Mode, uint Uid, uint Gid, uint Maj
     public bool IsRegular => Type == Libc.SIfreg;
 
     public bool IsSymlink => Type == Libc.SIflnk;
-
-    /// <summary>An overlayfs whiteout: a 0/0 character device.</summary>
-    public bool IsWhiteout => Type == Libc.SIfchr && Major == 0 && Minor == 0;
 }

@@ -17,32 +17,16 @@ internal static partial class Libc
     public static partial int umount2(string target, int flags);
 
     [LibraryImport("libc", StringMarshalling = StringMarshalling.Utf8, SetLastError = true)]
-    public static partial int link(string existing, string newPath);
-
-    [LibraryImport("libc", StringMarshalling = StringMarshalling.Utf8, SetLastError = true)]
     public static partial int lchown(string path, uint owner, uint group);
-
-    [LibraryImport("libc", StringMarshalling = StringMarshalling.Utf8, SetLastError = true)]
-    public static partial int mknod(string path, uint mode, ulong dev);
-
-    [LibraryImport("libc", StringMarshalling = StringMarshalling.Utf8, SetLastError = true)]
-    public static partial int lsetxattr(string path, string name, byte[] value, nuint size, int flags);
 
     [LibraryImport("libc", StringMarshalling = StringMarshalling.Utf8, SetLastError = true)]
     public static partial nint lgetxattr(string path, string name, byte[] value, nuint size);
 
-    [LibraryImport("libc", StringMarshalling = StringMarshalling.Utf8, SetLastError = true)]
-    private static unsafe partial int lstat(string path, byte* buffer);
-
-    /// <summary>The parts of lstat(2) .NET does not expose: type and mode, owner, device numbers (x86_64 struct stat).</summary>
-    public static unsafe (uint Mode, uint Uid, uint Gid, uint Major, uint Minor) Lstat(string path)
+    /// <summary>The parts of lstat(2) .NET does not expose: type and mode, owner, device numbers (read by <see cref="Fstatat"/>, the one struct stat reader).</summary>
+    public static (uint Mode, uint Uid, uint Gid, uint Major, uint Minor) Lstat(string path)
     {
-        var buffer = stackalloc byte[144];
-        Check(lstat(path, buffer), $"lstat({path})");
-        var rdev = *(ulong*)(buffer + 40);
-        var major = (uint)(((rdev >> 32) & 0xfffff000) | ((rdev >> 8) & 0xfff));
-        var minor = (uint)(((rdev >> 12) & 0xffffff00) | (rdev & 0xff));
-        return (*(uint*)(buffer + 24), *(uint*)(buffer + 28), *(uint*)(buffer + 32), major, minor);
+        var stat = Fstatat(AtFdcwd, path, out var errno) ?? throw new Containers.IsolationException($"lstat({path}): {Describe(errno)}");
+        return (stat.Mode, stat.Uid, stat.Gid, stat.Major, stat.Minor);
     }
 
     public static ulong Makedev(uint major, uint minor) =>

@@ -25,8 +25,6 @@ public sealed class RunSecrets
         _allowed = allowed;
     }
 
-    public static RunSecrets None { get; } = new([], []);
-
     /// <summary>
     /// Reads the secrets file (when given) and takes the allowed variables from <paramref name="environment"/>.
     /// Throws <see cref="SecretsException"/> with what to do (never with a value) for a file that
