@@ -54,7 +54,17 @@ public sealed partial class RootedDirectory
     /// <summary>A hard link at <paramref name="relative"/> to the entry at <paramref name="existing"/>, both in this tree (a link is linked as the link).</summary>
     public void CreateHardLink(string relative, string existing, bool replace = false)
     {
-        var (source, sourceName) = OpenParent(existing, create: false);
+        SafeFileHandle? source;
+        string sourceName;
+        try
+        {
+            (source, sourceName) = OpenParent(existing, create: false);
+        }
+        catch (UnsafePathException ex) when (ex.Component is not null)
+        {
+            throw new UnsafePathException(Path, relative, $"its hard link target '{existing}' goes through '{ex.Component}', which is {ex.Kind}");
+        }
+
         using (source)
         {
             if (source is null || Libc.Fstatat(Fd(source), sourceName, out _) is not { } stat)
@@ -165,7 +175,7 @@ public sealed partial class RootedDirectory
             var proc = $"/proc/self/fd/{path}";
             if (!stat.IsSymlink)
             {
-                Check(Libc.fchmodat(-100, proc, (uint)metadata.Mode & 0xfff, 0), "chmod", relative);
+                Check(Libc.fchmodat(Libc.AtFdcwd, proc, (uint)metadata.Mode & 0xfff, 0), "chmod", relative);
             }
 
             foreach (var (key, value) in metadata.Xattrs)

@@ -40,7 +40,7 @@ public sealed partial class RootedDirectory : IDisposable
             Directory.CreateDirectory(full);
         }
 
-        var fd = Libc.openat(-100 /* AT_FDCWD */, full, Libc.ORdonly | Libc.ODirectory | Libc.ONofollow | Libc.OCloexec, 0);
+        var fd = Libc.openat(Libc.AtFdcwd, full, Libc.ORdonly | Libc.ODirectory | Libc.ONofollow | Libc.OCloexec, 0);
         if (fd < 0)
         {
             var errno = Libc.LastError;
@@ -122,7 +122,7 @@ public sealed partial class RootedDirectory : IDisposable
                         }
 
                         var kind = Libc.Fstatat(Fd(current), name, out _) is { IsSymlink: true } ? "a symbolic link" : "not a directory";
-                        throw new UnsafePathException(Path, relative, $"'{string.Join('/', names[..(i + 1)].ToArray())}' is {kind}");
+                        throw new UnsafePathException(Path, relative, string.Join('/', names[..(i + 1)].ToArray()), kind);
                     }
 
                     throw Failure("open", relative, errno);

@@ -30,7 +30,7 @@ internal static class LayerExtractor
         }
         catch (UnsafePathException ex)
         {
-            throw Refused(current, $"its parent {ex.Reason}");
+            throw Refused(current, ex.Component is not null ? $"its parent {ex.Reason}" : ex.Reason);
         }
     }
 
@@ -120,7 +120,14 @@ internal static class LayerExtractor
         switch (entry.EntryType)
         {
             case TarEntryType.Directory:
-                tree.CreateDirectory(rel, replace: true);
+                // A directory replaces a file or link of the same name in this layer (the link itself goes, never what it
+                // points to); an existing directory is kept, with what the layer already put in it.
+                if (tree.Stat(rel) is { Kind: not EntryKind.Directory })
+                {
+                    tree.Remove(rel);
+                }
+
+                tree.CreateDirectory(rel);
                 break;
             case TarEntryType.RegularFile or TarEntryType.V7RegularFile or TarEntryType.ContiguousFile:
                 using (var file = tree.CreateFile(rel, (UnixFileMode)0x180, replace: true))

@@ -82,9 +82,25 @@ public sealed class HostileLayerTests : ContainerFixture
     [Test]
     public void A_hard_link_through_a_link_to_a_host_file_is_refused()
     {
-        Assert.Throws<IsolationException>(() => Import(new LayerTar().Symlink("d", _host).HardLink("stolen", "d/x")));
+        var ex = Assert.Throws<IsolationException>(() => Import(new LayerTar().Symlink("d", _host).HardLink("stolen", "d/x")));
+
+        Assert.That(ex!.Message, Is.EqualTo("layer entry 'stolen' refused: its hard link target 'd/x' goes through 'd', which is a symbolic link"));
 
         Assert.That(Native.Libc.Lstat(Path.Combine(_host, "x")).Mode & 0xfff, Is.EqualTo(0b110_100_100));
+    }
+
+    [Test]
+    public void A_directory_entry_replaces_a_link_of_its_name_and_what_follows_goes_into_the_layer()
+    {
+        // Legal in a layer: a link, then a directory of the same name. The link goes; nothing is written where it pointed.
+        var layer = Import(new LayerTar().Symlink("x", _host).Dir("x/").File("x/f", "in the layer"));
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(new FileInfo(Path.Combine(layer.Path, "x")).LinkTarget, Is.Null);
+            Assert.That(File.ReadAllText(Path.Combine(layer.Path, "x", "f")), Is.EqualTo("in the layer"));
+            Assert.That(File.Exists(Path.Combine(_host, "f")), Is.False);
+        });
     }
 
     [Test]
