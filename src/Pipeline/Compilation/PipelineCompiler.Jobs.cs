@@ -87,7 +87,7 @@ public sealed partial class PipelineCompiler
             var inputs = SourceHasher.Digest(
                 ["step-layer-v1", image ?? "", string.Join("\0", command), user ?? "", workdir,
                  // The predefined variables (the commit, the branch…) would make every commit miss; only what the pipeline sets counts.
-                 .. env.Where(e => !ReferenceEquals(e.Secrets, NoSecrets)).Select(e => $"{e.Name}={e.Value}"),
+                 .. env.Where(e => !e.Predefined).Select(e => $"{e.Name}={e.Value}"),
                  .. keyFiles.Select(f => $"{f}:{_hasher.FileDigest(f)}")]);
             layer = new LayerCachePlan(inputs, keyFiles, WholeCheckout: spec.KeyFiles.Count == 0);
         }
@@ -121,12 +121,10 @@ public sealed partial class PipelineCompiler
 
     /// <summary>The predefined variables a step's environment starts from (the reference's list), with this job's values.</summary>
     private static List<EnvVar> Predefined(Dictionary<string, string> vars) =>
-        PredefinedNames.Select(name => new EnvVar(name, vars.GetValueOrDefault(name, ""), NoSecrets)).ToList();
+        PredefinedNames.Select(name => new EnvVar(name, vars.GetValueOrDefault(name, ""), []) { Predefined = true }).ToList();
 
     private static readonly string[] PredefinedNames =
         ["CI", "CI_COMMIT_SHA", "CI_COMMIT_SHORT_SHA", "CI_COMMIT_BRANCH", "CI_COMMIT_TAG", "CI_EVENT", "CI_JOB_NAME", "CI_PIPELINE_NAME"];
-
-    private static readonly IReadOnlyList<string> NoSecrets = [];
 
     private List<EnvVar> ResolveEnv(IEnumerable<EnvEntry> entries, Dictionary<string, string> vars, IReadOnlyList<EnvVar> inherited)
     {

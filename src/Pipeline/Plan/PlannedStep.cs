@@ -1,7 +1,11 @@
 namespace Ci.Pipeline.Plan;
 
 /// <summary>An environment variable. When <see cref="Secrets"/> is not empty, <see cref="Value"/> holds <c>${{ secrets.NAME }}</c> placeholders that only the executor fills in.</summary>
-public sealed record EnvVar(string Name, string Value, IReadOnlyList<string> Secrets);
+public sealed record EnvVar(string Name, string Value, IReadOnlyList<string> Secrets)
+{
+    /// <summary>One of the predefined variables (CI, CI_COMMIT_SHA…) with its predefined value: the pipeline did not set it.</summary>
+    public bool Predefined { get; init; }
+}
 
 /// <summary>Limits of one container. Null means unlimited.</summary>
 public sealed record ResourceLimits(int? MilliCpus, long? MemoryBytes, long? SwapBytes, int? Pids);
