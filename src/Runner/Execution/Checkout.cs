@@ -167,15 +167,12 @@ public static class Checkout
                 }
                 else if (info is { Kind: EntryKind.File } && source.OpenRead(path) is { } content)
                 {
+                    digest.AppendData(System.Text.Encoding.UTF8.GetBytes($"mode:{(int)info.Mode}:"));
                     using (content)
                     using (var file = changes.CreateFile(target, info.Mode & (UnixFileMode)0x1ff))
                     {
-                        content.CopyTo(file);
+                        digest.AppendData(CopyHashing(content, file)); // hashed as it is copied, not read again
                     }
-
-                    digest.AppendData(System.Text.Encoding.UTF8.GetBytes($"mode:{(int)info.Mode}:"));
-                    using var written = changes.OpenRead(target)!;
-                    digest.AppendData(SHA256.HashData(written));
                 }
                 else if (info is null)
                 {
@@ -190,6 +187,21 @@ public static class Checkout
         StoreDirectory.Publish(temp, layer);
 
         return (layer, hex);
+    }
+
+    /// <summary>Copies <paramref name="source"/> to <paramref name="target"/> and returns the SHA-256 of what went through.</summary>
+    private static byte[] CopyHashing(Stream source, Stream target)
+    {
+        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        var buffer = new byte[1 << 16];
+        int n;
+        while ((n = source.Read(buffer)) > 0)
+        {
+            target.Write(buffer, 0, n);
+            hash.AppendData(buffer, 0, n);
+        }
+
+        return hash.GetHashAndReset();
     }
 
     /// <param name="workspacePrefix">Where <paramref name="tree"/> is in the workspace.</param>
