@@ -248,7 +248,7 @@ public sealed class ExecTests : ExecFixture
             jobs:
               slow:
                 timeout: 2s
-                steps: ["sleep 1.2; echo one", "sleep 1.2; echo two", "echo three"]
+                steps: ["echo one; sleep 1.5", "sleep 1.5; echo two", "echo three"]
             """);
 
         var result = await ExecAsync(repo);
