@@ -186,7 +186,8 @@ public static class ArchiveImporter
     /// <summary>Unpacks the archive's files (only files and directories; nothing leaves the target).</summary>
     private static void UnpackArchive(string path, string target)
     {
-        Directory.CreateDirectory(target);
+        // The archive is input too: its files are written through the primitive, so no entry can reach outside the staging directory.
+        using var tree = Files.RootedDirectory.Open(target, create: true);
         using var file = File.OpenRead(path);
         using var reader = new TarReader(file);
         while (reader.GetNextEntry() is { } entry)
@@ -197,21 +198,21 @@ public static class ArchiveImporter
                 continue;
             }
 
-            var full = Path.Combine(target, rel);
             if (entry.EntryType == TarEntryType.Directory)
             {
-                Directory.CreateDirectory(full);
+                tree.CreateDirectory(rel);
             }
             else if (entry.EntryType is TarEntryType.RegularFile or TarEntryType.V7RegularFile)
             {
-                Directory.CreateDirectory(Path.GetDirectoryName(full)!);
-                entry.ExtractToFile(full, overwrite: true);
+                using var output = tree.CreateFile(rel, replace: true);
+                entry.DataStream?.CopyTo(output);
             }
             else if (entry.EntryType == TarEntryType.SymbolicLink && !entry.LinkName.StartsWith('/') && LayerExtractor.Normalize(Path.Combine(Path.GetDirectoryName(rel) ?? "", entry.LinkName)) is { Length: > 0 } linked)
             {
                 // docker save writes layer.tar links between identical layers; copy the target instead of linking.
-                Directory.CreateDirectory(Path.GetDirectoryName(full)!);
-                File.Copy(Path.Combine(target, linked), full, overwrite: true);
+                using var source = tree.OpenRead(linked) ?? throw new IsolationException($"archive entry '{entry.Name}' links to '{entry.LinkName}', which is not a file of the archive");
+                using var output = tree.CreateFile(rel, replace: true);
+                source.CopyTo(output);
             }
         }
     }
