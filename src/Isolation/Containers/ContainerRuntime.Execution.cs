@@ -40,14 +40,13 @@ public sealed partial class ContainerRuntime
         using var timeout = spec.Timeout is { } t ? new CancellationTokenSource(t) : new CancellationTokenSource();
         using var tooBig = new CancellationTokenSource();
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(timeout.Token, cancellationToken, tooBig.Token);
-        using var ended = new CancellationTokenSource();
         var watch = (spec.WritableLimitBytes ?? _options.WritableLimitBytes) is { } limit
-            ? WritableLayerWatch.WatchAsync(spec.UpperDirectory ?? Path.Combine(dir, "u"), limit, () =>
+            ? WritableLayerWatch.Start(spec.UpperDirectory ?? Path.Combine(dir, "u"), limit, () =>
             {
                 exceeded = limit;
                 tooBig.Cancel();
-            }, ended.Token)
-            : Task.CompletedTask;
+            })
+            : null;
         await using var registration = stop.Token.Register(() =>
         {
             timedOut = timeout.IsCancellationRequested;
@@ -68,8 +67,10 @@ public sealed partial class ContainerRuntime
         }
         finally
         {
-            await ended.CancelAsync();
-            await watch;
+            if (watch is not null)
+            {
+                await watch.DisposeAsync();
+            }
         }
 
         return (timedOut, exceeded);

@@ -10,6 +10,13 @@ public static class DiskUsage
             .Sum(f => f.Length);
 
     /// <summary>
+    /// The size of the file system that holds <paramref name="path"/> and what is available on it
+    /// (statfs(2) directly: DriveInfo costs milliseconds at first use, on every container start).
+    /// </summary>
+    public static (long Total, long Available) FileSystemOf(string path) =>
+        Native.Libc.Statfs(path) is { } space ? space : throw new IOException($"statfs({path}): {Native.Libc.Describe(Native.Libc.LastError)}");
+
+    /// <summary>
     /// For a directory that never changes once made (a layer, a checkout): measured once and kept
     /// beside it as DIR.size, so that later clean-ups do not walk it again.
     /// </summary>

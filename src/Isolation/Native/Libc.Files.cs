@@ -130,6 +130,22 @@ internal static partial class Libc
             Links: *(ulong*)(buffer + 16));
     }
 
+    [LibraryImport("libc", StringMarshalling = StringMarshalling.Utf8, SetLastError = true)]
+    private static unsafe partial int statfs(string path, byte* buffer);
+
+    /// <summary>statfs(2): the size and free space of the file system that holds <paramref name="path"/> (x86_64 struct statfs); null when it fails.</summary>
+    public static unsafe (long TotalBytes, long AvailableBytes)? Statfs(string path)
+    {
+        var buffer = stackalloc byte[120];
+        if (statfs(path, buffer) != 0)
+        {
+            return null;
+        }
+
+        var blockSize = *(long*)(buffer + 8); // f_bsize; then f_blocks, f_bfree, f_bavail
+        return (*(long*)(buffer + 16) * blockSize, *(long*)(buffer + 32) * blockSize);
+    }
+
     public static int LastError => Marshal.GetLastPInvokeError();
 
     public static string Describe(int errno) => $"{Marshal.GetPInvokeErrorMessage(errno)} (errno {errno})";

@@ -56,6 +56,7 @@ public sealed record RunnerSettings
             Ci.Isolation.Images.StoreDirectory.MakePrivate(state);
         }
 
+        var fifth = new Lazy<long>(() => FifthOfFileSystem(state)); // the default of both size limits: one statfs
         return new RunnerSettings
         {
             StateDirectory = state,
@@ -63,8 +64,8 @@ public sealed record RunnerSettings
             GitCredentials = (Environment.GetEnvironmentVariable(GitUsernameVariable), Environment.GetEnvironmentVariable(GitPasswordVariable)),
             InsecureRegistries = (Environment.GetEnvironmentVariable(InsecureRegistriesVariable) ?? "")
                 .Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries),
-            StoreLimit = StoreLimitFrom(Environment.GetEnvironmentVariable(StoreLimitVariable), state),
-            WritableLimit = SizeOrFifth(WritableLimitVariable, Environment.GetEnvironmentVariable(WritableLimitVariable), state),
+            StoreLimit = SizeOrFifth(StoreLimitVariable, Environment.GetEnvironmentVariable(StoreLimitVariable), fifth),
+            WritableLimit = SizeOrFifth(WritableLimitVariable, Environment.GetEnvironmentVariable(WritableLimitVariable), fifth),
             UnpackLimits = LayerLimitFrom(Environment.GetEnvironmentVariable(LayerLimitVariable)),
         };
     }
@@ -81,10 +82,8 @@ public sealed record RunnerSettings
             : throw new SettingsException($"{LayerLimitVariable}: {error ?? "it must be more than 0"} (a size such as 32Gi)");
     }
 
-    private static long? StoreLimitFrom(string? text, string state) => SizeOrFifth(StoreLimitVariable, text, state);
-
     /// <summary>A size setting: a size, 'off' (null), or by default a fifth of the file system that holds the state directory.</summary>
-    private static long? SizeOrFifth(string variable, string? text, string state)
+    private static long? SizeOrFifth(string variable, string? text, Lazy<long> fifth)
     {
         if (text is "off")
         {
@@ -98,13 +97,18 @@ public sealed record RunnerSettings
                 : throw new SettingsException($"{variable}: {error} (a size such as 20Gi, or 'off')");
         }
 
+        return fifth.Value;
+    }
+
+    private static long FifthOfFileSystem(string state)
+    {
         var existing = state;
         while (!Directory.Exists(existing) && Path.GetDirectoryName(existing) is { } parent)
         {
             existing = parent;
         }
 
-        return new DriveInfo(existing).TotalSize / 5;
+        return Ci.Isolation.Images.DiskUsage.FileSystemOf(existing).Total / 5;
     }
 }
 
