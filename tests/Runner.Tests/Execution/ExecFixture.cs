@@ -53,21 +53,23 @@ public abstract class ExecFixture
             await File.WriteAllTextAsync(Path.Combine(repo, path), content);
         }
 
-        async Task Git(params string[] args) =>
-            await CliWrap.Cli.Wrap("git").WithArguments(["-c", "user.email=t@example.org", "-c", "user.name=t", .. args]).WithWorkingDirectory(repo).ExecuteAsync();
-        await Git("init", "-q", "-b", "main");
-        await Git("add", ".");
-        await Git("commit", "-q", "-m", "test");
+        await GitAsync(repo, "init", "-q", "-b", "main");
+        await GitAsync(repo, "add", ".");
+        await GitAsync(repo, "commit", "-q", "-m", "test");
         return repo;
     }
 
     protected static async Task CommitAsync(string repo, string path, string content)
     {
         await File.WriteAllTextAsync(Path.Combine(repo, path), content);
-        await CliWrap.Cli.Wrap("git").WithArguments(["-c", "user.email=t@example.org", "-c", "user.name=t", "add", path]).WithWorkingDirectory(repo).ExecuteAsync();
-        await CliWrap.Cli.Wrap("git").WithArguments(["-c", "user.email=t@example.org", "-c", "user.name=t", "commit", "-q", "-m", "change " + path])
-            .WithWorkingDirectory(repo).ExecuteAsync();
+        await GitAsync(repo, "add", path);
+        await GitAsync(repo, "commit", "-q", "-m", "change " + path);
     }
+
+    /// <summary>Runs git in <paramref name="repo"/> as the tests' committer; returns what it printed, trimmed.</summary>
+    protected static async Task<string> GitAsync(string repo, params string[] args) =>
+        (await CliWrap.Cli.Wrap("git").WithArguments(["-c", "user.email=t@example.org", "-c", "user.name=t", .. args]).WithWorkingDirectory(repo)
+            .ExecuteBufferedAsync()).StandardOutput.Trim();
 
     protected Task<BufferedCommandResult> ExecAsync(string repo, params string[] args) => ExecInAsync(Path.Combine(Dir, "state"), repo, args);
 

@@ -284,7 +284,7 @@ public sealed class ExecTests : ExecFixture
     public async Task Commit_runs_that_commit_and_an_unknown_one_is_refused(CancellationToken ct)
     {
         var repo = await RepositoryAsync("jobs:\n  show:\n    steps: [\"cat run.txt; echo $CI_COMMIT_SHA\"]\n", ("run.txt", "first\n"));
-        var first = (await CliWrap.Cli.Wrap("git").WithArguments(["rev-parse", "HEAD"]).WithWorkingDirectory(repo).ExecuteBufferedAsync(ct)).StandardOutput.Trim();
+        var first = await GitAsync(repo, "rev-parse", "HEAD");
         await CommitAsync(repo, "run.txt", "second\n");
 
         var old = await ExecAsync(repo, "--commit", first[..10]);
@@ -309,7 +309,7 @@ public sealed class ExecTests : ExecFixture
                 steps:
                   - run: echo "[$CI][$CI_COMMIT_SHA][$CI_COMMIT_BRANCH][$CI_JOB_NAME][$CI_EVENT]"
             """);
-        var head = (await CliWrap.Cli.Wrap("git").WithArguments(["rev-parse", "HEAD"]).WithWorkingDirectory(repo).ExecuteBufferedAsync(ct)).StandardOutput.Trim();
+        var head = await GitAsync(repo, "rev-parse", "HEAD");
 
         var result = await ExecAsync(repo);
 

@@ -18,7 +18,7 @@ public sealed class RemoteSourceTests : ExecFixture
     {
         var origin = await RepositoryAsync(Pipeline, ("version.txt", "main v1\n"));
         await GitAsync(origin, "tag", "v1");
-        var tagged = (await GitOutputAsync(origin, "rev-parse", "HEAD")).Trim();
+        var tagged = await GitAsync(origin, "rev-parse", "HEAD");
         await GitAsync(origin, "checkout", "-q", "-b", "feature");
         await CommitAsync(origin, "version.txt", "feature\n");
         await GitAsync(origin, "checkout", "-q", "main");
@@ -100,7 +100,7 @@ public sealed class RemoteSourceTests : ExecFixture
     public async Task Over_http_a_shallow_mirror_holds_only_the_last_commits_and_later_fetches_add_only_what_is_new(CancellationToken ct)
     {
         var origin = await RepositoryAsync(Pipeline, ("version.txt", "v1\n"));
-        var first = (await GitOutputAsync(origin, "rev-parse", "HEAD")).Trim();
+        var first = await GitAsync(origin, "rev-parse", "HEAD");
         foreach (var v in (string[])["v2", "v3", "v4", "v5"])
         {
             await CommitAsync(origin, "version.txt", v + "\n");
@@ -112,10 +112,10 @@ public sealed class RemoteSourceTests : ExecFixture
 
         var shallow = await ExecInAsync(state, Dir, "--url", url, "--depth", "2");
         var mirror = Directory.GetDirectories(Path.Combine(state, "mirrors")).Single();
-        var countAfterClone = (await GitOutputAsync(mirror, "rev-list", "--count", "main")).Trim();
+        var countAfterClone = await GitAsync(mirror, "rev-list", "--count", "main");
         await CommitAsync(origin, "version.txt", "v6\n");
         var fetched = await ExecInAsync(state, Dir, "--url", url);
-        var countAfterFetch = (await GitOutputAsync(mirror, "rev-list", "--count", "main")).Trim();
+        var countAfterFetch = await GitAsync(mirror, "rev-list", "--count", "main");
         var old = await ExecInAsync(state, Dir, "--url", url, "--ref", first);
         var local = await ExecInAsync(NewState("shallow-file"), Dir, "--url", "file://" + origin, "--depth", "1");
         var noUrl = await ExecInAsync(state, origin, "--depth", "1");
@@ -197,9 +197,4 @@ public sealed class RemoteSourceTests : ExecFixture
     public void Credentials_in_a_url_are_never_shown(string url, string shown) =>
         Assert.That(RemoteSource.Display(url), Is.EqualTo(shown));
 
-    private static Task GitAsync(string repo, params string[] args) =>
-        CliWrap.Cli.Wrap("git").WithArguments(["-c", "user.email=t@example.org", "-c", "user.name=t", .. args]).WithWorkingDirectory(repo).ExecuteAsync();
-
-    private static async Task<string> GitOutputAsync(string repo, params string[] args) =>
-        (await CliWrap.Buffered.BufferedCommandExtensions.ExecuteBufferedAsync(CliWrap.Cli.Wrap("git").WithArguments(args).WithWorkingDirectory(repo))).StandardOutput;
 }

@@ -21,10 +21,6 @@ public sealed class HostileRepositoryTests : ExecFixture
         return dir;
     }
 
-    private static async Task<string> GitAsync(string repo, params string[] args) =>
-        (await CliWrap.Cli.Wrap("git").WithArguments(["-c", "user.email=t@example.org", "-c", "user.name=t", .. args]).WithWorkingDirectory(repo)
-            .ExecuteBufferedAsync()).StandardOutput.Trim();
-
     [Test, CancelAfter(180_000)]
     public async Task Artifacts_keep_links_as_links_and_never_copy_what_they_point_to(CancellationToken ct)
     {
