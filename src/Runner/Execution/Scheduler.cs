@@ -147,6 +147,8 @@ public sealed class Scheduler(IStepBackend backend, int maxParallel, Action<RunE
         var anyFailed = false;
         string? infrastructure = null;
         string? reason = null;
+        // A step left out because the run was stopped or the job timed out: the job did not pass, even if every step that ran did.
+        string? cutShort = null;
         // The job's timeout is the whole job's: its clock starts with its first step and stops the step running when it ends.
         using var deadline = new CancellationTokenSource(job.Timeout);
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, deadline.Token);
@@ -158,9 +160,14 @@ public sealed class Scheduler(IStepBackend backend, int maxParallel, Action<RunE
                 var stepStatus = new ExprRunStatus(anyFailed, stop.IsCancellationRequested);
                 if (step.SkipReason is { } why || !ShouldRun(step.Condition, job.Variables, stepStatus))
                 {
+                    var stoppedBy = deadline.IsCancellationRequested ? timedOut : cancellationToken.IsCancellationRequested ? Stopped : null;
+                    if (step.SkipReason is null && !anyFailed)
+                    {
+                        cutShort ??= stoppedBy;
+                    }
+
                     steps.Add(new StepResult(step.Index, step.Name, RunStatus.Skipped, null, 0, step.SkipReason
-                        ?? (deadline.IsCancellationRequested ? timedOut : cancellationToken.IsCancellationRequested ? Stopped
-                            : anyFailed ? "an earlier step failed" : $"if: {step.Condition.Expression} is false")));
+                        ?? stoppedBy ?? (anyFailed ? "an earlier step failed" : $"if: {step.Condition.Expression} is false")));
                     continue;
                 }
 
@@ -213,6 +220,8 @@ public sealed class Scheduler(IStepBackend backend, int maxParallel, Action<RunE
         {
             reason = timedOut;
         }
+
+        reason ??= cutShort;
 
         if (reason is not null)
         {

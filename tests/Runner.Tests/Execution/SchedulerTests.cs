@@ -140,4 +140,28 @@ public sealed class SchedulerTests
 
         Assert.That(results.Select(r => r.Id), Is.EqualTo(new[] { "a", "b" }));
     }
+
+    [Test, CancelAfter(30_000)]
+    public async Task A_job_whose_steps_the_stop_left_out_does_not_pass_even_if_its_always_steps_did()
+    {
+        // broken fails and --fail-fast stops the run; cleanup still starts (its if: asks for always()),
+        // its first step is left out by the stop and only its always() step runs.
+        var backend = new ScriptedBackend();
+        var results = await new Scheduler(backend, 4, _ => { }) { FailFast = true }.RunAsync(Plan("""
+            jobs:
+              broken: { steps: ["exit 1"] }
+              cleanup:
+                needs: [broken]
+                if: always()
+                steps:
+                  - exit 0
+                  - run: exit 0
+                    if: always()
+            """), null, CancellationToken.None);
+        var cleanup = results.Single(r => r.Id == "cleanup");
+
+        Assert.That(cleanup.Steps.Select(s => s.Status), Is.EqualTo(new[] { RunStatus.Skipped, RunStatus.Passed }));
+        Assert.That(cleanup.Status, Is.EqualTo(RunStatus.Failed), "a job cut short by the stop did not pass");
+        Assert.That(cleanup.Reason, Is.EqualTo("job 'broken' failed (--fail-fast)"));
+    }
 }
