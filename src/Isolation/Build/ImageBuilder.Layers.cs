@@ -9,7 +9,8 @@ public sealed partial class ImageBuilder
 {
     private static readonly HashSet<string> MountPoints = ["proc", "dev", "sys"];
 
-    private async Task<bool> RunAsync(State state, Instruction ins, string at, BuildOptions options, Action<OutputLine>? output, CancellationToken cancellationToken)
+    private async Task<bool> RunAsync(State state, Instruction ins, string at, BuildOptions options, Action starting, Action<OutputLine>? output,
+        CancellationToken cancellationToken)
     {
         var env = state.Config.Env.Concat(state.Args.Select(a => $"{a.Key}={a.Value}")).ToList();
         var command = ins.ExecForm ?? ["/bin/sh", "-c", ins.Text];
@@ -20,6 +21,7 @@ public sealed partial class ImageBuilder
             return true;
         }
 
+        starting();
         var upper = store.Layers.NewScratchDirectory();
         try
         {

@@ -44,6 +44,17 @@ public sealed partial class ImageBuilder(ContainerRuntime runtime, ImageStore st
         {
             var ins = instructions[i];
             var at = $"{file}({ins.Line})";
+            // A step's header comes before its output: a RUN that misses the cache says so as it starts, the rest when they end.
+            var announced = false;
+            void Announce(bool cached)
+            {
+                if (!announced)
+                {
+                    announced = true;
+                    progress?.Invoke(new BuildStep(i + 1, instructions.Count, $"{ins.Keyword} {ins.Text}", cached));
+                }
+            }
+
             var cached = ins.Keyword switch
             {
                 "FROM" => await FromAsync(state, Expand(ins.Text, state), at),
@@ -54,11 +65,11 @@ public sealed partial class ImageBuilder(ContainerRuntime runtime, ImageStore st
                 "CMD" => Metadata(state, ins, () => state.Config = state.Config with { Cmd = ins.ExecForm ?? ["/bin/sh", "-c", ins.Text] }),
                 "ENTRYPOINT" => Metadata(state, ins, () => state.Config = state.Config with { Entrypoint = ins.ExecForm ?? ["/bin/sh", "-c", ins.Text] }),
                 "LABEL" => Metadata(state, ins, () => { }),
-                "RUN" => await RunAsync(state, ins, at, options, output, cancellationToken),
+                "RUN" => await RunAsync(state, ins, at, options, () => Announce(false), output, cancellationToken),
                 "COPY" or "ADD" => Copy(state, ins, at, options),
                 _ => throw new IsolationException($"{at}: {ins.Keyword} is not supported"),
             };
-            progress?.Invoke(new BuildStep(i + 1, instructions.Count, $"{ins.Keyword} {ins.Text}", cached));
+            Announce(cached);
         }
 
         var diffIds = state.Layers.Select(Digest.Parse).ToList();

@@ -78,6 +78,19 @@ public sealed class BuildTests : ContainerFixture
     }
 
     [Test, CancelAfter(120_000)]
+    public async Task A_run_steps_header_comes_before_its_output(CancellationToken ct)
+    {
+        var seen = new List<string>();
+        var builder = new ImageBuilder(Host.Runtime, _store, r => throw new IsolationException($"no base {r}"), Host.StateDirectory);
+        await builder.BuildAsync(new BuildOptions(Path.Combine(_context, "Containerfile"), _context, ImageReference.Parse("built/order:1")) { NoCache = true },
+            step => seen.Add($"[{step.Index}] {step.Instruction}"), line => seen.Add(line.Text), ct);
+
+        var header = seen.FindIndex(s => s.StartsWith("[6] RUN echo \"installing", StringComparison.Ordinal));
+        Assert.That(header, Is.GreaterThanOrEqualTo(0), string.Join("\n", seen));
+        Assert.That(seen.IndexOf("installing deps-v1"), Is.EqualTo(header + 1), string.Join("\n", seen));
+    }
+
+    [Test, CancelAfter(120_000)]
     public async Task An_unchanged_rebuild_comes_entirely_from_the_cache_and_gives_the_same_layers(CancellationToken ct)
     {
         var (first, _) = await BuildAsync("built/again:1", ct: ct);
