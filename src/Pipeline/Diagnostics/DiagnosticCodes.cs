@@ -16,6 +16,7 @@ public static class DiagnosticCodes
     public const string UnsupportedYaml = "PL0006";
     public const string UnknownAnchor = "PL0007";
     public const string FileNotFound = "PL0008";
+    public const string InvalidEncoding = "PL0009";
 
     // Shape of the document
     public const string WrongType = "PL0010";

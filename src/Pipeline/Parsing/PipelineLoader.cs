@@ -100,11 +100,17 @@ public static class PipelineLoader
             return null;
         }
 
-        string text;
+        byte[] bytes;
         using (var stream = tree.OpenRead(path))
-        using (var reader = new StreamReader(stream, new UTF8Encoding(false, false), detectEncodingFromByteOrderMarks: true))
+        using (var copy = new MemoryStream())
         {
-            text = reader.ReadToEnd();
+            stream.CopyTo(copy);
+            bytes = copy.ToArray();
+        }
+
+        if (Decode(bytes, path, diagnostics) is not { } text)
+        {
+            return null;
         }
 
         var node = YamlLoader.Load(text, path, diagnostics, limits);
@@ -127,5 +133,31 @@ public static class PipelineLoader
         }
 
         return doc;
+    }
+
+    private static readonly UTF8Encoding StrictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
+
+    /// <summary>
+    /// The file's text, which must be UTF-8 (a byte order mark is allowed): a byte that is not is
+    /// reported where it is, rather than silently read as U+FFFD into a script or a secret's name.
+    /// </summary>
+    private static string? Decode(byte[] bytes, string path, DiagnosticBag diagnostics)
+    {
+        var body = bytes.AsSpan(bytes.AsSpan().StartsWith((ReadOnlySpan<byte>)[0xEF, 0xBB, 0xBF]) ? 3 : 0);
+        try
+        {
+            return StrictUtf8.GetString(body);
+        }
+        catch (DecoderFallbackException ex)
+        {
+            // Everything before the bad byte decoded, so its line and column (in characters) can be counted.
+            var at = Math.Clamp(ex.Index, 0, body.Length);
+            var lineStart = body[..at].LastIndexOf((byte)'\n') + 1;
+            var line = body[..at].Count((byte)'\n') + 1;
+            var column = StrictUtf8.GetCharCount(body[lineStart..at]) + 1;
+            diagnostics.Error(new SourcePosition(path, line, column), DiagnosticCodes.InvalidEncoding,
+                $"byte 0x{body[at]:X2} is not valid UTF-8; a pipeline file must be UTF-8 text (re-save it as UTF-8)");
+            return null;
+        }
     }
 }

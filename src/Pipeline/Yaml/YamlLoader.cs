@@ -78,6 +78,13 @@ public sealed partial class YamlLoader
         }
         catch (YamlException ex)
         {
+            if (ex.Message.Contains("tab", StringComparison.Ordinal) && TabIndentation(_scanner.CurrentPosition) is { } tab)
+            {
+                // YamlDotNet reports the enclosing mapping's start (often line 1); the tab is on the line its scanner stopped at.
+                _diagnostics.Error(tab, DiagnosticCodes.YamlSyntax, "a tab is used for indentation; YAML indents with spaces only");
+                return null;
+            }
+
             _diagnostics.Error(ToPosition(ex.Start), DiagnosticCodes.YamlSyntax, CleanMessage(ex.Message));
             return null;
         }
@@ -126,6 +133,20 @@ public sealed partial class YamlLoader
 
     private SourcePosition ToPosition(Mark mark) =>
         new(_file, Math.Max(1, (int)Math.Min(int.MaxValue, mark.Line)), Math.Max(1, (int)Math.Min(int.MaxValue, mark.Column)));
+
+    /// <summary>Where the first tab of a line's indentation is, on the line the scanner stopped at.</summary>
+    private SourcePosition? TabIndentation(Mark at)
+    {
+        var index = (int)Math.Min(int.MaxValue, at.Line) - 1;
+        if (index < 0 || LineAt(index) is not { } line)
+        {
+            return null;
+        }
+
+        var indentation = line.Length - line.TrimStart(' ', '\t').Length;
+        var column = line.IndexOf('\t', 0, indentation);
+        return column < 0 ? null : new SourcePosition(_file, index + 1, column + 1);
+    }
 
     private static string CleanMessage(string message)
     {

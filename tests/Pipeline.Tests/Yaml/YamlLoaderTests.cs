@@ -61,6 +61,24 @@ public sealed class YamlLoaderTests
     }
 
     [Test]
+    public void A_tab_used_as_indentation_is_reported_where_the_tab_is()
+    {
+        var (node, bag) = Load("jobs:\n  build:\n    steps: [a]\n    env:\n  \t  A: b\n");
+
+        Assert.That(node, Is.Null);
+        Assert.That(bag.Items.Single().ToString(), Is.EqualTo("f.yml(5,3): error PL0001: a tab is used for indentation; YAML indents with spaces only"));
+    }
+
+    [Test]
+    public void A_tab_inside_a_block_scalar_is_text()
+    {
+        var (node, bag) = Load("run: |\n  all:\n  \tmake\n");
+
+        Assert.That(bag.Items, Is.Empty);
+        Assert.That(((YamlScalar)((YamlMapping)node!).Find("run")!.Value).Value, Is.EqualTo("all:\n\tmake\n"));
+    }
+
+    [Test]
     public void A_second_document_is_refused()
     {
         var (node, bag) = Load("a: 1\n---\nb: 2\n");
