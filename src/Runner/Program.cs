@@ -2,6 +2,7 @@ using System.CommandLine;
 using Ci.Runner.Cli;
 using Serilog;
 using Serilog.Events;
+using Serilog.Formatting.Display;
 
 namespace Ci.Runner;
 
@@ -12,22 +13,24 @@ public static class Program
 
     public static async Task<int> Main(string[] args)
     {
+        // Every secret a verb reads is added here, and the diagnostic log masks them as the run's view does.
+        var secrets = new Ci.Pipeline.Secrets.SecretMasker();
         var root = new RootCommand("runner: run CI pipelines locally or as a service, every step in a fresh container, no daemon");
-        root.Options.Add(GlobalOptions.Verbose);
-        root.Options.Add(GlobalOptions.Json);
         root.Subcommands.Add(ValidateCommand.Create());
         root.Subcommands.Add(PlanCommand.Create());
-        root.Subcommands.Add(ExecCommand.Create());
+        root.Subcommands.Add(ExecCommand.Create(secrets));
         root.Subcommands.Add(RunCommand.Create());
         root.Subcommands.Add(ImageCommand.Create());
         root.Subcommands.Add(RunsCommand.Create());
         root.Subcommands.Add(LogsCommand.Create());
         root.Subcommands.Add(ArtifactsCommand.Create());
+        GlobalOptions.AddTo(root);
 
         var parse = root.Parse(args);
         Log.Logger = new LoggerConfiguration()
-            .MinimumLevel.Is(parse.GetValue(GlobalOptions.Verbose) ? LogEventLevel.Debug : LogEventLevel.Warning)
-            .WriteTo.Console(standardErrorFromLevel: LogEventLevel.Verbose, outputTemplate: "{Timestamp:HH:mm:ss.fff} {Level:u3} {Message:lj}{NewLine}{Exception}")
+            .MinimumLevel.Is(GlobalOptions.IsVerbose(parse) ? LogEventLevel.Debug : LogEventLevel.Warning)
+            .WriteTo.Sink(new Output.MaskedLogSink(secrets, Console.Error,
+                new MessageTemplateTextFormatter("{Timestamp:HH:mm:ss.fff} {Level:u3} {Message:lj}{NewLine}{Exception}")))
             .CreateLogger();
         try
         {

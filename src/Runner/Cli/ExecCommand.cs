@@ -46,7 +46,8 @@ internal static class ExecCommand
 
     private static readonly Option<bool> FailFast = new("--fail-fast") { Description = "Stop the run when a job fails: running jobs are stopped (SIGTERM, as a first Ctrl-C), others do not start" };
 
-    public static Command Create()
+    /// <param name="masker">The process's masker, which the diagnostic log uses: the run's secrets are added to it.</param>
+    public static Command Create(SecretMasker masker)
     {
         var command = new Command("exec", "Run the committed pipeline of a repository, every step in a fresh container");
         PipelineOptions.AddTo(command);
@@ -62,11 +63,11 @@ internal static class ExecCommand
         command.Options.Add(Depth);
         command.Options.Add(Submodules);
         command.Options.Add(ShellOnFailure);
-        command.SetAction((parse, ct) => RunAsync(parse, ct));
+        command.SetAction((parse, ct) => RunAsync(parse, masker, ct));
         return command;
     }
 
-    private static async Task<int> RunAsync(ParseResult parse, CancellationToken cancellationToken)
+    private static async Task<int> RunAsync(ParseResult parse, SecretMasker masker, CancellationToken cancellationToken)
     {
         var (root, file) = PipelineOptions.Resolve(parse);
         var settings = RunnerSettings.FromEnvironment();
@@ -149,7 +150,6 @@ internal static class ExecCommand
         }
 
         var secrets = secretSources.ValuesFor(plan.Secrets);
-        var masker = new SecretMasker();
         foreach (var value in secrets.Values)
         {
             masker.Add(value);
