@@ -1,4 +1,5 @@
 using System.CommandLine;
+using System.Globalization;
 using Ci.Isolation.Containers;
 using Ci.Isolation.Images;
 using Ci.Isolation.Registry;
@@ -8,7 +9,7 @@ using Ci.Runner.Settings;
 
 namespace Ci.Runner.Cli;
 
-/// <summary><c>runner image</c>: the runner's own image store (import, ls, rm for now; pull, push, build come with the registry work).</summary>
+/// <summary><c>runner image</c>: the runner's own image store: pull, push, build, import, export, ls, inspect, rm, prune.</summary>
 internal static class ImageCommand
 {
     public static Command Create()
@@ -242,18 +243,26 @@ internal static class ImageCommand
         {
             var store = OpenStore();
             var images = store.List();
+            // An image's size is what its layers take unpacked (shared layers counted in each image, as docker does).
+            long? SizeOf(Image image) => image.Layers.Select(d => store.Layers.Find(Digest.Parse(d))).ToList() is var layers && layers.All(l => l is not null)
+                ? layers.Sum(l => DiskUsage.OfImmutable(l!.Path))
+                : null;
             if (parse.GetValue(GlobalOptions.Json))
             {
-                JsonOutput.Write(Console.Out, images.Select(i => new ImageOutput(i.Name, i.Layers, i.Created)).ToList());
+                JsonOutput.Write(Console.Out, images.Select(i => new ImageOutput(i.Name, i.Layers, i.Created, SizeOf(i))).ToList());
                 return ExitCodes.Ok;
             }
 
-            Console.WriteLine($"{"NAME",-50} {"LAYERS",6}  CREATED");
+            var table = new TextTable(["NAME", "LAYERS", "SIZE", "CREATED"], 1, 2);
+            // The built-in image is always there: the host's own /usr, read-only, on the runner's skeleton layer.
+            table.Add(HostImage.Name, "host", "-", "built in (pipelines without image: use it)");
             foreach (var image in images)
             {
-                Console.WriteLine($"{image.Name,-50} {image.Layers.Count,6}  {image.Created:yyyy-MM-dd HH:mm}");
+                table.Add(image.Name, image.Layers.Count.ToString(CultureInfo.InvariantCulture), SizeOf(image) is { } size ? Units.FormatBytes(size) : "incomplete",
+                    image.Created.ToString("yyyy-MM-dd HH:mm", CultureInfo.InvariantCulture));
             }
 
+            table.WriteTo(Console.Out);
             return ExitCodes.Ok;
         });
         return command;

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using System.Globalization;
 using Ci.Pipeline.Values;
 using Ci.Runner.Output;
 using Ci.Runner.Records;
@@ -24,14 +25,16 @@ internal static class RunsCommand
                 return ExitCodes.Ok;
             }
 
-            Console.WriteLine($"{"RUN",5}  {"STARTED",-19}  {"STATUS",-12} {"TIME",8}  {"JOBS",-12} {"COMMIT",-8}  {"BRANCH",-16} REPOSITORY");
+            var table = new TextTable(["RUN", "STARTED", "STATUS", "TIME", "JOBS", "COMMIT", "BRANCH", "REPOSITORY"], 0, 3);
             foreach (var r in runs)
             {
                 var time = r.Finished is { } end ? Units.FormatDuration(end - r.Started) : "";
                 var jobs = r.JobsFailed > 0 ? $"{r.JobsPassed} ok, {r.JobsFailed} failed" : $"{r.JobsPassed} ok";
-                Console.WriteLine($"{r.Id,5}  {r.Started.ToLocalTime():yyyy-MM-dd HH:mm:ss}  {r.Status,-12} {time,8}  {jobs,-12} {r.Commit[..Math.Min(8, r.Commit.Length)],-8}  {r.Branch,-16} {r.Repository}");
+                table.Add(r.Id.ToString(CultureInfo.InvariantCulture), r.Started.ToLocalTime().ToString("yyyy-MM-dd HH:mm:ss", CultureInfo.InvariantCulture),
+                    r.Status, time, jobs, r.Commit[..Math.Min(8, r.Commit.Length)], r.Branch, r.Repository);
             }
 
+            table.WriteTo(Console.Out);
             return ExitCodes.Ok;
         });
         return command;

@@ -16,7 +16,8 @@ internal sealed record DiagnosticOutput(string File, int Line, int Column, strin
 
 internal sealed record ValidateOutput(string File, bool Valid, int Errors, int Warnings, int? Jobs, IReadOnlyList<DiagnosticOutput> Diagnostics);
 
-internal sealed record ImageOutput(string Name, IReadOnlyList<string> Layers, DateTimeOffset Created);
+/// <summary>An image of the store; its size is what its layers take unpacked (null when one is missing).</summary>
+internal sealed record ImageOutput(string Name, IReadOnlyList<string> Layers, DateTimeOffset Created, long? Size);
 
 internal sealed record PlanOutput(string File, bool Valid, IReadOnlyList<DiagnosticOutput> Diagnostics, ExecutionPlan? Plan);
 

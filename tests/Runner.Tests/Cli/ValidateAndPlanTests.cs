@@ -124,4 +124,28 @@ public sealed class ValidateAndPlanTests
         Assert.That(result.StandardOutput, Does.Contain("Usage:"));
         Assert.That(result.StandardOutput, Does.Contain("--json"));
     }
+
+    [Test]
+    public async Task Run_help_lists_v_once_for_the_volume_as_docker_does_and_verbose_long_only()
+    {
+        var result = await RunnerCli.RunAsync(RunnerCli.RepositoryRoot, "run", "--help");
+        var lines = result.StandardOutput.Split('\n');
+
+        Assert.That(result.ExitCode, Is.EqualTo(0));
+        var shortV = lines.Where(l => System.Text.RegularExpressions.Regex.IsMatch(l, @"(^|\s|,)-v(,|\s)")).ToList();
+        Assert.That(shortV, Has.Count.EqualTo(1), result.StandardOutput);
+        Assert.That(shortV[0], Does.Contain("--volume"));
+        Assert.That(lines, Has.Some.Contains("--verbose"));
+    }
+
+    [TestCase("-v", "validate")]
+    [TestCase("validate", "-v")]
+    [TestCase("validate", "--verbose")]
+    public async Task The_diagnostic_log_is_asked_for_before_or_after_the_verb(params string[] args)
+    {
+        var result = await RunnerCli.RunAsync(Example("c-make"), args);
+
+        Assert.That(result.ExitCode, Is.EqualTo(0), result.StandardError);
+        Assert.That(result.StandardError, Does.Contain(" DBG Validating .runner.yml"));
+    }
 }

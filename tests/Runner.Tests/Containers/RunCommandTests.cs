@@ -189,6 +189,7 @@ public sealed class RunCommandTests
 
         var import = await RunnerVerb("image", "import", tar, "--tag", "box:1").ExecuteBufferedAsync(ct);
         var list = await RunnerVerb("image", "ls", "--json").ExecuteBufferedAsync(ct);
+        var table = await RunnerVerb("image", "ls").ExecuteBufferedAsync(ct);
         var inspect = await RunnerVerb("image", "inspect", "box:1").ExecuteBufferedAsync(ct);
         var run = await RunnerVerb("run", "box:1", "sh", "-c", "echo $PATH; pwd; ls /bin/busybox").ExecuteBufferedAsync(ct);
         var defaultCmd = await RunnerVerb("run", "docker.io/library/box:1").ExecuteBufferedAsync(ct);
@@ -196,6 +197,11 @@ public sealed class RunCommandTests
         Assert.That(import.ExitCode, Is.EqualTo(0), import.StandardError);
         Assert.That(import.StandardOutput, Does.Match("^docker.io/library/box:1 1 layer sha256:[0-9a-f]{64}\n$"));
         Assert.That(list.StandardOutput, Does.Contain("\"name\": \"docker.io/library/box:1\""));
+        var unpacked = Directory.EnumerateFiles(_rootfs, "*", new EnumerationOptions { RecurseSubdirectories = true, AttributesToSkip = FileAttributes.ReparsePoint }).Sum(f => new FileInfo(f).Length);
+        Assert.That(System.Text.Json.JsonDocument.Parse(list.StandardOutput).RootElement[0].GetProperty("size").GetInt64(), Is.EqualTo(unpacked), "the size is the unpacked layers'");
+        Assert.That(table.StandardOutput.Split('\n')[0], Does.Match(@"^NAME\s+LAYERS\s+SIZE\s+CREATED$"));
+        Assert.That(table.StandardOutput, Does.Match(@"\nrunner:host\s+host\s+-\s+built in"), "the built-in image is listed");
+        Assert.That(table.StandardOutput, Does.Match(@"\ndocker.io/library/box:1\s+1\s+[0-9.]+ [KM]i?B\s+\d{4}-\d\d-\d\d \d\d:\d\d\n"));
         using var described = System.Text.Json.JsonDocument.Parse(inspect.StandardOutput);
         Assert.That(described.RootElement.GetProperty("config").GetProperty("cmd")[0].GetString(), Is.EqualTo("/bin/sh"));
         Assert.That(described.RootElement.GetProperty("layers").GetArrayLength(), Is.EqualTo(1));

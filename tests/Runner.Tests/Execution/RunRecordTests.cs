@@ -57,6 +57,9 @@ public sealed class RunRecordTests : ExecFixture
         Assert.That(exec.ExitCode, Is.EqualTo(1), exec.StandardError);
         Assert.That(exec.StandardError, Does.Contain("==> run 1 ('runner logs 1' prints it again)"));
         Assert.That(runs.StandardOutput.Split('\n')[1], Does.Match(@"^\s+1  \S+ \S+  failed\s+\S+  1 ok, 1 failed\s+[0-9a-f]{8}  main\s+" + System.Text.RegularExpressions.Regex.Escape(repo)));
+        var (header, row) = (runs.StandardOutput.Split('\n')[0], runs.StandardOutput.Split('\n')[1]);
+        Assert.That((row.IndexOf("1 ok, 1 failed", StringComparison.Ordinal), row.IndexOf(repo, StringComparison.Ordinal)),
+            Is.EqualTo((header.IndexOf("JOBS", StringComparison.Ordinal), header.IndexOf("REPOSITORY", StringComparison.Ordinal))), "each value under its heading:\n" + runs.StandardOutput);
         var listed = JsonDocument.Parse(json.StandardOutput).RootElement[0];
         Assert.That((listed.GetProperty("id").GetInt64(), listed.GetProperty("status").GetString(), listed.GetProperty("jobsFailed").GetInt32()), Is.EqualTo((1L, "failed", 1)));
         Assert.That(all.StandardOutput, Does.Contain("[build:1] compiling\n").And.Contain("[build:2] token is ***\n").And.Contain("[lint:1] lint failed\n"));
