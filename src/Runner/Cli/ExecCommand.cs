@@ -19,7 +19,6 @@ namespace Ci.Runner.Cli;
 internal static class ExecCommand
 {
     private static readonly Option<string[]> Jobs = new("--job", "-j") { Description = "Run only this job (by name or id) and what it needs (repeatable)" };
-    private static readonly Option<bool> Worktree = new("--worktree") { Description = "Run the working tree as it is: uncommitted changes and untracked files (not ignored ones) too" };
     private static readonly Option<string> Url = new("--url") { Description = "Run the pipeline of a remote repository (file://, https://, ssh), fetched into a local mirror that later runs reuse" };
     private static readonly Option<string> Ref = new("--ref") { Description = "With --url: the branch, tag or commit to run (default: the remote's default branch)" };
     private static readonly Option<int> Depth = new("--depth")
@@ -57,7 +56,6 @@ internal static class ExecCommand
         command.Options.Add(FailFast);
         command.Options.Add(SecretsFile);
         command.Options.Add(Secret);
-        command.Options.Add(Worktree);
         command.Options.Add(Url);
         command.Options.Add(Ref);
         command.Options.Add(Depth);
@@ -73,7 +71,7 @@ internal static class ExecCommand
         var settings = RunnerSettings.FromEnvironment();
         IReadOnlyList<string> layers;
         string commit, branch, tree, defaultBranch;
-        var worktree = parse.GetValue(Worktree);
+        var worktree = parse.GetValue(PipelineOptions.Worktree);
         var url = parse.GetValue(Url);
         if (url is not null && worktree)
         {
@@ -121,7 +119,13 @@ internal static class ExecCommand
         }
 
         // The plan is compiled from the sources the steps see: the committed tree, or with --worktree the working directory.
-        using var sources = new RootedSourceTree(worktree ? root : Path.Combine(layers[^1], Checkout.WorkspaceDirectory));
+        using var sources = worktree ? new RootedSourceTree(root)
+            : new RootedSourceTree(Path.Combine(layers[^1], Checkout.WorkspaceDirectory), url is null ? $"commit {commit[..12]}" : $"commit {commit[..12]} of {RemoteSource.Display(url)}");
+        if (!worktree && url is null && Checkout.LeftOutOf(root, "runner exec runs") is { } leftOut)
+        {
+            await Console.Error.WriteLineAsync(leftOut);
+        }
+
         var result = PipelineCompiler.Compile(sources, file,
             trigger with { AvailableSecrets = secretSources.Availability });
         foreach (var d in result.Diagnostics)

@@ -17,10 +17,16 @@ internal static class PipelineOptions
         Description = "Repository root (default: the current directory, or the directory of --file when it is outside it)",
     };
 
+    public static readonly Option<bool> Worktree = new("--worktree")
+    {
+        Description = "Use the working tree as it is (uncommitted changes, and untracked files that are not ignored) instead of the committed tree",
+    };
+
     public static void AddTo(Command command)
     {
         command.Options.Add(File);
         command.Options.Add(Directory);
+        command.Options.Add(Worktree);
     }
 
     /// <summary>

@@ -29,8 +29,13 @@ internal static class PlanCommand
 
         var trigger = TriggerOptions.Read(parse, root);
         Log.Debug("Planning {File} in {Root} for {Event} on {Branch}", file, root, trigger.Event, trigger.Branch);
-        using var tree = new RootedSourceTree(root);
-        var result = PipelineCompiler.Compile(tree, file, trigger);
+        using var source = PipelineSource.Open(root, parse.GetValue(PipelineOptions.Worktree), "runner plan shows");
+        if (source.Note is { } note)
+        {
+            Console.Error.WriteLine(note);
+        }
+
+        var result = PipelineCompiler.Compile(source.Tree, file, trigger);
         var json = parse.GetValue(GlobalOptions.Json);
         if (!result.Succeeded)
         {

@@ -28,8 +28,13 @@ internal static class ValidateCommand
         }
 
         Log.Debug("Validating {File} in {Root}", file, root);
-        using var tree = new RootedSourceTree(root);
-        var result = PipelineCompiler.Compile(tree, file, new TriggerContext());
+        using var source = PipelineSource.Open(root, parse.GetValue(PipelineOptions.Worktree), "runner validate checks");
+        if (source.Note is { } note)
+        {
+            Console.Error.WriteLine(note);
+        }
+
+        var result = PipelineCompiler.Compile(source.Tree, file, new TriggerContext());
         var errors = result.Errors.Count();
         var warnings = result.Diagnostics.Count - errors;
         if (parse.GetValue(GlobalOptions.Json))

@@ -29,10 +29,24 @@ public static class Checkout
         var gitDir = GitDiscovery.Find(projectPath)
             ?? throw new InvalidOperationException($"{projectPath} is not in a git repository; runner exec runs what is committed");
         using var repo = new Repository(gitDir);
+        var relative = Relative(repo, projectPath);
+        var branch = repo.Info.IsHeadDetached ? "" : repo.Head.FriendlyName;
+        if (revision is null && repo.Head.Tip is null)
+        {
+            // Nothing committed yet: with --worktree the working directory is the whole workspace.
+            if (!worktree)
+            {
+                throw new InvalidOperationException($"{projectPath}: the repository has no commit yet; commit, or run the working tree as it is with --worktree");
+            }
+
+            var only = WriteChanges(repo, relative, stateDirectory)
+                ?? throw new InvalidOperationException($"{projectPath}: the repository has no commit and no files yet");
+            return ([only.Layer], "", branch, Ci.Isolation.Images.CacheKey.Of("no-commit", only.Digest), DefaultBranch(repo));
+        }
+
         var commit = revision is null
-            ? repo.Head.Tip ?? throw new InvalidOperationException($"{projectPath}: the repository has no commit yet")
+            ? repo.Head.Tip!
             : Lookup(repo, revision) ?? throw new InvalidOperationException($"--commit: there is no commit '{revision}' in {repo.Info.WorkingDirectory}");
-        var relative = Path.GetRelativePath(repo.Info.WorkingDirectory, Path.GetFullPath(projectPath)).Replace('\\', '/');
         var tree = relative is "." ? commit.Tree
             : commit[relative]?.Target as Tree ?? throw new InvalidOperationException($"{relative} is not committed in {repo.Info.WorkingDirectory}");
         var opened = new List<Repository>();
@@ -46,7 +60,6 @@ public static class Checkout
             opened.ForEach(r => r.Dispose());
         }
 
-        var branch = repo.Info.IsHeadDetached ? "" : repo.Head.FriendlyName;
         if (worktree && WriteChanges(repo, relative, stateDirectory) is { } changes)
         {
             return ([changes.Layer, root], commit.Sha, branch, Ci.Isolation.Images.CacheKey.Of(tree.Sha, changes.Digest), DefaultBranch(repo));
@@ -135,15 +148,60 @@ public static class Checkout
         return root;
     }
 
-    /// <summary>The working directory's changes under <paramref name="relative"/> as a layer, stored by digest; null when there are none.</summary>
-    private static (string Layer, string Digest)? WriteChanges(Repository repo, string relative, string stateDirectory)
+    /// <summary>Where the project is in its repository, from the root: "." or "a/b".</summary>
+    public static string Relative(Repository repo, string projectPath) =>
+        Path.GetRelativePath(repo.Info.WorkingDirectory, Path.GetFullPath(projectPath)).Replace('\\', '/');
+
+    /// <summary>What a verb that reads the committed tree of the project at <paramref name="projectPath"/> says of the changes it leaves out; null when there are none.</summary>
+    public static string? LeftOutOf(string projectPath, string verb)
     {
-        var prefix = relative is "." ? "" : relative.TrimEnd('/') + "/";
-        var changed = repo.RetrieveStatus(new StatusOptions { IncludeUntracked = true, RecurseUntrackedDirs = true, IncludeIgnored = false })
+        if (GitDiscovery.Find(projectPath) is not { } gitDir)
+        {
+            return null;
+        }
+
+        using var repo = new Repository(gitDir);
+        var relative = Relative(repo, projectPath);
+        return repo.Head.Tip is { } commit ? LeftOut(Uncommitted(repo, relative), relative, verb, commit.Sha) : null;
+    }
+
+    private static string Prefix(string relative) => relative is "." ? "" : relative.TrimEnd('/') + "/";
+
+    /// <summary>
+    /// What the working directory changes under <paramref name="relative"/> (a path from the
+    /// repository's root): modified, deleted and untracked files that are not ignored, in ordinal order.
+    /// </summary>
+    public static IReadOnlyList<string> Uncommitted(Repository repo, string relative)
+    {
+        var prefix = Prefix(relative);
+        return repo.RetrieveStatus(new StatusOptions { IncludeUntracked = true, RecurseUntrackedDirs = true, IncludeIgnored = false })
             .Where(e => e.State != FileStatus.Unaltered && e.State != FileStatus.Ignored && e.FilePath.StartsWith(prefix, StringComparison.Ordinal))
             .Select(e => e.FilePath)
             .Order(StringComparer.Ordinal)
             .ToList();
+    }
+
+    /// <summary>
+    /// What a verb that read the committed tree says of the changes it left out, or null when
+    /// there are none: how many, the first few (relative to the project), and how to include them.
+    /// </summary>
+    public static string? LeftOut(IReadOnlyList<string> changes, string relative, string verb, string commit)
+    {
+        if (changes.Count == 0)
+        {
+            return null;
+        }
+
+        var prefix = Prefix(relative);
+        var named = string.Join(", ", changes.Take(3).Select(c => c[prefix.Length..])) + (changes.Count > 3 ? ", …" : "");
+        return $"note: {verb} commit {commit[..Math.Min(12, commit.Length)]}, without {changes.Count} uncommitted change{(changes.Count == 1 ? "" : "s")} ({named}); add --worktree to include them";
+    }
+
+    /// <summary>The working directory's changes under <paramref name="relative"/> as a layer, stored by digest; null when there are none.</summary>
+    private static (string Layer, string Digest)? WriteChanges(Repository repo, string relative, string stateDirectory)
+    {
+        var prefix = Prefix(relative);
+        var changed = Uncommitted(repo, relative);
         if (changed.Count == 0)
         {
             return null;

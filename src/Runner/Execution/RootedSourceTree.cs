@@ -15,9 +15,10 @@ public sealed class RootedSourceTree : ISourceTree, IDisposable
     private readonly RootedDirectory? _root;
 
     /// <summary>A tree at <paramref name="root"/>; a directory that does not exist is an empty tree.</summary>
-    public RootedSourceTree(string root)
+    /// <param name="description">What the tree is, for messages, when its path is not (a checkout: "commit 1a2b3c4d5e6f").</param>
+    public RootedSourceTree(string root, string? description = null)
     {
-        Description = Path.GetFullPath(root);
+        Description = description ?? Path.GetFullPath(root);
         _root = Directory.Exists(root) ? RootedDirectory.Open(root) : null;
     }
 

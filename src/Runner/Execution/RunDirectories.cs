@@ -11,7 +11,7 @@ public static class RunDirectories
     {
         var runs = Directory.CreateDirectory(Path.Combine(stateDirectory, "runs")).FullName;
         RemoveAbandoned(runs);
-        return Directory.CreateDirectory(Path.Combine(runs, $"{DateTimeOffset.UtcNow:yyyyMMdd-HHmmss}-{commit[..8]}-{Environment.ProcessId}")).FullName;
+        return Directory.CreateDirectory(Path.Combine(runs, $"{DateTimeOffset.UtcNow:yyyyMMdd-HHmmss}-{(commit.Length >= 8 ? commit[..8] : "uncommitted")}-{Environment.ProcessId}")).FullName;
     }
 
     private static void RemoveAbandoned(string runs)

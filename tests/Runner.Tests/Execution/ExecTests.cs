@@ -72,6 +72,57 @@ public sealed class ExecTests : ExecFixture
     }
 
     [Test, CancelAfter(120_000)]
+    public async Task Validate_plan_and_exec_read_the_same_committed_tree_and_say_what_they_leave_out(CancellationToken ct)
+    {
+        var repo = await RepositoryAsync("jobs:\n  build:\n    steps: [\"echo committed step\"]\n");
+        var head = (await GitAsync(repo, "rev-parse", "HEAD"))[..12];
+        await File.WriteAllTextAsync(Path.Combine(repo, ".runner.yml"), "jobs:\n  build:\n    steps: [\"echo edited step\"]\n  extra:\n    steps: [\"echo extra\"]\n", ct);
+
+        var validate = await Runner(NewState("same-v"), "validate", "-C", repo);
+        var plan = await Runner(NewState("same-p"), "plan", "-C", repo);
+        var exec = await ExecAsync(repo);
+        var planWorktree = await Runner(NewState("same-pw"), "plan", "-C", repo, "--worktree");
+
+        Assert.That(validate.StandardOutput, Does.Contain(".runner.yml: valid, 1 job"), "the committed file has one job");
+        Assert.That(plan.StandardOutput, Does.Contain("echo committed step").And.Not.Contain("extra"));
+        Assert.That(exec.StandardOutput, Does.Contain("[build:1] committed step"));
+        foreach (var (verb, result) in new[] { ("runner validate checks", validate), ("runner plan shows", plan), ("runner exec runs", exec) })
+        {
+            Assert.That(result.StandardError, Does.Contain($"note: {verb} commit {head}, without 1 uncommitted change (.runner.yml); add --worktree to include them"));
+        }
+
+        Assert.That(planWorktree.StandardOutput, Does.Contain("echo edited step").And.Contain("extra"));
+        Assert.That(planWorktree.StandardError, Does.Not.Contain("note:"));
+    }
+
+    [Test, CancelAfter(120_000)]
+    public async Task A_pipeline_never_committed_is_named_with_the_way_to_run_it_and_worktree_runs_a_repository_with_no_commit(CancellationToken ct)
+    {
+        var fresh = Directory.CreateDirectory(Path.Combine(Dir, "fresh-" + Guid.NewGuid().ToString("N")[..6])).FullName;
+        await GitAsync(fresh, "init", "-q");
+        await File.WriteAllTextAsync(Path.Combine(fresh, ".runner.yml"), "jobs:\n  build:\n    steps: [\"cat src/a.txt\"]\n", ct);
+        Directory.CreateDirectory(Path.Combine(fresh, "src"));
+        await File.WriteAllTextAsync(Path.Combine(fresh, "src", "a.txt"), "not committed yet\n", ct);
+        var noCommit = await ExecAsync(fresh);
+        var worktree = await ExecAsync(fresh, "--worktree");
+
+        var repo = await RepositoryAsync("jobs: {}\n", ("README", "x\n"));
+        File.Move(Path.Combine(repo, ".runner.yml"), Path.Combine(repo, "pipeline.yml"));
+        await GitAsync(repo, "rm", "-q", "--cached", ".runner.yml");
+        await GitAsync(repo, "commit", "-qm", "the pipeline is not committed");
+        File.Move(Path.Combine(repo, "pipeline.yml"), Path.Combine(repo, ".runner.yml"));
+        var head = (await GitAsync(repo, "rev-parse", "HEAD"))[..12];
+        var untracked = await ExecAsync(repo);
+
+        Assert.That((noCommit.ExitCode, noCommit.StandardError.Trim()), Is.EqualTo((2, $"runner: {fresh}: the repository has no commit yet; commit, or run the working tree as it is with --worktree")));
+        Assert.That(worktree.ExitCode, Is.EqualTo(0), worktree.StandardError + worktree.StandardOutput);
+        Assert.That(worktree.StandardOutput, Does.Contain("[build:1] not committed yet"));
+        Assert.That(untracked.ExitCode, Is.EqualTo(2));
+        Assert.That(untracked.StandardError, Does.Contain($"no pipeline file '.runner.yml' in commit {head}").And.Not.Contain("checkouts"), "no internal path");
+        Assert.That(untracked.StandardError, Does.Contain("without 1 uncommitted change (.runner.yml); add --worktree to include them"));
+    }
+
+    [Test, CancelAfter(120_000)]
     public async Task With_json_every_event_is_one_line_of_json_on_stdout(CancellationToken ct)
     {
         var repo = await RepositoryAsync("""
