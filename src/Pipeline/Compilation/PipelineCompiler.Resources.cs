@@ -11,6 +11,13 @@ public sealed partial class PipelineCompiler
     {
         var list = new List<PlannedService>();
         var aliases = new HashSet<string>(StringComparer.Ordinal);
+        if (spec.Services.Count > 0)
+        {
+            // A job run without the database its tests need would fail in confusing ways, or pass for the wrong reason.
+            _diagnostics.Error(spec.Services[0].Position, DiagnosticCodes.NotRunYet,
+                $"job '{spec.Name.Value}' has services; this version of the runner cannot run services yet, so the pipeline is refused rather than run without them");
+        }
+
         foreach (var s in spec.Services)
         {
             var image = Expand(s.Image, vars) ?? "";

@@ -56,6 +56,9 @@ public static class DiagnosticCodes
     public const string IncludeCycle = "PL0061";
     public const string RootOnlyKey = "PL0062";
 
+    // What the language describes and this runner cannot run yet: refused, never accepted and ignored
+    public const string NotRunYet = "PL0070";
+
     public const string TooManyDiagnostics = "PL0099";
 
     // Warnings
@@ -97,6 +100,7 @@ public static class DiagnosticCodes
         [InterpolationSyntax] = "a ${{ }} is not closed or is empty",
         [SecretInRepository] = "a secret value is written in the repository",
         [SecretMisuse] = "a secret is used outside env:, where it could leak into logs or the plan",
+        [NotRunYet] = "a feature the language describes that this version of the runner cannot run yet (services): refused rather than ignored",
         [SecretMissing] = "a declared secret has no value in the runner's environment or secrets file",
         [IncludeInvalid] = "an include path is absolute, leaves the repository, or does not exist",
         [IncludeCycle] = "files include each other in a cycle",

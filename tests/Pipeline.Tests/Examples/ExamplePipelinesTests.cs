@@ -27,6 +27,15 @@ public sealed class ExamplePipelinesTests
     {
         var result = PipelineCompiler.Compile(new FixtureTree(Path.Combine(ExamplesDir, example)), ".runner.yml",
             new TriggerContext { Branch = "main", Commit = "0123456789abcdef0123456789abcdef01234567" });
+        var refused = Path.Combine(ExamplesDir, example, ".refused");
+        if (File.Exists(refused))
+        {
+            // An example of what the language describes but this runner cannot run yet: refused, exactly as its .refused says.
+            Assert.That(result.Diagnostics.Select(d => $"{d.Position.Line},{d.Position.Column} {d.Code}"),
+                Is.EqualTo(File.ReadAllLines(refused).Where(l => l.Length > 0 && !l.StartsWith('#'))), string.Join("\n", result.Diagnostics));
+            Assert.That(result.Plan, Is.Null);
+            return;
+        }
 
         Assert.That(result.Diagnostics, Is.Empty, string.Join("\n", result.Diagnostics));
         Assert.That(result.Plan!.Jobs, Is.Not.Empty);
