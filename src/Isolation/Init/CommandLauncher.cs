@@ -36,6 +36,7 @@ internal sealed unsafe class CommandLauncher
     private readonly bool _noNewPrivs;
     private readonly bool _init;
     private readonly bool _interactive;
+    private readonly int _terminal = -1;
     private readonly ulong _capMask;
     private readonly uint* _capHeader;
     private readonly uint* _capData;
@@ -62,8 +63,9 @@ internal sealed unsafe class CommandLauncher
         Fork,
     }
 
-    private CommandLauncher(InitSpec spec, string executable)
+    private CommandLauncher(InitSpec spec, string executable, int terminal)
     {
+        _terminal = terminal;
         _display = executable;
         _path = ProcFilesystem.Utf8(executable);
         _argv = Utf8Array(spec.Args);
@@ -103,14 +105,15 @@ internal sealed unsafe class CommandLauncher
     }
 
     /// <summary>Resolves the command inside the (already pivoted) root and prepares its memory.</summary>
-    public static CommandLauncher Prepare(InitSpec spec)
+    /// <param name="terminal">The command's end of its own terminal (<see cref="Terminal"/>), or -1: then an interactive command keeps runner-init's stdin, stdout and stderr.</param>
+    public static CommandLauncher Prepare(InitSpec spec, int terminal = -1)
     {
         if (spec.Args.Count == 0)
         {
             throw new InvalidOperationException("no command to run");
         }
 
-        return new CommandLauncher(spec, Resolve(spec.Args[0], spec.Env));
+        return new CommandLauncher(spec, Resolve(spec.Args[0], spec.Env), terminal);
     }
 
     /// <summary>Clones PID 1 of the new namespace; returns its (host) pid once the command's execve has succeeded, or throws with the failed step.</summary>
@@ -167,7 +170,16 @@ internal sealed unsafe class CommandLauncher
     {
         // If runner-init dies, so does PID 1, and with it the whole namespace.
         _ = prctl(PrSetPdeathsig, SigKill, 0, 0, 0);
-        if (!_interactive)
+        if (_terminal >= 0)
+        {
+            // A session of its own whose controlling terminal is the container's: PID 1 leads it, the command joins it.
+            _ = setsid();
+            _ = rawioctl(_terminal, TiocSctty, 0);
+            _ = dup2(_terminal, 0);
+            _ = dup2(_terminal, 1);
+            _ = dup2(_terminal, 2);
+        }
+        else if (!_interactive)
         {
             _ = setsid();
 

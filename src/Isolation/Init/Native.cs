@@ -81,10 +81,29 @@ internal static unsafe partial class Native
     [LibraryImport(Libc)]
     public static partial int umask(int mask);
 
+    public const int TcsaNow = 0;
+
+    [LibraryImport(Libc)]
+    public static partial int isatty(int fd);
+
+    [LibraryImport(Libc)]
+    public static partial int tcgetattr(int fd, byte* termios);
+
+    [LibraryImport(Libc)]
+    public static partial int tcsetattr(int fd, int actions, byte* termios);
+
+    [LibraryImport(Libc)]
+    public static partial void cfmakeraw(byte* termios);
+
     [LibraryImport(Libc)]
     public static partial void* mmap(void* address, nuint length, int protection, int flags, int fd, nint offset);
 
     // Used between clone and execve: no SetLastError, no marshalling.
+    public const ulong TiocSctty = 0x540E;
+
+    [LibraryImport(Libc, EntryPoint = "ioctl")]
+    public static partial int rawioctl(int fd, ulong request, nint argument);
+
     [LibraryImport(Libc, EntryPoint = "syscall")]
     public static partial long rawsyscall(long number, long a, long b, long c, long d, long e);
 

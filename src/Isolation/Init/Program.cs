@@ -32,6 +32,7 @@ public static class Program
             return SetupFailed;
         }
 
+        Terminal? terminal = null;
         try
         {
             EnterNamespaces(spec);
@@ -67,6 +68,7 @@ public static class Program
             ProcessTitle.Set("init", Path.GetFileName(specPath)); // reads /proc, so before the new root
             RootFilesystem.Assemble(spec);
             SetHostname(spec.Hostname);
+            terminal = Terminal.OpenFor(spec);
         }
         catch (Exception ex)
         {
@@ -78,16 +80,19 @@ public static class Program
         var forwarding = Reaper.ForwardSignals();
         try
         {
-            launcher = CommandLauncher.Prepare(spec);
+            launcher = CommandLauncher.Prepare(spec, terminal?.Far ?? -1);
             pid1 = launcher.Start();
             Reaper.Started(pid1);
+            terminal?.Start();
         }
         catch (Exception ex)
         {
             return SetupFailure(resultFile, ex);
         }
 
-        Report(resultFile, launcher.Result(Reaper.Wait(pid1)));
+        var status = Reaper.Wait(pid1);
+        terminal?.Dispose();
+        Report(resultFile, launcher.Result(status));
         foreach (var registration in forwarding)
         {
             registration.Dispose();

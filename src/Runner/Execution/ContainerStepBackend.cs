@@ -204,8 +204,11 @@ public sealed class ContainerStepBackend(
         InteractiveSession?.Invoke(true);
         try
         {
-            await runtime.RunAsync(StepSpec(handle, step, before) with
+            var spec = StepSpec(handle, step, before);
+            await runtime.RunAsync(spec with
             {
+                // On a terminal the shell gets one of its own (runner-init makes it); TERM says what kind, as docker run -t does.
+                Env = new Dictionary<string, string>(spec.Env, StringComparer.Ordinal) { ["TERM"] = TerminalKind() },
                 Command = ["/bin/sh", "-c", "if command -v bash >/dev/null 2>&1; then exec bash; fi; exec sh"],
                 Interactive = true,
                 Timeout = null,
@@ -216,6 +219,11 @@ public sealed class ContainerStepBackend(
             InteractiveSession?.Invoke(false);
         }
     }
+
+    /// <summary>The user's TERM when it is a plain terminal name (it is not a secret, but it is the runner's environment: only a name passes), else xterm.</summary>
+    private static string TerminalKind() =>
+        Environment.GetEnvironmentVariable("TERM") is { Length: > 0 and <= 64 } term && term.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '.' or '_' or '+')
+            ? term : "xterm";
 
     /// <summary>The run being recorded: a step layer this run caches says it came from it.</summary>
     public long? RunId { get; init; }

@@ -72,6 +72,28 @@ public sealed class ExecTests : ExecFixture
     }
 
     [Test, CancelAfter(120_000)]
+    public async Task On_a_terminal_the_shell_on_failure_has_a_terminal_of_its_own_and_the_users_is_restored(CancellationToken ct)
+    {
+        var repo = await RepositoryAsync("jobs:\n  build:\n    steps: [\"exit 7\"]\n");
+        var state = NewState("tty");
+
+        // The user's terminal, played by script(1)'s pseudo-terminal: its settings are printed before and after the run.
+        var runner = $"{Cli.RunnerCli.Command().TargetFilePath} exec -C {repo} --shell-on-failure";
+        var result = await WithFixture(CliWrap.Cli.Wrap("script").WithArguments(["-qec", $"stty -g; {runner}; stty -g", "/dev/null"]), state, ("TERM", "vt220"))
+            .WithStandardInputPipe(PipeSource.FromString("tty; echo \"term=$TERM\"; exit\n"))
+            .WithValidation(CommandResultValidation.None)
+            .ExecuteBufferedAsync(ct);
+        var lines = result.StandardOutput.Split("\r\n");
+
+        Assert.That(result.StandardOutput, Does.Match(@"\r\n?/dev/pts/0\r\n"), "tty names the container's own terminal:\n" + result.StandardOutput);
+        Assert.That(result.StandardOutput, Does.Contain("term=vt220\r\n"));
+        Assert.That(result.StandardOutput, Does.Not.Contain("not a tty"));
+        var settings = lines.Where(l => System.Text.RegularExpressions.Regex.IsMatch(l, "^[0-9a-f]+(:[0-9a-f]+){10,}$")).ToList();
+        Assert.That(settings, Has.Count.EqualTo(2), result.StandardOutput);
+        Assert.That(settings[1], Is.EqualTo(settings[0]), "the user's terminal is as it was (not left raw)");
+    }
+
+    [Test, CancelAfter(120_000)]
     public async Task Validate_plan_and_exec_read_the_same_committed_tree_and_say_what_they_leave_out(CancellationToken ct)
     {
         var repo = await RepositoryAsync("jobs:\n  build:\n    steps: [\"echo committed step\"]\n");
