@@ -1,7 +1,6 @@
 using Ci.Pipeline.Compilation;
 using Ci.Pipeline.Diagnostics;
 using Ci.Pipeline.Plan;
-using Ci.Pipeline.Sources;
 
 namespace Ci.Pipeline.Tests;
 

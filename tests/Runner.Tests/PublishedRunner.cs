@@ -1,6 +1,6 @@
+using Ci.Runner.Tests.Cli;
 using CliWrap;
 using CliWrap.Buffered;
-using Ci.Runner.Tests.Cli;
 
 namespace Ci.Runner.Tests;
 

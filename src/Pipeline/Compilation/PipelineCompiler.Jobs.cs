@@ -1,8 +1,6 @@
 using Ci.Pipeline.Diagnostics;
-using Ci.Pipeline.Expressions;
 using Ci.Pipeline.Model;
 using Ci.Pipeline.Plan;
-using Ci.Pipeline.Values;
 
 namespace Ci.Pipeline.Compilation;
 

@@ -1,5 +1,7 @@
 using System.CommandLine;
 using Ci.Pipeline.Values;
+using Ci.Runner.Engine;
+using Ci.Runner.Engine.Records;
 using Ci.Runner.Records;
 using Ci.Runner.Settings;
 

@@ -3,11 +3,13 @@ using Ci.Isolation.Containers;
 using Ci.Pipeline.Compilation;
 using Ci.Pipeline.Secrets;
 using Ci.Pipeline.Values;
-using Ci.Runner.Caches;
-using Ci.Runner.Execution;
+using Ci.Runner.Backends.Containers;
+using Ci.Runner.Engine;
+using Ci.Runner.Engine.Records;
 using Ci.Runner.Output;
 using Ci.Runner.Records;
 using Ci.Runner.Settings;
+using Ci.Runner.Sources;
 
 namespace Ci.Runner.Cli;
 

@@ -11,7 +11,7 @@ internal sealed record GitHead(string Branch, string Commit)
     {
         try
         {
-            if (Execution.GitDiscovery.Find(root) is { } gitDir)
+            if (Sources.GitDiscovery.Find(root) is { } gitDir)
             {
                 using var repo = new Repository(gitDir);
                 var head = repo.Head;

@@ -1,5 +1,6 @@
 using System.CommandLine;
-using Ci.Runner.Records;
+using Ci.Runner.Engine;
+using Ci.Runner.Engine.Records;
 using Ci.Runner.Settings;
 
 namespace Ci.Runner.Cli;
@@ -47,7 +48,7 @@ internal static class LogsCommand
             var withTime = parse.GetValue(Timestamps);
             foreach (var line in store.Logs(runId, job, step))
             {
-                var text = $"{(withTime ? line.Time.ToLocalTime().ToString("HH:mm:ss.fff ") : "")}[{line.Job}:{line.Step}] {Execution.TerminalText.Neutralise(line.Text)}";
+                var text = $"{(withTime ? line.Time.ToLocalTime().ToString("HH:mm:ss.fff ") : "")}[{line.Job}:{line.Step}] {Engine.TerminalText.Neutralise(line.Text)}";
                 (line.IsError ? Console.Error : Console.Out).WriteLine(text);
             }
 
@@ -56,7 +57,7 @@ internal static class LogsCommand
             {
                 foreach (var ended in jobs.Where(j => (job is null || j.Job == job) && j.Reason is not null && j.Status is "failed" or "skipped"))
                 {
-                    Console.Error.WriteLine($"==> {ended.Job}: {ended.Status}: {Execution.TerminalText.Neutralise(ended.Reason!)}");
+                    Console.Error.WriteLine($"==> {ended.Job}: {ended.Status}: {Engine.TerminalText.Neutralise(ended.Reason!)}");
                 }
 
                 if (jobs.Count == 0 && job is null)

@@ -1,5 +1,8 @@
 using Ci.Pipeline.Sources;
-using Ci.Runner.Execution;
+using Ci.Runner.Engine;
+using Ci.Runner.Engine.Records;
+using Ci.Runner.Records;
+using Ci.Runner.Sources;
 using LibGit2Sharp;
 
 namespace Ci.Runner.Cli;

@@ -1,5 +1,7 @@
 using System.CommandLine;
-using Ci.Runner.Records;
+using Ci.Runner.Engine;
+using Ci.Runner.Engine.Records;
+using Ci.Runner.Sources;
 
 namespace Ci.Runner.Cli;
 

@@ -2,6 +2,9 @@ using System.CommandLine;
 using Ci.Isolation.Containers;
 using Ci.Isolation.Images;
 using Ci.Pipeline.Values;
+using Ci.Runner.Engine;
+using Ci.Runner.Engine.Records;
+using Ci.Runner.Records;
 using Ci.Runner.Settings;
 using Serilog;
 
@@ -88,7 +91,7 @@ internal static class RunCommand
         try
         {
             // Ctrl-C: SIGTERM and the grace period; a second Ctrl-C: SIGKILL now.
-            result = await runtime.RunAsync(spec, line => (line.Stream == OutputStream.Stdout ? stdout : stderr).WriteLine(Execution.TerminalText.Neutralise(line.Text)),
+            result = await runtime.RunAsync(spec, line => (line.Stream == OutputStream.Stdout ? stdout : stderr).WriteLine(Engine.TerminalText.Neutralise(line.Text)),
                 cancellationToken, Interrupts.Forceful);
         }
         catch (ContainerSpecException ex)

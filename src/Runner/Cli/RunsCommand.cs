@@ -1,8 +1,9 @@
 using System.CommandLine;
 using System.Globalization;
 using Ci.Pipeline.Values;
+using Ci.Runner.Engine;
+using Ci.Runner.Engine.Records;
 using Ci.Runner.Output;
-using Ci.Runner.Records;
 using Ci.Runner.Settings;
 
 namespace Ci.Runner.Cli;

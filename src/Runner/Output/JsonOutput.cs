@@ -31,13 +31,13 @@ internal sealed record PlanOutput(string File, bool Valid, IReadOnlyList<Diagnos
     WriteIndented = true,
     DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
     Converters = [typeof(JsonOutput.Seconds), typeof(JsonOutput.Snake<TriggerEvent>), typeof(JsonOutput.Snake<NetworkMode>),
-        typeof(JsonOutput.Snake<CachePolicy>), typeof(JsonOutput.Snake<ArtifactsWhen>), typeof(JsonOutput.Snake<Ci.Runner.Execution.RunStatus>)])]
+        typeof(JsonOutput.Snake<CachePolicy>), typeof(JsonOutput.Snake<ArtifactsWhen>), typeof(JsonOutput.Snake<Ci.Runner.Engine.RunStatus>)])]
 [JsonSerializable(typeof(ValidateOutput))]
 [JsonSerializable(typeof(PlanOutput))]
 [JsonSerializable(typeof(List<ImageOutput>))]
 [JsonSerializable(typeof(Ci.Isolation.Images.Image))]
-[JsonSerializable(typeof(List<Ci.Runner.Records.RunSummary>))]
-[JsonSerializable(typeof(Ci.Runner.Execution.RunEvent))]
+[JsonSerializable(typeof(List<Ci.Runner.Engine.Records.RunSummary>))]
+[JsonSerializable(typeof(Ci.Runner.Engine.RunEvent))]
 internal sealed partial class JsonOutput : JsonSerializerContext
 {
     private static JsonOutput? _relaxed;
@@ -48,7 +48,7 @@ internal sealed partial class JsonOutput : JsonSerializerContext
     private static JsonOutput Lines => _lines ??= new(new JsonSerializerOptions(Relaxed.Options) { WriteIndented = false });
 
     /// <summary>One event as one line of JSON (JSON Lines), for tools that follow a run.</summary>
-    public static string Line(Ci.Runner.Execution.RunEvent value) => JsonSerializer.Serialize(value, Lines.RunEvent);
+    public static string Line(Ci.Runner.Engine.RunEvent value) => JsonSerializer.Serialize(value, Lines.RunEvent);
 
     public static void Write(TextWriter writer, ValidateOutput value) => writer.WriteLine(JsonSerializer.Serialize(value, Relaxed.ValidateOutput));
 
@@ -56,7 +56,7 @@ internal sealed partial class JsonOutput : JsonSerializerContext
 
     public static void Write(TextWriter writer, Ci.Isolation.Images.Image value) => writer.WriteLine(JsonSerializer.Serialize(value, Relaxed.Image));
 
-    public static void Write(TextWriter writer, List<Ci.Runner.Records.RunSummary> value) => writer.WriteLine(JsonSerializer.Serialize(value, Relaxed.ListRunSummary));
+    public static void Write(TextWriter writer, List<Ci.Runner.Engine.Records.RunSummary> value) => writer.WriteLine(JsonSerializer.Serialize(value, Relaxed.ListRunSummary));
 
     public static void Write(TextWriter writer, List<ImageOutput> value) => writer.WriteLine(JsonSerializer.Serialize(value, Relaxed.ListImageOutput));
 

@@ -1,6 +1,8 @@
 using Ci.Pipeline.Secrets;
 using Ci.Pipeline.Values;
-using Ci.Runner.Execution;
+using Ci.Runner.Engine;
+using Ci.Runner.Records;
+using Ci.Runner.Sources;
 
 namespace Ci.Runner.Output;
 
@@ -50,7 +52,7 @@ internal sealed class RunView(TextWriter stdout, TextWriter stderr, bool json, b
         }
         else
         {
-            var text = masker.Apply(Execution.TerminalText.Neutralise(e.Describe())); // step names come from the pipeline
+            var text = masker.Apply(Engine.TerminalText.Neutralise(e.Describe())); // step names come from the pipeline
             stderr.WriteLine(Paint("==> ", 2) + (e switch
             {
                 JobFinished { Result.Status: RunStatus.Failed } or StepFinished { Result.Status: RunStatus.Failed } => Paint(text, 31),

@@ -2,7 +2,6 @@ using CliWrap;
 using CliWrap.Buffered;
 using Ci.Isolation.Images;
 using Ci.Isolation.Registry;
-using Ci.Isolation.Tests.Containers;
 using Ci.Isolation.Tests.Images;
 
 namespace Ci.Isolation.Tests.Registry;

@@ -1,7 +1,6 @@
 using System.Text;
 using Ci.Isolation.Images;
 using Ci.Isolation.Registry;
-using Ci.Isolation.Tests.Containers;
 using Ci.Isolation.Tests.Images;
 
 namespace Ci.Isolation.Tests.Registry;

@@ -1,6 +1,5 @@
 using Ci.Pipeline.Compilation;
 using Ci.Pipeline.Plan;
-using Ci.Pipeline.Sources;
 
 namespace Ci.Pipeline.Tests.Examples;
 

@@ -2,7 +2,6 @@ using System.Text;
 using Ci.Pipeline.Compilation;
 using Ci.Pipeline.Diagnostics;
 using Ci.Pipeline.Plan;
-using Ci.Pipeline.Sources;
 
 namespace Ci.Pipeline.Tests.Fuzz;
 

@@ -1,5 +1,4 @@
 using System.Text;
-using Ci.Pipeline.Diagnostics;
 
 namespace Ci.Pipeline.Tests.Yaml;
 

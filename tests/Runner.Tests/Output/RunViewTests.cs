@@ -1,6 +1,7 @@
 using Ci.Pipeline.Secrets;
-using Ci.Runner.Execution;
+using Ci.Runner.Engine;
 using Ci.Runner.Output;
+using Ci.Runner.Sources;
 
 namespace Ci.Runner.Tests.Output;
 

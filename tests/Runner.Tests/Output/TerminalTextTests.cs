@@ -1,5 +1,7 @@
 using System.Text.RegularExpressions;
-using Ci.Runner.Execution;
+using Ci.Runner.Engine;
+using Ci.Runner.Records;
+using Ci.Runner.Sources;
 
 namespace Ci.Runner.Tests.Output;
 

@@ -6,7 +6,7 @@ namespace Ci.Runner.Tests.Security;
 /// branch restores; a branch reads the default branch's caches. Real runs, as root.
 /// </summary>
 [Category("Security")]
-public sealed class CacheScopeTests : Execution.ExecFixture
+public sealed class CacheScopeTests : ExecFixture
 {
     private const string Pipeline = """
         jobs:

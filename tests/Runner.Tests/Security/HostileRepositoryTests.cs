@@ -1,7 +1,6 @@
 using System.Text;
 using CliWrap;
 using CliWrap.Buffered;
-using Ci.Runner.Tests.Execution;
 
 namespace Ci.Runner.Tests.Security;
 

@@ -1,5 +1,4 @@
 using CliWrap.Buffered;
-using Ci.Runner.Tests.Execution;
 
 namespace Ci.Runner.Tests.Security;
 

@@ -5,7 +5,7 @@ namespace Ci.Runner.Tests.Security;
 
 /// <summary>Issue 10, item 7: the state directory is root's alone, so a setuid file a step kept gives no local user root. Real runs, as root.</summary>
 [Category("Security")]
-public sealed class StorePermissionTests : Execution.ExecFixture
+public sealed class StorePermissionTests : ExecFixture
 {
     [Test, CancelAfter(120_000)]
     public async Task The_state_directory_is_private_and_a_kept_setuid_file_is_out_of_other_users_reach(CancellationToken ct)

@@ -5,7 +5,7 @@ namespace Ci.Runner.Tests.Security;
 
 /// <summary>Issue 10, item 15: a step cannot fill the disk through its writable layer; past the limit it is stopped and the summary says why. Real runs, as root.</summary>
 [Category("Security")]
-public sealed class WritableLimitTests : Execution.ExecFixture
+public sealed class WritableLimitTests : ExecFixture
 {
     [Test, CancelAfter(120_000)]
     public async Task A_step_that_writes_past_the_limit_is_stopped_and_said_so_and_the_next_step_never_runs(CancellationToken ct)

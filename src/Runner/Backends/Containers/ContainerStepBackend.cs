@@ -1,0 +1,364 @@
+using Ci.Isolation.Containers;
+using Ci.Isolation.Images;
+using Ci.Pipeline.Model;
+using Ci.Pipeline.Plan;
+using Ci.Pipeline.Secrets;
+using Ci.Runner.Engine;
+using Ci.Runner.Records;
+using Ci.Runner.Sources;
+
+namespace Ci.Runner.Backends.Containers;
+
+/// <summary>
+/// Runs every step in a fresh container: the job's image, the checkout layer and, read-only,
+/// the file system each earlier step of the job left (its kept upper directory) — no copying
+/// between steps. A job's steps share one network namespace.
+/// </summary>
+public sealed class ContainerStepBackend(
+    ContainerRuntime runtime,
+    ImageStore images,
+    Func<ImageReference, CancellationToken, Task<Image>> pull,
+    IReadOnlyList<string> checkoutLayers,
+    string checkoutTreeId,
+    string runDirectory,
+    string stateDirectory,
+    IReadOnlyDictionary<string, string> secrets,
+    SecretMasker masker,
+    Func<PlannedJob, string> artifactsDirectory,
+    CacheScope cacheScope,
+    Action<RunEvent>? notice = null) : IStepBackend
+{
+    private sealed class Handle(PlannedJob job, string directory) : IJobHandle
+    {
+        public PlannedJob Job { get; } = job;
+
+        public string Directory { get; } = directory;
+
+        public List<string> ImageLayers { get; } = [];
+
+        public List<BindMount> ImageMounts { get; } = [];
+
+        public ImageConfig Config { get; set; } = ImageConfig.Default;
+
+        public List<string> StepLayers { get; } = []; // oldest first
+
+        public List<string> ArtifactLayers { get; } = [];
+
+        public NetworkNamespace? Network { get; set; }
+
+        public List<CacheMount> Caches { get; } = [];
+
+        /// <summary>Whether fresh caches were given to the job's user yet (the first step's).</summary>
+        public bool CachesOwned { get; set; }
+
+        /// <summary>The cache key of the file system so far: the image, then each step's layer.</summary>
+        public string Key { get; set; } = "";
+
+        /// <summary>Where each step started (layer count, key), so that a retry starts there again and not on its failed attempt.</summary>
+        public Dictionary<int, (int Layers, string Key)> StepStarts { get; } = [];
+    }
+
+    public async Task<IJobHandle> StartJobAsync(PlannedJob job, CancellationToken cancellationToken)
+    {
+        if (job.Services.Count > 0)
+        {
+            throw new NotSupportedException($"job '{job.Id}' uses services ({string.Join(", ", job.Services.Select(s => s.Alias))}); services come in a later version of the runner");
+        }
+
+        if (job.Network == NetworkMode.Bridge)
+        {
+            throw new NotSupportedException($"job '{job.Id}' asks for network: bridge; this version runs 'none' and 'host'");
+        }
+
+        var handle = new Handle(job, Directory.CreateDirectory(Path.Combine(runDirectory, job.Id)).FullName);
+        if (job.Image is null)
+        {
+            var host = HostImage.Open(stateDirectory);
+            handle.ImageLayers.Add(host.Skeleton);
+            handle.ImageMounts.AddRange(host.Mounts);
+            handle.Config = host.Config;
+            // The host image changes with the host's packages: key it on the installed package list.
+            handle.Key = StepCache.Key("host-image", File.Exists("/var/lib/dpkg/status") ? File.GetLastWriteTimeUtc("/var/lib/dpkg/status").Ticks.ToString() : "");
+        }
+        else
+        {
+            var reference = ImageReference.Parse(job.Image);
+            var image = images.Find(reference) ?? await pull(reference, cancellationToken);
+            images.Touch(image);
+            handle.ImageLayers.AddRange(images.LayerPaths(image));
+            handle.Config = image.Config;
+            handle.Key = StepCache.Key("image", string.Join(",", image.Layers), image.Config.Fingerprint());
+        }
+
+        // Artifacts of the jobs it needs sit above the checkout, under the same /workspace paths.
+        handle.ArtifactLayers.AddRange(job.Needs.Select(n => _artifacts.GetValueOrDefault(n)).OfType<string>());
+
+        if (job.Network == NetworkMode.None)
+        {
+            handle.Network = await runtime.CreateNetworkNamespaceAsync(cancellationToken);
+        }
+
+        OpenCaches(handle);
+        return handle;
+    }
+
+    public async Task<StepOutcome> RunStepAsync(IJobHandle job, PlannedStep step, Action<StepOutput> output, CancellationToken cancellationToken)
+    {
+        var handle = (Handle)job;
+        if (handle.StepStarts.TryGetValue(step.Index, out var start))
+        {
+            // A retry: the failed attempt's layer goes (stacking it under the new attempt's upper directory would be the same directory twice).
+            handle.StepLayers.RemoveRange(start.Layers, handle.StepLayers.Count - start.Layers);
+            handle.Key = start.Key;
+        }
+        else
+        {
+            handle.StepStarts[step.Index] = (handle.StepLayers.Count, handle.Key);
+        }
+
+        string? cacheKey = null;
+        if (step.LayerCache is { } layer)
+        {
+            // Everything that can change the result: the layers under it, the declared inputs, and the sources when it names no key files.
+            cacheKey = StepCache.Key(handle.Key, layer.InputsDigest, layer.WholeCheckout ? checkoutTreeId : "");
+            if (cache.Find(cacheKey, cacheScope) is { } hit)
+            {
+                handle.StepLayers.Add(hit.Path);
+                handle.Key = cacheKey;
+                return new StepOutcome(0, null, false, false, TimeSpan.Zero, TimeSpan.Zero, 0) { CachedFrom = hit.Created, CachedRun = hit.Run };
+            }
+        }
+
+        var upper = Path.Combine(handle.Directory, $"step-{step.Index}");
+        if (Directory.Exists(upper))
+        {
+            await runtime.DrainAsync(); // the failed attempt's clean-up removes the work directory this attempt makes again
+            Directory.Delete(upper, recursive: true); // a retried step starts again from the previous step's state
+        }
+
+        Directory.CreateDirectory(upper);
+        var result = await runtime.RunAsync(StepSpec(handle, step, [.. handle.StepLayers.AsEnumerable().Reverse()]) with
+        {
+            UpperDirectory = upper,
+        }, line => output(new StepOutput(handle.Job.Id, step.Index, line.Stream == OutputStream.Stderr,
+            masker.Apply(TerminalText.Neutralise(line.Text)))), cancellationToken, KillNow);
+
+        // This step's file system is where the next one starts; a cached step's result is kept for later runs.
+        var outcome = new StepOutcome(result.ExitCode, result.Signal, result.OomKilled, result.TimedOut, result.WallTime, result.CpuTime, result.PeakMemoryBytes)
+        {
+            WritableLimitExceeded = result.WritableLimitExceeded,
+        };
+        if (cacheKey is not null && outcome.Succeeded)
+        {
+            handle.StepLayers.Add(cache.Store(cacheKey, cacheScope, upper, RunId));
+            handle.Key = cacheKey;
+            return outcome;
+        }
+
+        handle.StepLayers.Add(upper);
+        handle.Key = StepCache.Key(handle.Key, "uncached", Guid.NewGuid().ToString()); // later cached steps must not reuse layers made on top of this one
+        return outcome;
+    }
+
+    /// <summary>Cancelled when a stop must not wait for the steps' grace period (a second Ctrl-C).</summary>
+    public CancellationToken KillNow { get; init; }
+
+    /// <summary>The container of a step: the job's image, checkout and artifacts under <paramref name="stepLayersTopFirst"/>, the step's environment, user, limits and network.</summary>
+    private ContainerSpec StepSpec(Handle handle, PlannedStep step, IReadOnlyList<string> stepLayersTopFirst)
+    {
+        var env = handle.Config.Env.Select(e => e.Split('=', 2)).Where(p => p.Length == 2).ToDictionary(p => p[0], p => p[1], StringComparer.Ordinal);
+        foreach (var variable in step.Env)
+        {
+            env[variable.Name] = Resolve(variable);
+        }
+
+        var (uid, gid) = User(step.User ?? handle.Config.User, step);
+        GiveFreshCachesTo(handle, uid, gid);
+        env.TryAdd("HOME", uid == 0 ? "/root" : "/"); // as Docker does when the image sets none (without a passwd lookup yet)
+        return new ContainerSpec
+        {
+            // Scripts start background processes and leave orphans; a stop must reach them at once, not after the grace period.
+            Init = true,
+            Layers = [.. stepLayersTopFirst, .. handle.ArtifactLayers, .. checkoutLayers, .. handle.ImageLayers],
+            Mounts = handle.ImageMounts,
+            OverlayVolumes = handle.Caches.SelectMany(c => c.Volumes).ToList(),
+            Command = step.Command,
+            Env = env,
+            WorkingDirectory = step.Workdir,
+            Uid = uid,
+            Gid = gid,
+            Hostname = handle.Job.Id.Length <= 63 ? handle.Job.Id : handle.Job.Id[..63],
+            Limits = new ContainerLimits(step.Limits.MilliCpus, step.Limits.MemoryBytes, step.Limits.SwapBytes, step.Limits.Pids),
+            Network = handle.Network is { } ns ? ContainerNetwork.Shared(ns) : ContainerNetwork.Host,
+            Timeout = step.Timeout,
+        };
+    }
+
+    /// <summary>
+    /// An interactive shell (bash if the image has it) in a fresh container with exactly the
+    /// failed step's starting state: the layers under it, its environment (secrets included: it
+    /// is the user's own terminal), user, working directory, caches and network. No time limit.
+    /// </summary>
+    public async Task ReproduceAsync(IJobHandle job, PlannedStep step, CancellationToken cancellationToken)
+    {
+        var handle = (Handle)job;
+        var before = handle.StepLayers.Take(handle.StepLayers.Count - 1).Reverse().ToList(); // the failed step's own layer is the last
+        InteractiveSession?.Invoke(true);
+        try
+        {
+            var spec = StepSpec(handle, step, before);
+            await runtime.RunAsync(spec with
+            {
+                // On a terminal the shell gets one of its own (runner-init makes it); TERM says what kind, as docker run -t does.
+                Env = new Dictionary<string, string>(spec.Env, StringComparer.Ordinal) { ["TERM"] = TerminalKind() },
+                Command = ["/bin/sh", "-c", "if command -v bash >/dev/null 2>&1; then exec bash; fi; exec sh"],
+                Interactive = true,
+                Timeout = null,
+            }, null, cancellationToken, KillNow);
+        }
+        finally
+        {
+            InteractiveSession?.Invoke(false);
+        }
+    }
+
+    /// <summary>The user's TERM when it is a plain terminal name (it is not a secret, but it is the runner's environment: only a name passes), else xterm.</summary>
+    private static string TerminalKind() =>
+        Environment.GetEnvironmentVariable("TERM") is { Length: > 0 and <= 64 } term && term.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '.' or '_' or '+')
+            ? term : "xterm";
+
+    /// <summary>The run being recorded: a step layer this run caches says it came from it.</summary>
+    public long? RunId { get; init; }
+
+    /// <summary>Told when an interactive shell starts (true) and ends (false): Ctrl-C then belongs to the shell.</summary>
+    public Action<bool>? InteractiveSession { get; init; }
+
+    private readonly StepCache cache = new(stateDirectory);
+    private readonly DirectoryCaches _directoryCaches = new(stateDirectory);
+
+    private void OpenCaches(Handle handle)
+    {
+        // ~ is the image's HOME, else root's (steps run as root unless they say otherwise).
+        var home = handle.Config.Env.FirstOrDefault(e => e.StartsWith("HOME=", StringComparison.Ordinal))?[5..] ?? "/root";
+        foreach (var (planned, i) in handle.Job.Caches.Select((c, i) => (c, i)))
+        {
+            var paths = planned.Paths.Select(p => p.StartsWith("~/", StringComparison.Ordinal) ? $"{home.TrimEnd('/')}/{p[2..]}"
+                : p.StartsWith('/') ? p : $"{handle.Job.Workdir.TrimEnd('/')}/{p}").ToList();
+            var mount = _directoryCaches.Open(planned, cacheScope, paths, Path.Combine(handle.Directory, $"cache-{i}"));
+            handle.Caches.Add(mount);
+            notice?.Invoke(new JobNotice(handle.Job.Id, mount.RestoredFrom is null ? $"{handle.Job.DisplayName}: cache '{planned.Key}' starts empty"
+                : mount.RestoredFrom == planned.Key ? $"{handle.Job.DisplayName}: cache '{planned.Key}' restored"
+                : $"{handle.Job.DisplayName}: cache '{planned.Key}' restored from '{mount.RestoredFrom}'"));
+        }
+    }
+
+    /// <summary>A cache that starts empty belongs to the user of the job's first step, as a directory it made itself would.</summary>
+    private static void GiveFreshCachesTo(Handle handle, uint uid, uint gid)
+    {
+        if (handle.CachesOwned)
+        {
+            return;
+        }
+
+        handle.CachesOwned = true;
+        foreach (var volume in handle.Caches.Where(c => c.LayerIds.Count == 0).SelectMany(c => c.Volumes))
+        {
+            volume.GiveTo(uid, gid);
+        }
+    }
+
+    private async Task FinishCachesAsync(Handle handle, bool succeeded)
+    {
+        foreach (var mount in handle.Caches)
+        {
+            if (succeeded && mount.Cache.Policy != CachePolicy.Pull)
+            {
+                await _directoryCaches.SaveAsync(mount, CancellationToken.None);
+                notice?.Invoke(new JobNotice(handle.Job.Id, $"{handle.Job.DisplayName}: cache '{mount.Cache.Key}' saved"));
+            }
+            else
+            {
+                _directoryCaches.Release(mount);
+            }
+        }
+
+        handle.Caches.Clear();
+    }
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, string> _artifacts = new(StringComparer.Ordinal);
+
+    /// <summary>
+    /// Copies the files the artifacts patterns match, as the job's last step left them (deletions
+    /// and all), into a layer-shaped directory (workspace/…) kept for the run; paths are relative
+    /// to the job's workdir. The container made these files: links are copied as links (never
+    /// followed on the host), devices and fifos are left out, setuid bits dropped.
+    /// </summary>
+    private void CollectArtifacts(Handle handle, PlannedArtifacts artifacts)
+    {
+        using var stack = new LayerStack([.. handle.StepLayers.AsEnumerable().Reverse(), .. handle.ArtifactLayers, .. checkoutLayers]);
+        var target = artifactsDirectory(handle.Job);
+        using var kept = Ci.Isolation.Files.RootedDirectory.Open(target, create: true);
+        var workdir = handle.Job.Workdir.Trim('/');
+        var count = 0;
+        foreach (var (relative, layer, _) in stack.Files(handle.Job.Workdir, path => Ci.Pipeline.Values.Glob.MatchesList(artifacts.Paths, path)))
+        {
+            var from = workdir.Length == 0 ? relative : $"{workdir}/{relative}";
+            count += Ci.Isolation.Files.TreeCopy.CopyEntry(layer, from, kept, from) ? 1 : 0;
+        }
+
+        _artifacts[handle.Job.Id] = target;
+        notice?.Invoke(new JobNotice(handle.Job.Id, count == 0
+            ? $"{handle.Job.DisplayName}: no file matched its artifacts ({string.Join(", ", artifacts.Paths)})"
+            : $"{handle.Job.DisplayName}: kept {count} artifact{(count == 1 ? "" : "s")} ('runner artifacts {RunId?.ToString() ?? "last"} {handle.Job.Id}' lists them)"));
+    }
+
+    public async Task FinishJobAsync(IJobHandle job, bool succeeded)
+    {
+        await runtime.DrainAsync(); // the steps' clean-ups work in the job's directory, which goes below
+        var handle = (Handle)job;
+        if (handle.Job.Artifacts is { } artifacts && artifacts.When switch
+        {
+            ArtifactsWhen.Always => true,
+            ArtifactsWhen.OnFailure => !succeeded,
+            _ => succeeded,
+        })
+        {
+            CollectArtifacts(handle, artifacts);
+        }
+
+        await FinishCachesAsync(handle, succeeded);
+        if (handle.Network is { } ns)
+        {
+            await ns.DisposeAsync();
+            handle.Network = null;
+        }
+
+        if (Directory.Exists(handle.Directory))
+        {
+            Directory.Delete(handle.Directory, recursive: true);
+        }
+    }
+
+    private string Resolve(EnvVar variable)
+    {
+        var value = variable.Value;
+        foreach (var name in variable.Secrets)
+        {
+            value = value.Replace("${{ secrets." + name + " }}", secrets.GetValueOrDefault(name, ""), StringComparison.Ordinal);
+        }
+
+        return value;
+    }
+
+    private static (uint, uint) User(string? user, PlannedStep step)
+    {
+        if (string.IsNullOrEmpty(user))
+        {
+            return (0, 0);
+        }
+
+        var parts = user.Split(':');
+        return uint.TryParse(parts[0], out var uid)
+            ? (uid, parts.Length > 1 && uint.TryParse(parts[1], out var gid) ? gid : uid)
+            : throw new NotSupportedException($"step {step.Index} ({step.Name}): user '{user}' must be numeric (UID[:GID]) in this version; names are not looked up yet");
+    }
+}

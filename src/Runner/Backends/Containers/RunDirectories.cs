@@ -1,0 +1,35 @@
+namespace Ci.Runner.Backends.Containers;
+
+/// <summary>
+/// STATE/runs/NAME: a run's scratch space (step layers, caches' upper directories, artifacts),
+/// removed when the run ends. Its name ends with its runner's pid, so that the next run removes
+/// what a killed runner left (and never a directory being made: the name exists before its content).
+/// </summary>
+public static class RunDirectories
+{
+    public static string Create(string stateDirectory, string commit)
+    {
+        var runs = Directory.CreateDirectory(Path.Combine(stateDirectory, "runs")).FullName;
+        RemoveAbandoned(runs);
+        return Directory.CreateDirectory(Path.Combine(runs, $"{DateTimeOffset.UtcNow:yyyyMMdd-HHmmss}-{(commit.Length >= 8 ? commit[..8] : "uncommitted")}-{Environment.ProcessId}")).FullName;
+    }
+
+    private static void RemoveAbandoned(string runs)
+    {
+        foreach (var dir in Directory.EnumerateDirectories(runs))
+        {
+            var pid = Path.GetFileName(dir).Split('-')[^1];
+            if (!int.TryParse(pid, out _) || !Directory.Exists($"/proc/{pid}"))
+            {
+                try
+                {
+                    Directory.Delete(dir, recursive: true);
+                }
+                catch (IOException)
+                {
+                    // Still in use after all (a pid reused at once); the next run tries again.
+                }
+            }
+        }
+    }
+}

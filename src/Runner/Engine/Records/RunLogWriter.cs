@@ -1,0 +1,104 @@
+using System.Threading.Channels;
+using Ci.Runner.Engine;
+using Ci.Runner.Records;
+using Ci.Runner.Sources;
+using Microsoft.Data.Sqlite;
+
+namespace Ci.Runner.Engine.Records;
+
+/// <summary>
+/// Appends a run's log lines (already masked) to the record as they come, from any thread: a
+/// single writer drains a queue and commits a transaction per batch, so a chatty step costs one
+/// fsync-free commit per burst, not one per line. Dispose flushes what is queued.
+/// </summary>
+public sealed class RunLogWriter : IAsyncDisposable
+{
+    private const int BatchSize = 1000;
+
+    private readonly SqliteConnection _db;
+    private readonly long _runId;
+    private readonly Channel<(StepOutputEvent Line, string Time)> _queue = Channel.CreateUnbounded<(StepOutputEvent, string)>(new UnboundedChannelOptions { SingleReader = true });
+    private readonly Task _writer;
+
+    internal RunLogWriter(SqliteConnection db, long runId)
+    {
+        _db = db;
+        _runId = runId;
+        _writer = Task.Run(WriteAsync);
+    }
+
+    public void Append(StepOutputEvent line) => _queue.Writer.TryWrite((line, line.Time.ToString("O")));
+
+    private async Task WriteAsync()
+    {
+        using var insert = RunStore.Command(_db, "INSERT INTO log_lines (run_id, job_id, step_index, is_error, time, text) VALUES ($run, $job, $step, $error, $time, $text)",
+            ("$run", _runId), ("$job", ""), ("$step", 0), ("$error", false), ("$time", ""), ("$text", ""));
+        var reader = _queue.Reader;
+        var pending = new List<(StepOutputEvent Line, string Time)>();
+        while (await reader.WaitToReadAsync())
+        {
+            while (pending.Count < BatchSize && reader.TryRead(out var item))
+            {
+                pending.Add(item);
+            }
+
+            // A full disk (a step filling it) must not lose the lines: they wait in memory and go in once there is room,
+            // at the latest when the run's directories are gone and the record is closed.
+            if (TryInsert(insert, pending))
+            {
+                pending.Clear();
+            }
+        }
+
+        for (var attempt = 0; pending.Count > 0 && attempt < 5; attempt++)
+        {
+            if (TryInsert(insert, pending))
+            {
+                pending.Clear();
+                break;
+            }
+
+            await Task.Delay(200);
+        }
+
+        LostLines = pending.Count;
+    }
+
+    /// <summary>Lines the record could not keep (the disk stayed full to the end); 0 normally.</summary>
+    public int LostLines { get; private set; }
+
+    private bool TryInsert(SqliteCommand insert, List<(StepOutputEvent Line, string Time)> lines)
+    {
+        using var transaction = _db.BeginTransaction();
+        insert.Transaction = transaction;
+        try
+        {
+            foreach (var (line, time) in lines)
+            {
+                insert.Parameters["$job"].Value = line.Job;
+                insert.Parameters["$step"].Value = line.Step;
+                insert.Parameters["$error"].Value = line.IsError;
+                insert.Parameters["$time"].Value = time;
+                insert.Parameters["$text"].Value = line.Line;
+                insert.ExecuteNonQuery();
+            }
+
+            transaction.Commit();
+            return true;
+        }
+        catch (SqliteException ex) when (ex.SqliteErrorCode is SqliteFull or SqliteIoError)
+        {
+            transaction.Rollback();
+            return false;
+        }
+    }
+
+    private const int SqliteFull = 13, SqliteIoError = 10;
+
+    public async ValueTask DisposeAsync()
+    {
+        _queue.Writer.TryComplete();
+        await _writer;
+        await _db.DisposeAsync();
+    }
+}

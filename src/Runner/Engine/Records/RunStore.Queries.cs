@@ -1,0 +1,119 @@
+using Microsoft.Data.Sqlite;
+
+namespace Ci.Runner.Engine.Records;
+
+/// <summary>A run as <c>runner runs</c> lists it.</summary>
+public sealed record RunSummary(long Id, DateTimeOffset Started, DateTimeOffset? Finished, string Status, string Repository,
+    string Commit, string Branch, string Event, int JobsPassed, int JobsFailed);
+
+/// <summary>A step of a recorded run.</summary>
+public sealed record StepRecord(string Job, int Index, string Name, string Status, int? ExitCode, long? DurationMs);
+
+/// <summary>A job of a recorded run: how it ended, and why when it did not pass (a pull that failed, a refused setting).</summary>
+public sealed record JobRecord(string Job, string Status, string? Reason);
+
+/// <summary>A recorded log line.</summary>
+public sealed record LogRecord(string Job, int Step, bool IsError, DateTimeOffset Time, string Text);
+
+public sealed partial class RunStore
+{
+    /// <summary>The newest runs first. A run still marked running whose runner is gone is marked interrupted.</summary>
+    public IReadOnlyList<RunSummary> ListRuns(int limit)
+    {
+        using var db = Connect();
+        MarkInterrupted(db);
+        using var query = Command(db, """
+            SELECT r.id, r.started, r.finished, r.status, r.repository, r.commit_id, r.branch, r.event,
+                   (SELECT count(*) FROM jobs j WHERE j.run_id = r.id AND j.status IN ('passed', 'cached', 'failed (allowed)')),
+                   (SELECT count(*) FROM jobs j WHERE j.run_id = r.id AND j.status = 'failed')
+            FROM runs r ORDER BY r.id DESC LIMIT $limit
+            """, ("$limit", limit));
+        using var reader = query.ExecuteReader();
+        var runs = new List<RunSummary>();
+        while (reader.Read())
+        {
+            runs.Add(new RunSummary(reader.GetInt64(0), DateTimeOffset.Parse(reader.GetString(1), System.Globalization.CultureInfo.InvariantCulture),
+                reader.IsDBNull(2) ? null : DateTimeOffset.Parse(reader.GetString(2), System.Globalization.CultureInfo.InvariantCulture),
+                reader.GetString(3), reader.GetString(4), reader.GetString(5), reader.GetString(6), reader.GetString(7), reader.GetInt32(8), reader.GetInt32(9)));
+        }
+
+        return runs;
+    }
+
+    /// <summary>A run by number, or the newest for "last"; null when there is none.</summary>
+    public long? FindRun(string idOrLast)
+    {
+        using var db = Connect();
+        using var query = idOrLast == "last"
+            ? Command(db, "SELECT max(id) FROM runs")
+            : Command(db, "SELECT id FROM runs WHERE id = $id", ("$id", long.TryParse(idOrLast, out var id) ? id : -1));
+        return query.ExecuteScalar() is long found ? found : null;
+    }
+
+    public IReadOnlyList<StepRecord> Steps(long runId)
+    {
+        using var db = Connect();
+        using var query = Command(db, "SELECT job_id, step_index, name, status, exit_code, duration_ms FROM steps WHERE run_id = $run ORDER BY job_id, step_index", ("$run", runId));
+        using var reader = query.ExecuteReader();
+        var steps = new List<StepRecord>();
+        while (reader.Read())
+        {
+            steps.Add(new StepRecord(reader.GetString(0), reader.GetInt32(1), reader.GetString(2), reader.GetString(3),
+                reader.IsDBNull(4) ? null : reader.GetInt32(4), reader.IsDBNull(5) ? null : reader.GetInt64(5)));
+        }
+
+        return steps;
+    }
+
+    public IReadOnlyList<JobRecord> Jobs(long runId)
+    {
+        using var db = Connect();
+        using var query = Command(db, "SELECT job_id, status, reason FROM jobs WHERE run_id = $run ORDER BY rowid", ("$run", runId));
+        using var reader = query.ExecuteReader();
+        var jobs = new List<JobRecord>();
+        while (reader.Read())
+        {
+            jobs.Add(new JobRecord(reader.GetString(0), reader.GetString(1), reader.IsDBNull(2) ? null : reader.GetString(2)));
+        }
+
+        return jobs;
+    }
+
+    /// <summary>The run's log lines in the order they came, optionally of one job or one step.</summary>
+    public IEnumerable<LogRecord> Logs(long runId, string? job, int? step)
+    {
+        using var db = Connect();
+        using var query = Command(db, """
+            SELECT job_id, step_index, is_error, time, text FROM log_lines
+            WHERE run_id = $run AND ($job IS NULL OR job_id = $job) AND ($step IS NULL OR step_index = $step) ORDER BY id
+            """, ("$run", runId), ("$job", job), ("$step", step));
+        using var reader = query.ExecuteReader();
+        while (reader.Read())
+        {
+            yield return new LogRecord(reader.GetString(0), reader.GetInt32(1), reader.GetBoolean(2),
+                DateTimeOffset.Parse(reader.GetString(3), System.Globalization.CultureInfo.InvariantCulture), reader.GetString(4));
+        }
+    }
+
+    private static void MarkInterrupted(SqliteConnection db)
+    {
+        using var running = Command(db, "SELECT id, pid FROM runs WHERE status = 'running'");
+        var dead = new List<long>();
+        using (var reader = running.ExecuteReader())
+        {
+            while (reader.Read())
+            {
+                if (!Directory.Exists($"/proc/{reader.GetInt32(1)}"))
+                {
+                    dead.Add(reader.GetInt64(0));
+                }
+            }
+        }
+
+        foreach (var id in dead)
+        {
+            using var update = Command(db, "UPDATE runs SET status = 'interrupted' WHERE id = $id", ("$id", id));
+            update.ExecuteNonQuery();
+        }
+    }
+}
