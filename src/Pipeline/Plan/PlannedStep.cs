@@ -1,3 +1,5 @@
+using Ci.Pipeline.Expressions;
+
 namespace Ci.Pipeline.Plan;
 
 /// <summary>An environment variable. When <see cref="Secrets"/> is not empty, <see cref="Value"/> holds <c>${{ secrets.NAME }}</c> placeholders that only the executor fills in.</summary>
@@ -32,6 +34,28 @@ public sealed record FailurePolicy(bool Any, IReadOnlyList<int> ExitCodes)
 public sealed record RunCondition(string Expression, bool AtRunTime)
 {
     public static RunCondition OnSuccess { get; } = new("success()", true);
+
+    /// <summary>
+    /// Whether a job or step with this condition runs, given the run's status so far. As in
+    /// GitHub Actions, an expression without a status function means <c>success() &amp;&amp;
+    /// (expression)</c>: the compiler decides those already, and this is the rule's one place at
+    /// run time. An expression that does not parse (the compiler reported it) does not run.
+    /// </summary>
+    public bool Holds(IReadOnlyDictionary<string, string> variables, RunStatus status)
+    {
+        if (!AtRunTime)
+        {
+            return true;
+        }
+
+        if (!ExpressionParser.TryParse(Expression, out var expr, out _, out _))
+        {
+            return false;
+        }
+
+        var value = ExpressionEvaluator.Evaluate(expr!, new ExpressionScope(variables, null, status)).IsTruthy;
+        return ExpressionEvaluator.UsesStatus(expr!) ? value : value && !status.AnyFailed && !status.Cancelled;
+    }
 }
 
 /// <summary>

@@ -191,35 +191,35 @@ internal static class ExecCommand
         }
 
         Report(new JobNotice("", $"run {runId} ('runner logs {runId}' prints it again)"));
-        var backend = new ContainerStepBackend(runtime, ImageCommand.OpenStore(),
+        var workspace = new Workspace(layers, tree, url is null ? root : RemoteSource.Display(url), commit);
+        IReadOnlyList<JobResult> jobs;
+        using var stop = new RunStop();
+        await using (Interrupts.Graceful.Register(stop.Stop))
+        await using (Interrupts.Forceful.Register(stop.Kill))
+        await using (var backend = new ContainerStepBackend(runtime, ImageCommand.OpenStore(),
             async (r, ct) => await ImageCommand.PullAsync(r, quiet: json, ct) ?? throw new IsolationException($"cannot pull {r}"),
-            layers, tree, runDirectory, settings.StateDirectory, secrets, masker,
+            runDirectory, settings.StateDirectory, secrets,
             job => artifactStore.Directory(runId, job.Id, DateTimeOffset.UtcNow + (job.Artifacts?.ExpireIn ?? TimeSpan.FromDays(7))),
             // Caches belong to the repository (its URL, or its path) and to the branch; a pull request's are its own.
             new CacheScope(url is null ? root : RemoteSource.Display(url), trigger.Branch ?? "", defaultBranch, trigger.Event == Ci.Pipeline.Model.TriggerEvent.PullRequest),
             Report)
         {
-            KillNow = Interrupts.Forceful,
+            KillNow = stop.KillNow,
             RunId = runId,
             InteractiveSession = on => Interrupts.Paused = on,
-        };
-        var shell = parse.GetValue(ShellOnFailure);
-        var scheduler = new Scheduler(backend, shell ? 1 : Math.Max(1, parse.GetValue(Parallel)), Report)
+        })
         {
-            ShellOnFailure = shell,
-            FailFast = parse.GetValue(FailFast),
-        };
-        IReadOnlyList<JobResult> jobs;
-        try
-        {
-            jobs = await scheduler.RunAsync(plan, only, cancellationToken);
-        }
-        finally
-        {
-            await runtime.DrainAsync(); // the run directory holds the containers' upper and work directories
+            var shell = parse.GetValue(ShellOnFailure);
+            var scheduler = new Scheduler(backend, shell ? 1 : Math.Max(1, parse.GetValue(Parallel)), masker, Report)
+            {
+                ShellOnFailure = shell,
+                FailFast = parse.GetValue(FailFast),
+                RunId = runId,
+            };
+            // The backend's disposal waits for the containers' clean-up and removes the run directory, which frees what the steps wrote.
+            jobs = await scheduler.RunAsync(plan, only, workspace, stop);
         }
 
-        Directory.Delete(runDirectory, recursive: true); // frees what the steps wrote: log lines a full disk held back can go in now
         await log.DisposeAsync();
         if (log.LostLines > 0)
         {

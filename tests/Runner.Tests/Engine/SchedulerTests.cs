@@ -26,10 +26,15 @@ public sealed class SchedulerTests
         }
     }
 
-    private static async Task<(IReadOnlyList<JobResult> Results, List<string> Events, ScriptedBackend Backend)> RunAsync(string yaml, int parallel = 4, IReadOnlySet<string>? only = null)
+    private static readonly Workspace Sources = new([], "tree-id", "/repo", "0123456789abcdef0123456789abcdef01234567");
+
+    private static async Task<(IReadOnlyList<JobResult> Results, List<string> Events, ScriptedBackend Backend)> RunAsync(string yaml, int parallel = 4,
+        IReadOnlySet<string>? only = null, ScriptedBackend? backend = null, RunStop? stop = null, bool failFast = false, Action<RunEvent>? report = null)
     {
-        var backend = new ScriptedBackend();
-        var results = await new Scheduler(backend, parallel, _ => { }).RunAsync(Plan(yaml), only, CancellationToken.None);
+        backend ??= new ScriptedBackend();
+        using var own = stop is null ? new RunStop() : null;
+        var results = await new Scheduler(backend, parallel, new Ci.Pipeline.Secrets.SecretMasker(), report ?? (_ => { })) { FailFast = failFast }
+            .RunAsync(Plan(yaml), only, Sources, stop ?? own!);
         return (results, backend.Events.ToList(), backend);
     }
 
@@ -148,8 +153,7 @@ public sealed class SchedulerTests
     {
         // broken fails and --fail-fast stops the run; cleanup still starts (its if: asks for always()),
         // its first step is left out by the stop and only its always() step runs.
-        var backend = new ScriptedBackend();
-        var results = await new Scheduler(backend, 4, _ => { }) { FailFast = true }.RunAsync(Plan("""
+        var (results, _, _) = await RunAsync("""
             jobs:
               broken: { steps: ["exit 1"] }
               cleanup:
@@ -159,11 +163,171 @@ public sealed class SchedulerTests
                   - exit 0
                   - run: exit 0
                     if: always()
-            """), null, CancellationToken.None);
+            """, failFast: true);
         var cleanup = results.Single(r => r.Id == "cleanup");
 
         Assert.That(cleanup.Steps.Select(s => s.Status), Is.EqualTo(new[] { RunStatus.Skipped, RunStatus.Passed }));
         Assert.That(cleanup.Status, Is.EqualTo(RunStatus.Failed), "a job cut short by the stop did not pass");
         Assert.That(cleanup.Reason, Is.EqualTo("job 'broken' failed (--fail-fast)"));
     }
+
+    [Test, CancelAfter(30_000)]
+    public async Task A_job_the_backend_cannot_start_fails_as_an_infrastructure_failure_and_its_dependents_are_skipped()
+    {
+        var backend = new ScriptedBackend { FailToStart = ["build"] };
+
+        var (results, events, _) = await RunAsync("""
+            jobs:
+              build: { steps: ["exit 0"] }
+              test: { needs: [build], steps: ["exit 0"] }
+            """, backend: backend);
+        var byId = results.ToDictionary(r => r.Id);
+
+        Assert.That((byId["build"].Status, byId["build"].InfrastructureFailure, byId["build"].Reason), Is.EqualTo((RunStatus.Failed, true, "cannot start build: no such image")));
+        Assert.That(byId["test"].Reason, Is.EqualTo("needs 'build', which failed"));
+        Assert.That(events, Has.None.StartsWith("finish build"), "a job that did not start is not finished");
+    }
+
+    [Test, CancelAfter(30_000)]
+    public async Task A_backend_that_throws_unexpectedly_fails_its_job_as_infrastructure_stops_the_run_and_is_awaited_with_its_siblings()
+    {
+        // buggy throws once sibling is running; sibling would wait for ever unless stopped.
+        var backend = new ScriptedBackend();
+        var (results, events, _) = await RunAsync("""
+            jobs:
+              buggy: { steps: ["wait sibling-running; throw"] }
+              sibling: { steps: ["print running; wait never"] }
+              later: { needs: [buggy], if: always(), steps: [{ run: "exit 0", if: always() }] }
+            """, backend: backend, report: e =>
+        {
+            if (e is StepOutputEvent { Line: "running" })
+            {
+                backend.Release("sibling-running");
+            }
+        });
+        var byId = results.ToDictionary(r => r.Id);
+
+        Assert.That((byId["buggy"].InfrastructureFailure, byId["buggy"].Reason),
+            Is.EqualTo((true, "the backend failed unexpectedly: InvalidOperationException: a bug in step 1")));
+        Assert.That(events, Does.Contain("finish buggy"), "finish is called even when a step throws");
+        Assert.That((byId["sibling"].Status, byId["sibling"].Steps[0].Reason), Is.EqualTo((RunStatus.Failed, "stopped: job 'buggy' failed unexpectedly")),
+            "the running sibling was stopped, and waited for: the scheduler returned after it");
+        Assert.That(events, Does.Contain("finish sibling"));
+        Assert.That(byId["later"].Status, Is.EqualTo(RunStatus.Passed), "a job that asks for always() still runs after the stop");
+    }
+
+    [TestCase("unsupported", false, "step 1: not supported here")]
+    [TestCase("infra", true, "step 1: the machine failed")]
+    public async Task A_step_the_backend_cannot_run_fails_its_job_with_the_reason_and_says_whether_the_machine_failed(string word, bool infrastructure, string reason)
+    {
+        var (results, events, _) = await RunAsync($"jobs:\n  j: {{ steps: [\"{word}\", \"exit 0\"] }}\n");
+
+        Assert.That((results[0].Status, results[0].InfrastructureFailure, results[0].Reason), Is.EqualTo((RunStatus.Failed, infrastructure, reason)));
+        Assert.That(events, Does.Contain("finish j").And.None.StartsWith("run j/2"));
+    }
+
+    [Test, CancelAfter(30_000)]
+    public async Task Oom_kills_and_timeouts_are_failed_steps_with_their_cause_kept()
+    {
+        var (results, _, _) = await RunAsync("""
+            jobs:
+              hungry: { steps: ["oom"] }
+              slow: { steps: ["timeout"] }
+            """);
+        var byId = results.ToDictionary(r => r.Id);
+
+        Assert.That((byId["hungry"].Status, byId["hungry"].Steps[0].Outcome!.OomKilled, byId["hungry"].Steps[0].Outcome!.ShellExitCode), Is.EqualTo((RunStatus.Failed, true, 137)));
+        Assert.That((byId["slow"].Status, byId["slow"].Steps[0].Outcome!.TimedOut), Is.EqualTo((RunStatus.Failed, true)));
+    }
+
+    [Test, CancelAfter(30_000)]
+    public async Task Artifacts_a_job_kept_go_through_the_seam_to_the_jobs_that_need_it()
+    {
+        var (_, events, _) = await RunAsync("""
+            jobs:
+              build:
+                steps: ["exit 0"]
+                artifacts: { paths: [out] }
+              test: { needs: [build], steps: ["exit 0"] }
+              lint: { steps: ["exit 0"] }
+            """);
+
+        Assert.That(events, Does.Contain("start test with kept-by-build").And.Contain("start lint"));
+    }
+
+    [Test, CancelAfter(30_000)]
+    public async Task A_stop_while_a_step_runs_fails_it_runs_always_steps_finishes_the_job_and_starts_nothing_new()
+    {
+        using var stop = new RunStop();
+        var backend = new ScriptedBackend();
+        var run = RunAsync("""
+            jobs:
+              build:
+                steps:
+                  - print started; wait never
+                  - exit 0
+                  - run: print cleaning up
+                    if: always()
+              after: { needs: [build], steps: ["exit 0"] }
+            """, backend: backend, stop: stop, report: e =>
+        {
+            if (e is StepOutputEvent { Line: "started" })
+            {
+                stop.Stop();
+            }
+        });
+
+        var (results, events, _) = await run;
+        var build = results.Single(r => r.Id == "build");
+
+        Assert.That(build.Steps.Select(s => s.Status), Is.EqualTo(new[] { RunStatus.Failed, RunStatus.Skipped, RunStatus.Passed }));
+        Assert.That((build.Steps[0].Reason, build.Steps[1].Reason), Is.EqualTo(("stopped", "the run was stopped")));
+        Assert.That(events, Does.Contain("finish build"));
+        Assert.That(results.Single(r => r.Id == "after").Reason, Is.EqualTo("the run was stopped"));
+        Assert.That(events, Has.None.StartsWith("start after"));
+        Assert.That(stop.ByHost, Is.True);
+    }
+
+    [Test, CancelAfter(30_000)]
+    public async Task A_stop_during_a_retrys_delay_ends_the_wait_at_once()
+    {
+        using var stop = new RunStop();
+
+        var (results, events, _) = await RunAsync("""
+            jobs:
+              flaky:
+                steps:
+                  - run: exit 1
+                    retry: { max: 3, delay: 1h, exit_codes: [1] }
+            """, stop: stop, report: e =>
+        {
+            if (e is StepRetrying)
+            {
+                stop.Stop();
+            }
+        });
+
+        Assert.That((results[0].Status, results[0].Steps[0].Reason), Is.EqualTo((RunStatus.Failed, "stopped")), "not an hour later: the test would time out");
+        Assert.That(events.Count(e => e.StartsWith("run flaky/1", StringComparison.Ordinal)), Is.EqualTo(1));
+        Assert.That(events, Does.Contain("finish flaky"));
+    }
+
+    [Test, CancelAfter(30_000)]
+    public async Task What_a_step_prints_is_masked_and_neutralised_by_the_engine_whatever_the_backend()
+    {
+        var lines = new List<string>();
+        var masker = new Ci.Pipeline.Secrets.SecretMasker();
+        masker.Add("hunter2-secret");
+        using var stop = new RunStop();
+        await new Scheduler(new ScriptedBackend(), 1, masker, e =>
+        {
+            if (e is StepOutputEvent output)
+            {
+                lines.Add(output.Line);
+            }
+        }).RunAsync(Plan("jobs:\n  j: { steps: [\"print token hunter2-secret \\u001b[2Jcleared\"] }\n"), null, Sources, stop);
+
+        Assert.That(lines.Single(), Does.Contain("token ***").And.Not.Contain("hunter2").And.Not.Contain("\u001b[2J").And.Contain("cleared"));
+    }
 }
+

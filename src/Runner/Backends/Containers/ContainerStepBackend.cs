@@ -18,19 +18,19 @@ public sealed class ContainerStepBackend(
     ContainerRuntime runtime,
     ImageStore images,
     Func<ImageReference, CancellationToken, Task<Image>> pull,
-    IReadOnlyList<string> checkoutLayers,
-    string checkoutTreeId,
     string runDirectory,
     string stateDirectory,
     IReadOnlyDictionary<string, string> secrets,
-    SecretMasker masker,
     Func<PlannedJob, string> artifactsDirectory,
     CacheScope cacheScope,
-    Action<RunEvent>? notice = null) : IStepBackend
+    Action<RunEvent>? notice = null) : IStepBackend, IInteractiveBackend
 {
-    private sealed class Handle(PlannedJob job, string directory) : IJobHandle
+    private sealed class Handle(PlannedJob job, Workspace workspace, string directory) : IJobHandle
     {
         public PlannedJob Job { get; } = job;
+
+        /// <summary>The sources, as layers (top first), and the key naming them.</summary>
+        public Workspace Workspace { get; } = workspace;
 
         public string Directory { get; } = directory;
 
@@ -58,19 +58,37 @@ public sealed class ContainerStepBackend(
         public Dictionary<int, (int Layers, string Key)> StepStarts { get; } = [];
     }
 
-    public async Task<IJobHandle> StartJobAsync(PlannedJob job, CancellationToken cancellationToken)
+    public async Task<IJobHandle> StartJobAsync(JobStart start, CancellationToken cancellationToken)
     {
+        var job = start.Job;
         if (job.Services.Count > 0)
         {
-            throw new NotSupportedException($"job '{job.Id}' uses services ({string.Join(", ", job.Services.Select(s => s.Alias))}); services come in a later version of the runner");
+            throw new BackendException($"job '{job.Id}' uses services ({string.Join(", ", job.Services.Select(s => s.Alias))}); services come in a later version of the runner", infrastructure: false);
         }
 
         if (job.Network == NetworkMode.Bridge)
         {
-            throw new NotSupportedException($"job '{job.Id}' asks for network: bridge; this version runs 'none' and 'host'");
+            throw new BackendException($"job '{job.Id}' asks for network: bridge; this version runs 'none' and 'host'", infrastructure: false);
         }
 
-        var handle = new Handle(job, Directory.CreateDirectory(Path.Combine(runDirectory, job.Id)).FullName);
+        try
+        {
+            return await StartAsync(start, cancellationToken);
+        }
+        catch (IsolationException ex)
+        {
+            throw new BackendException(ex.Message, infrastructure: true, ex); // an image that cannot be pulled, a network namespace that cannot be made
+        }
+        catch (FormatException ex)
+        {
+            throw new BackendException(ex.Message, infrastructure: false, ex);
+        }
+    }
+
+    private async Task<IJobHandle> StartAsync(JobStart start, CancellationToken cancellationToken)
+    {
+        var job = start.Job;
+        var handle = new Handle(job, start.Workspace, Directory.CreateDirectory(Path.Combine(runDirectory, job.Id)).FullName);
         if (job.Image is null)
         {
             var host = HostImage.Open(stateDirectory);
@@ -91,7 +109,7 @@ public sealed class ContainerStepBackend(
         }
 
         // Artifacts of the jobs it needs sit above the checkout, under the same /workspace paths.
-        handle.ArtifactLayers.AddRange(job.Needs.Select(n => _artifacts.GetValueOrDefault(n)).OfType<string>());
+        handle.ArtifactLayers.AddRange(start.NeededArtifacts.Select(a => a.Location));
 
         if (job.Network == NetworkMode.None)
         {
@@ -102,10 +120,21 @@ public sealed class ContainerStepBackend(
         return handle;
     }
 
-    public async Task<StepOutcome> RunStepAsync(IJobHandle job, PlannedStep step, Action<StepOutput> output, CancellationToken cancellationToken)
+    public async Task<StepOutcome> RunStepAsync(IJobHandle job, PlannedStep step, int attempt, Action<StepOutput> output, CancellationToken cancellationToken)
     {
-        var handle = (Handle)job;
-        if (handle.StepStarts.TryGetValue(step.Index, out var start))
+        try
+        {
+            return await RunAsync((Handle)job, step, attempt, output, cancellationToken);
+        }
+        catch (IsolationException ex)
+        {
+            throw new BackendException(ex.Message, infrastructure: true, ex); // the machine failed, not the step
+        }
+    }
+
+    private async Task<StepOutcome> RunAsync(Handle handle, PlannedStep step, int attempt, Action<StepOutput> output, CancellationToken cancellationToken)
+    {
+        if (attempt > 1 && handle.StepStarts.TryGetValue(step.Index, out var start))
         {
             // A retry: the failed attempt's layer goes (stacking it under the new attempt's upper directory would be the same directory twice).
             handle.StepLayers.RemoveRange(start.Layers, handle.StepLayers.Count - start.Layers);
@@ -120,7 +149,7 @@ public sealed class ContainerStepBackend(
         if (step.LayerCache is { } layer)
         {
             // Everything that can change the result: the layers under it, the declared inputs, and the sources when it names no key files.
-            cacheKey = StepCache.Key(handle.Key, layer.InputsDigest, layer.WholeCheckout ? checkoutTreeId : "");
+            cacheKey = StepCache.Key(handle.Key, layer.InputsDigest, layer.WholeCheckout ? handle.Workspace.Key : "");
             if (cache.Find(cacheKey, cacheScope) is { } hit)
             {
                 handle.StepLayers.Add(hit.Path);
@@ -140,8 +169,7 @@ public sealed class ContainerStepBackend(
         var result = await runtime.RunAsync(StepSpec(handle, step, [.. handle.StepLayers.AsEnumerable().Reverse()]) with
         {
             UpperDirectory = upper,
-        }, line => output(new StepOutput(handle.Job.Id, step.Index, line.Stream == OutputStream.Stderr,
-            masker.Apply(TerminalText.Neutralise(line.Text)))), cancellationToken, KillNow);
+        }, line => output(new StepOutput(line.Stream == OutputStream.Stderr, line.Text)), cancellationToken, KillNow);
 
         // This step's file system is where the next one starts; a cached step's result is kept for later runs.
         var outcome = new StepOutcome(result.ExitCode, result.Signal, result.OomKilled, result.TimedOut, result.WallTime, result.CpuTime, result.PeakMemoryBytes)
@@ -179,7 +207,7 @@ public sealed class ContainerStepBackend(
         {
             // Scripts start background processes and leave orphans; a stop must reach them at once, not after the grace period.
             Init = true,
-            Layers = [.. stepLayersTopFirst, .. handle.ArtifactLayers, .. checkoutLayers, .. handle.ImageLayers],
+            Layers = [.. stepLayersTopFirst, .. handle.ArtifactLayers, .. handle.Workspace.Layers, .. handle.ImageLayers],
             Mounts = handle.ImageMounts,
             OverlayVolumes = handle.Caches.SelectMany(c => c.Volumes).ToList(),
             Command = step.Command,
@@ -284,7 +312,6 @@ public sealed class ContainerStepBackend(
 
         handle.Caches.Clear();
     }
-    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, string> _artifacts = new(StringComparer.Ordinal);
 
     /// <summary>
     /// Copies the files the artifacts patterns match, as the job's last step left them (deletions
@@ -292,9 +319,9 @@ public sealed class ContainerStepBackend(
     /// to the job's workdir. The container made these files: links are copied as links (never
     /// followed on the host), devices and fifos are left out, setuid bits dropped.
     /// </summary>
-    private void CollectArtifacts(Handle handle, PlannedArtifacts artifacts)
+    private ArtifactSet CollectArtifacts(Handle handle, PlannedArtifacts artifacts)
     {
-        using var stack = new LayerStack([.. handle.StepLayers.AsEnumerable().Reverse(), .. handle.ArtifactLayers, .. checkoutLayers]);
+        using var stack = new LayerStack([.. handle.StepLayers.AsEnumerable().Reverse(), .. handle.ArtifactLayers, .. handle.Workspace.Layers]);
         var target = artifactsDirectory(handle.Job);
         using var kept = Ci.Isolation.Files.RootedDirectory.Open(target, create: true);
         var workdir = handle.Job.Workdir.Trim('/');
@@ -305,16 +332,14 @@ public sealed class ContainerStepBackend(
             count += Ci.Isolation.Files.TreeCopy.CopyEntry(layer, from, kept, from) ? 1 : 0;
         }
 
-        _artifacts[handle.Job.Id] = target;
-        notice?.Invoke(new JobNotice(handle.Job.Id, count == 0
-            ? $"{handle.Job.DisplayName}: no file matched its artifacts ({string.Join(", ", artifacts.Paths)})"
-            : $"{handle.Job.DisplayName}: kept {count} artifact{(count == 1 ? "" : "s")} ('runner artifacts {RunId?.ToString() ?? "last"} {handle.Job.Id}' lists them)"));
+        return new ArtifactSet(handle.Job.Id, target, count);
     }
 
-    public async Task FinishJobAsync(IJobHandle job, bool succeeded)
+    public async Task<ArtifactSet?> FinishJobAsync(IJobHandle job, bool succeeded, CancellationToken cancellationToken)
     {
         await runtime.DrainAsync(); // the steps' clean-ups work in the job's directory, which goes below
         var handle = (Handle)job;
+        ArtifactSet? kept = null;
         if (handle.Job.Artifacts is { } artifacts && artifacts.When switch
         {
             ArtifactsWhen.Always => true,
@@ -322,7 +347,7 @@ public sealed class ContainerStepBackend(
             _ => succeeded,
         })
         {
-            CollectArtifacts(handle, artifacts);
+            kept = CollectArtifacts(handle, artifacts);
         }
 
         await FinishCachesAsync(handle, succeeded);
@@ -335,6 +360,18 @@ public sealed class ContainerStepBackend(
         if (Directory.Exists(handle.Directory))
         {
             Directory.Delete(handle.Directory, recursive: true);
+        }
+
+        return kept;
+    }
+
+    /// <summary>Waits for the containers' clean-up still in hand, then removes the run's scratch directory (their upper and work directories).</summary>
+    public async ValueTask DisposeAsync()
+    {
+        await runtime.DrainAsync();
+        if (Directory.Exists(runDirectory))
+        {
+            Directory.Delete(runDirectory, recursive: true);
         }
     }
 
@@ -359,6 +396,6 @@ public sealed class ContainerStepBackend(
         var parts = user.Split(':');
         return uint.TryParse(parts[0], out var uid)
             ? (uid, parts.Length > 1 && uint.TryParse(parts[1], out var gid) ? gid : uid)
-            : throw new NotSupportedException($"step {step.Index} ({step.Name}): user '{user}' must be numeric (UID[:GID]) in this version; names are not looked up yet");
+            : throw new BackendException($"step {step.Index} ({step.Name}): user '{user}' must be numeric (UID[:GID]) in this version; names are not looked up yet", infrastructure: false);
     }
 }
