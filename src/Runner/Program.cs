@@ -15,15 +15,16 @@ public static class Program
     {
         // Every secret a verb reads is added here, and the diagnostic log masks them as the run's view does.
         var secrets = new Ci.Pipeline.Secrets.SecretMasker();
+        using var host = new RunnerHost();
         var root = new RootCommand("runner: run CI pipelines locally or as a service, every step in a fresh container, no daemon");
         root.Subcommands.Add(ValidateCommand.Create());
         root.Subcommands.Add(PlanCommand.Create());
-        root.Subcommands.Add(ExecCommand.Create(secrets));
-        root.Subcommands.Add(RunCommand.Create());
-        root.Subcommands.Add(ImageCommand.Create());
-        root.Subcommands.Add(RunsCommand.Create());
-        root.Subcommands.Add(LogsCommand.Create());
-        root.Subcommands.Add(ArtifactsCommand.Create());
+        root.Subcommands.Add(ExecCommand.Create(host, secrets));
+        root.Subcommands.Add(RunCommand.Create(host));
+        root.Subcommands.Add(ImageCommand.Create(host));
+        root.Subcommands.Add(RunsCommand.Create(host));
+        root.Subcommands.Add(LogsCommand.Create(host));
+        root.Subcommands.Add(ArtifactsCommand.Create(host));
         GlobalOptions.AddTo(root);
 
         var parse = root.Parse(args);

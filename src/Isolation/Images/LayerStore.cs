@@ -17,6 +17,9 @@ public sealed class LayerStore
 {
     private readonly string _root;
 
+    /// <summary>The directory that holds the layers, one directory each.</summary>
+    public string Root => _root;
+
     public LayerStore(string stateDirectory)
     {
         _root = System.IO.Path.Combine(stateDirectory, "l");

@@ -14,7 +14,7 @@ internal static class ArtifactsCommand
     private static readonly Argument<string?> Job = new("job") { Description = "Only this job's artifacts", Arity = ArgumentArity.ZeroOrOne };
     private static readonly Option<string> Output = new("--output", "-o") { Description = "Copy the job's artifacts into this directory (paths relative to /workspace kept)" };
 
-    public static Command Create()
+    public static Command Create(RunnerHost host)
     {
         var command = new Command("artifacts", "List a run's artifacts, or fetch a job's with -o");
         command.Arguments.Add(Run);
@@ -22,13 +22,13 @@ internal static class ArtifactsCommand
         command.Options.Add(Output);
         command.SetAction(parse =>
         {
-            var state = RunnerSettings.FromEnvironment().StateDirectory;
-            if (RunArgument.Find(RunStore.Open(state), parse.GetValue(Run)!) is not { } runId)
+            var state = host.Settings.StateDirectory;
+            if (RunArgument.Find(host.Records, parse.GetValue(Run)!) is not { } runId)
             {
                 return ExitCodes.InvalidInput;
             }
 
-            var store = ArtifactStore.Open(state);
+            var store = host.Artifacts;
             var job = parse.GetValue(Job);
             var files = store.List(runId, job);
             if (job is not null && files.Count == 0)

@@ -48,7 +48,7 @@ internal static class ExecCommand
     private static readonly Option<bool> FailFast = new("--fail-fast") { Description = "Stop the run when a job fails: running jobs are stopped (SIGTERM, as a first Ctrl-C), others do not start" };
 
     /// <param name="masker">The process's masker, which the diagnostic log uses: the run's secrets are added to it.</param>
-    public static Command Create(SecretMasker masker)
+    public static Command Create(RunnerHost host, SecretMasker masker)
     {
         var command = new Command("exec", "Run the committed pipeline of a repository, every step in a fresh container");
         PipelineOptions.AddTo(command);
@@ -63,16 +63,13 @@ internal static class ExecCommand
         command.Options.Add(Depth);
         command.Options.Add(Submodules);
         command.Options.Add(ShellOnFailure);
-        command.SetAction((parse, ct) => RunAsync(parse, masker, ct));
+        command.SetAction((parse, ct) => RunAsync(host, parse, masker, ct));
         return command;
     }
 
-    private static async Task<int> RunAsync(ParseResult parse, SecretMasker masker, CancellationToken cancellationToken)
+    private static async Task<int> RunAsync(RunnerHost host, ParseResult parse, SecretMasker masker, CancellationToken cancellationToken)
     {
         var (root, file) = PipelineOptions.Resolve(parse);
-        var settings = RunnerSettings.FromEnvironment();
-        IReadOnlyList<string> layers;
-        string commit, branch, tree, defaultBranch;
         var worktree = parse.GetValue(PipelineOptions.Worktree);
         var url = parse.GetValue(Url);
         if (url is not null && worktree)
@@ -96,23 +93,10 @@ internal static class ExecCommand
             return ExitCodes.InvalidInput;
         }
 
+        RunSecrets secrets;
         try
         {
-            (layers, commit, branch, tree, defaultBranch) = url is null
-                ? Checkout.Prepare(root, settings.StateDirectory, worktree, parse.GetValue(Submodules), revision)
-                : RemoteSource.Prepare(url, parse.GetValue(Ref), settings.StateDirectory, settings.GitCredentials, parse.GetValue(Submodules), depth);
-        }
-        catch (Exception ex) when (ex is InvalidOperationException or LibGit2Sharp.LibGit2SharpException)
-        {
-            await Console.Error.WriteLineAsync($"runner: {ex.Message}");
-            return ExitCodes.InvalidInput;
-        }
-
-        var trigger = TriggerOptions.Read(parse, root) with { Commit = commit, Branch = parse.GetValue(TriggerOptions.Branch) ?? branch };
-        RunSecrets secretSources;
-        try
-        {
-            secretSources = RunSecrets.Load(parse.GetValue(SecretsFile), parse.GetValue(Secret) ?? [], Environment.GetEnvironmentVariables());
+            secrets = RunSecrets.Load(parse.GetValue(SecretsFile), parse.GetValue(Secret) ?? [], Environment.GetEnvironmentVariables());
         }
         catch (SecretsException ex)
         {
@@ -120,137 +104,85 @@ internal static class ExecCommand
             return ExitCodes.InvalidInput;
         }
 
-        // The plan is compiled from the sources the steps see: the committed tree, or with --worktree the working directory.
-        using var sources = worktree ? new RootedSourceTree(root)
-            : new RootedSourceTree(Path.Combine(layers[^1], Checkout.WorkspaceDirectory), url is null ? $"commit {commit[..12]}" : $"commit {commit[..12]} of {RemoteSource.Display(url)}");
-        if (!worktree && url is null && Checkout.LeftOutOf(root, "runner exec runs") is { } leftOut)
+        var settings = host.Settings;
+        var json = parse.GetValue(GlobalOptions.Json);
+        var service = new RunService(
+            new GitSources(settings.StateDirectory, settings.GitCredentials),
+            new ContainerBackendFactory(settings.RuntimeOptions, host.Images,
+                async (r, ct) => await ImageCommand.PullAsync(host, r, quiet: json, ct) ?? throw new IsolationException($"cannot pull {r}"),
+                host.Artifacts, settings.StoreLimit),
+            host.Records);
+        using var run = await service.PrepareAsync(new RunRequest
         {
-            await Console.Error.WriteLineAsync(leftOut);
+            Source = new SourceRequest
+            {
+                LocalPath = url is null ? root : null,
+                Url = url,
+                Ref = parse.GetValue(Ref),
+                Commit = revision,
+                Worktree = worktree,
+                Submodules = parse.GetValue(Submodules),
+                Depth = depth,
+            },
+            PipelineFile = file,
+            Trigger = TriggerOptions.Read(parse, root: null),
+            Branch = parse.GetValue(TriggerOptions.Branch),
+            Secrets = secrets,
+            Jobs = parse.GetValue(Jobs) is { Length: > 0 } named ? named.ToHashSet(StringComparer.Ordinal) : null,
+            Parallel = parse.GetValue(Parallel),
+            FailFast = parse.GetValue(FailFast),
+            ShellOnFailure = parse.GetValue(ShellOnFailure),
+        }, cancellationToken);
+        if (run.Note is { } note)
+        {
+            await Console.Error.WriteLineAsync(note);
         }
 
-        var result = PipelineCompiler.Compile(sources, file,
-            trigger with { AvailableSecrets = secretSources.Availability });
-        foreach (var d in result.Diagnostics)
+        foreach (var d in run.Diagnostics)
         {
             await Console.Error.WriteLineAsync(d.ToString());
         }
 
-        if (result.Plan is not { } plan)
+        if (run.NotTriggered is { } why)
         {
-            return ExitCodes.InvalidInput;
-        }
-
-        var only = parse.GetValue(Jobs) is { Length: > 0 } named ? named.ToHashSet(StringComparer.Ordinal) : null;
-        if (only?.FirstOrDefault(n => !plan.Jobs.Any(j => j.Id == n || j.Name == n)) is { } unknown)
-        {
-            // Before anything is recorded or pulled: a typo must not run an empty pipeline and exit 0.
-            var suggestion = Ci.Pipeline.Parsing.Suggestions.Nearest(unknown, plan.Jobs.Select(j => j.Name).Distinct()) is { } near ? $" (did you mean '{near}'?)" : "";
-            await Console.Error.WriteLineAsync($"runner: -j: the pipeline has no job '{unknown}'{suggestion}; its jobs: {string.Join(", ", plan.Jobs.Select(j => j.Id))}");
-            return ExitCodes.InvalidInput;
-        }
-
-        if (!plan.IsTriggered)
-        {
-            Console.WriteLine($"not triggered: {plan.NotTriggeredReason}");
+            Console.WriteLine($"not triggered: {why}");
             return ExitCodes.Ok;
         }
 
-        var secrets = secretSources.ValuesFor(plan.Secrets);
-        foreach (var value in secrets.Values)
+        if (!run.CanRun)
         {
-            masker.Add(value);
-        }
-
-        ContainerRuntime runtime;
-        try
-        {
-            // Steps start one after another: a finished step's cgroups and directories go in the background, off the next step's path.
-            runtime = ContainerRuntime.Create(settings.RuntimeOptions with { DeferCleanup = true }, Serilog.Log.Logger);
-        }
-        catch (Exception ex) when (ex is IsolationException or Isolation.Cgroups.CgroupUnavailableException or UnauthorizedAccessException)
-        {
-            await Console.Error.WriteLineAsync($"runner: cannot start containers here: {ex.Message}");
-            return ExitCodes.InternalError;
-        }
-
-        var runDirectory = RunDirectories.Create(settings.StateDirectory, commit);
-        var record = RunStore.Open(settings.StateDirectory);
-        var runId = record.StartRun(new RunOrigin(url is null ? root : RemoteSource.Display(url), commit, trigger.Branch ?? "", trigger.Event.ToString().ToLowerInvariant()));
-        await using var log = record.OpenLog(runId);
-        var artifactStore = ArtifactStore.Open(settings.StateDirectory);
-        var json = parse.GetValue(GlobalOptions.Json);
-        using var view = new RunView(Console.Out, Console.Error, json, !json && RunView.ColourWanted(), masker, live: !json && RunView.LiveWanted());
-        void Report(RunEvent e)
-        {
-            if (e is StepOutputEvent line)
+            if (run.Error is { } error)
             {
-                log.Append(line);
+                await Console.Error.WriteLineAsync($"runner: {error}");
             }
 
-            view.Report(e);
+            return ExitCodes.InvalidInput;
         }
 
-        Report(new JobNotice("", $"run {runId} ('runner logs {runId}' prints it again)"));
-        var workspace = new Workspace(layers, tree, url is null ? root : RemoteSource.Display(url), commit);
-        IReadOnlyList<JobResult> jobs;
+        using var view = new RunView(Console.Out, Console.Error, json, !json && RunView.ColourWanted(), masker, live: !json && RunView.LiveWanted());
         using var stop = new RunStop();
+        RunOutcome outcome;
+        // Ctrl-C is the host's to map: the first stops politely, the second kills.
         await using (Interrupts.Graceful.Register(stop.Stop))
         await using (Interrupts.Forceful.Register(stop.Kill))
-        await using (var backend = new ContainerStepBackend(runtime, ImageCommand.OpenStore(),
-            async (r, ct) => await ImageCommand.PullAsync(r, quiet: json, ct) ?? throw new IsolationException($"cannot pull {r}"),
-            runDirectory, settings.StateDirectory, secrets,
-            job => artifactStore.Directory(runId, job.Id, DateTimeOffset.UtcNow + (job.Artifacts?.ExpireIn ?? TimeSpan.FromDays(7))),
-            // Caches belong to the repository (its URL, or its path) and to the branch; a pull request's are its own.
-            new CacheScope(url is null ? root : RemoteSource.Display(url), trigger.Branch ?? "", defaultBranch, trigger.Event == Ci.Pipeline.Model.TriggerEvent.PullRequest),
-            Report)
         {
-            KillNow = stop.KillNow,
-            RunId = runId,
-            InteractiveSession = on => Interrupts.Paused = on,
-        })
-        {
-            var shell = parse.GetValue(ShellOnFailure);
-            var scheduler = new Scheduler(backend, shell ? 1 : Math.Max(1, parse.GetValue(Parallel)), masker, Report)
+            outcome = await service.RunAsync(run, masker, e =>
             {
-                ShellOnFailure = shell,
-                FailFast = parse.GetValue(FailFast),
-                RunId = runId,
-            };
-            // The backend's disposal waits for the containers' clean-up and removes the run directory, which frees what the steps wrote.
-            jobs = await scheduler.RunAsync(plan, only, workspace, stop);
+                if (e is not RunFinished || json)
+                {
+                    view.Report(e);
+                }
+            }, stop, on => Interrupts.Paused = on);
         }
 
-        await log.DisposeAsync();
-        if (log.LostLines > 0)
+        if (!json)
         {
-            Report(new JobNotice("", $"the run record could not keep {log.LostLines} log lines: the disk stayed full"));
-        }
-        var status = cancellationToken.IsCancellationRequested ? "cancelled"
-            : jobs.Any(j => j.InfrastructureFailure) ? "error"
-            : jobs.Any(j => j.Status == RunStatus.Failed) ? "failed" : "passed";
-        record.FinishRun(runId, status, jobs);
-        if (settings.StoreLimit is { } limit)
-        {
-            var collected = StoreCollector.Collect(settings.StateDirectory, ImageCommand.OpenStore(), limit);
-            if (collected.Removed.Count > 0)
-            {
-                Report(new JobNotice("", $"the store was over its limit of {Units.FormatBytes(limit)} ({Units.FormatBytes(collected.BytesBefore)}): " +
-                    $"removed {string.Join(", ", collected.Removed)}, the longest unused; freed {Units.FormatBytes(collected.BytesFreed)}"));
-            }
+            view.Summary(outcome.Jobs);
         }
 
-        if (json)
-        {
-            Report(new RunFinished(runId, status, jobs));
-        }
-        else
-        {
-            view.Summary(jobs);
-        }
-
-        return cancellationToken.IsCancellationRequested ? ExitCodes.Interrupted
-            : jobs.Any(j => j.InfrastructureFailure) ? ExitCodes.InternalError
-            : jobs.Any(j => j.Status == RunStatus.Failed) ? ExitCodes.JobFailed
+        return outcome.Cancelled ? ExitCodes.Interrupted
+            : outcome.InfrastructureFailure ? ExitCodes.InternalError
+            : outcome.Failed ? ExitCodes.JobFailed
             : ExitCodes.Ok;
     }
 }

@@ -12,34 +12,25 @@ namespace Ci.Runner.Cli;
 /// <summary><c>runner image</c>: the runner's own image store: pull, push, build, import, export, ls, inspect, rm, prune.</summary>
 internal static class ImageCommand
 {
-    public static Command Create()
+    public static Command Create(RunnerHost host)
     {
         var command = new Command("image", "Manage the images in the runner's store");
-        command.Subcommands.Add(Pull());
-        command.Subcommands.Add(Push());
-        command.Subcommands.Add(BuildCommand());
-        command.Subcommands.Add(Import());
-        command.Subcommands.Add(List());
-        command.Subcommands.Add(Remove());
-        command.Subcommands.Add(Prune());
-        command.Subcommands.Add(Export());
-        command.Subcommands.Add(Inspect());
+        command.Subcommands.Add(Pull(host));
+        command.Subcommands.Add(Push(host));
+        command.Subcommands.Add(BuildCommand(host));
+        command.Subcommands.Add(Import(host));
+        command.Subcommands.Add(List(host));
+        command.Subcommands.Add(Remove(host));
+        command.Subcommands.Add(Prune(host));
+        command.Subcommands.Add(Export(host));
+        command.Subcommands.Add(Inspect(host));
         return command;
     }
 
-    public static ImageStore OpenStore()
-    {
-        var settings = RunnerSettings.FromEnvironment();
-        return new ImageStore(settings.StateDirectory, new LayerStore(settings.StateDirectory) { Limits = settings.UnpackLimits });
-    }
-
     /// <summary>Pulls an image, showing each layer's progress (bars on a terminal, lines elsewhere, nothing with --quiet); returns null after printing the error.</summary>
-    public static async Task<Image?> PullAsync(ImageReference reference, bool quiet, CancellationToken cancellationToken)
+    public static async Task<Image?> PullAsync(RunnerHost host, ImageReference reference, bool quiet, CancellationToken cancellationToken)
     {
-        var settings = RunnerSettings.FromEnvironment();
-        using var http = new HttpClient { Timeout = TimeSpan.FromMinutes(30) };
-        var client = new RegistryClient(http, new RegistryOptions { Insecure = settings.InsecureRegistries }, Serilog.Log.Logger);
-        var puller = new ImagePuller(client, OpenStore(), settings.StateDirectory, Serilog.Log.Logger);
+        var puller = new ImagePuller(host.Registry, host.Images, host.Settings.StateDirectory, Serilog.Log.Logger);
         var output = Console.Error;
         if (!quiet)
         {
@@ -60,7 +51,7 @@ internal static class ImageCommand
         }
     }
 
-    private static Command Pull()
+    private static Command Pull(RunnerHost host)
     {
         var name = new Argument<string>("image") { Description = "The image, such as debian:bookworm or registry.example:5000/team/tool@sha256:…" };
         var quiet = new Option<bool>("--quiet", "-q") { Description = "Print only the image name" };
@@ -73,7 +64,7 @@ internal static class ImageCommand
                 return ExitCodes.InvalidInput;
             }
 
-            var image = await PullAsync(reference!, parse.GetValue(quiet), ct);
+            var image = await PullAsync(host, reference!, parse.GetValue(quiet), ct);
             if (image is null)
             {
                 return ExitCodes.InternalError;
@@ -85,7 +76,7 @@ internal static class ImageCommand
         return command;
     }
 
-    private static Command Push()
+    private static Command Push(RunnerHost host)
     {
         var source = new Argument<string>("image") { Description = "The image in the store" };
         var destination = new Argument<string?>("destination") { Description = "Where to push it (default: its own name)", Arity = ArgumentArity.ZeroOrOne };
@@ -99,19 +90,16 @@ internal static class ImageCommand
                 return ExitCodes.InvalidInput;
             }
 
-            var store = OpenStore();
+            var store = host.Images;
             if (store.Find(from!) is not { } image)
             {
                 await Console.Error.WriteLineAsync($"runner: no image {from} in the store");
                 return ExitCodes.InvalidInput;
             }
 
-            var settings = RunnerSettings.FromEnvironment();
-            using var http = new HttpClient { Timeout = TimeSpan.FromMinutes(30) };
-            var client = new RegistryClient(http, new RegistryOptions { Insecure = settings.InsecureRegistries }, Serilog.Log.Logger);
             try
             {
-                var digest = await new ImagePusher(client, store).PushAsync(image, to!, p => Console.Error.WriteLine($"  {p.Layer}: {p.State}"), ct);
+                var digest = await new ImagePusher(host.Registry, store).PushAsync(image, to!, p => Console.Error.WriteLine($"  {p.Layer}: {p.State}"), ct);
                 Console.WriteLine($"{to}@{digest}");
                 return ExitCodes.Ok;
             }
@@ -124,7 +112,7 @@ internal static class ImageCommand
         return command;
     }
 
-    private static Command BuildCommand()
+    private static Command BuildCommand(RunnerHost host)
     {
         var context = new Argument<string>("context") { Description = "The build context directory", DefaultValueFactory = _ => "." };
         var file = new Option<string>("--file", "-f") { Description = "The Containerfile (default: CONTEXT/Containerfile, else CONTEXT/Dockerfile)" };
@@ -162,12 +150,12 @@ internal static class ImageCommand
                 buildArgs[pair[..eq]] = pair[(eq + 1)..];
             }
 
-            var settings = RunnerSettings.FromEnvironment();
+            var settings = host.Settings;
             try
             {
                 var runtime = ContainerRuntime.Create(settings.RuntimeOptions, Serilog.Log.Logger);
-                var store = OpenStore();
-                var builder = new Ci.Isolation.Build.ImageBuilder(runtime, store, async r => await PullAsync(r, quiet: false, ct)
+                var store = host.Images;
+                var builder = new Ci.Isolation.Build.ImageBuilder(runtime, store, async r => await PullAsync(host, r, quiet: false, ct)
                     ?? throw new IsolationException($"cannot get base image {r}"), settings.StateDirectory);
                 var image = await builder.BuildAsync(new Ci.Isolation.Build.BuildOptions(containerfile, dir, name!) { BuildArgs = buildArgs, NoCache = parse.GetValue(noCache) },
                     step => Console.Error.WriteLine($"[{step.Index}/{step.Count}] {(step.Cached ? "cached " : "")}{step.Instruction}"),
@@ -184,7 +172,7 @@ internal static class ImageCommand
         return command;
     }
 
-    private static Command Import()
+    private static Command Import(RunnerHost host)
     {
         var file = new Argument<string>("file") { Description = "A docker save archive, an OCI archive or layout directory, or a root file system tarball (.tar, .tar.gz)" };
         var tag = new Option<string>("--tag", "-t") { Description = "The image's name, such as mybox or registry.example/team/tool:1.2 (archives may carry their own)" };
@@ -221,7 +209,7 @@ internal static class ImageCommand
 
             try
             {
-                var store = OpenStore();
+                var store = host.Images;
                 var image = archive ? ArchiveImporter.Import(path, name, store) : store.ImportRootfs(path, name!);
                 Console.WriteLine($"{image.Name} {image.Layers.Count} layer{(image.Layers.Count == 1 ? "" : "s")} {image.Layers[^1]}");
                 return ExitCodes.Ok;
@@ -236,12 +224,12 @@ internal static class ImageCommand
         return command;
     }
 
-    private static Command List()
+    private static Command List(RunnerHost host)
     {
         var command = new Command("ls", "List the images in the store");
         command.SetAction(parse =>
         {
-            var store = OpenStore();
+            var store = host.Images;
             var images = store.List();
             // An image's size is what its layers take unpacked (shared layers counted in each image, as docker does).
             long? SizeOf(Image image) => image.Layers.Select(d => store.Layers.Find(Digest.Parse(d))).ToList() is var layers && layers.All(l => l is not null)
@@ -268,7 +256,7 @@ internal static class ImageCommand
         return command;
     }
 
-    private static Command Inspect()
+    private static Command Inspect(RunnerHost host)
     {
         var name = new Argument<string>("image") { Description = "The image to describe" };
         var command = new Command("inspect", "Describe an image as JSON: its layers (DiffIDs), config and blobs") { name };
@@ -280,7 +268,7 @@ internal static class ImageCommand
                 return ExitCodes.InvalidInput;
             }
 
-            if (OpenStore().Find(reference!) is not { } image)
+            if (host.Images.Find(reference!) is not { } image)
             {
                 Console.Error.WriteLine($"runner: no image {reference} in the store");
                 return ExitCodes.InvalidInput;
@@ -292,7 +280,7 @@ internal static class ImageCommand
         return command;
     }
 
-    private static Command Export()
+    private static Command Export(RunnerHost host)
     {
         var name = new Argument<string>("image") { Description = "The image to export" };
         var output = new Option<string>("--output", "-o") { Description = "The archive to write (docker load and OCI tools read it)", Required = true };
@@ -305,7 +293,7 @@ internal static class ImageCommand
                 return ExitCodes.InvalidInput;
             }
 
-            var store = OpenStore();
+            var store = host.Images;
             if (store.Find(reference!) is not { } image)
             {
                 Console.Error.WriteLine($"runner: no image {reference} in the store");
@@ -326,19 +314,19 @@ internal static class ImageCommand
         return command;
     }
 
-    private static Command Prune()
+    private static Command Prune(RunnerHost host)
     {
         var command = new Command("prune", "Remove layers and blobs no image uses (never those of a running container), and say how much space that freed");
         command.SetAction(_ =>
         {
-            var result = ImagePruner.Prune(OpenStore(), RunnerSettings.FromEnvironment().StateDirectory);
+            var result = ImagePruner.Prune(host.Images, host.Settings.StateDirectory);
             Console.WriteLine($"removed {result.Layers} layer{(result.Layers == 1 ? "" : "s")} and {result.Blobs} blob{(result.Blobs == 1 ? "" : "s")}, freed {Units.FormatBytes(result.BytesFreed)}");
             return ExitCodes.Ok;
         });
         return command;
     }
 
-    private static Command Remove()
+    private static Command Remove(RunnerHost host)
     {
         var name = new Argument<string>("name") { Description = "The image to remove" };
         var command = new Command("rm", "Remove an image's name from the store (its layers stay until pruned)") { name };
@@ -350,7 +338,7 @@ internal static class ImageCommand
                 return ExitCodes.InvalidInput;
             }
 
-            if (!OpenStore().Remove(reference!))
+            if (!host.Images.Remove(reference!))
             {
                 Console.Error.WriteLine($"runner: no image {reference}");
                 return ExitCodes.InvalidInput;

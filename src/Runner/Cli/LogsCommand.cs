@@ -13,7 +13,7 @@ internal static class LogsCommand
     private static readonly Argument<int?> Step = new("step") { Description = "Only this step (its number, from 1)", Arity = ArgumentArity.ZeroOrOne };
     private static readonly Option<bool> Timestamps = new("--timestamps", "-t") { Description = "Prefix each line with the time it was printed" };
 
-    public static Command Create()
+    public static Command Create(RunnerHost host)
     {
         var command = new Command("logs", "Print a recorded run's output, or one job's or one step's");
         command.Arguments.Add(Run);
@@ -22,7 +22,7 @@ internal static class LogsCommand
         command.Options.Add(Timestamps);
         command.SetAction(parse =>
         {
-            var store = RunStore.Open(RunnerSettings.FromEnvironment().StateDirectory);
+            var store = host.Records;
             if (RunArgument.Find(store, parse.GetValue(Run)!) is not { } runId)
             {
                 return ExitCodes.InvalidInput;

@@ -32,7 +32,7 @@ internal static class RunCommand
     private static readonly Option<bool> InitOption = new("--init") { Description = "Run a minimal init as PID 1 that forwards signals and reaps orphans; the command is then PID 2 (as docker run --init)" };
     private static readonly Option<string> Hostname = new("--hostname") { Description = "Host name inside the container", DefaultValueFactory = _ => "runner" };
 
-    public static Command Create()
+    public static Command Create(RunnerHost host)
     {
         var command = new Command("run", "Run one command in a fresh container and remove it afterwards");
         foreach (var option in new Option[] { Rootfs, HostImageOption, Cpus, CpuShares, Memory, Pids, Network, Volumes, EnvVars, Workdir, User, Timeout, Hostname, InitOption })
@@ -42,17 +42,17 @@ internal static class RunCommand
 
         Network.AcceptOnlyFromAmong("none", "host");
         command.Arguments.Add(Command);
-        command.SetAction((parse, ct) => RunAsync(parse, ct));
+        command.SetAction((parse, ct) => RunAsync(host, parse, ct));
         return command;
     }
 
-    private static async Task<int> RunAsync(ParseResult parse, CancellationToken cancellationToken)
+    private static async Task<int> RunAsync(RunnerHost host, ParseResult parse, CancellationToken cancellationToken)
     {
         // An image not in the store is pulled first, as docker run does.
         var words = parse.GetValue(Command) ?? [];
         if (parse.GetValue(Rootfs) is null && !parse.GetValue(HostImageOption)
-            && ImageReference.TryParse(words[0], out var wanted, out _) && ImageCommand.OpenStore().Find(wanted!) is null
-            && await ImageCommand.PullAsync(wanted!, quiet: false, cancellationToken) is null)
+            && ImageReference.TryParse(words[0], out var wanted, out _) && host.Images.Find(wanted!) is null
+            && await ImageCommand.PullAsync(host, wanted!, quiet: false, cancellationToken) is null)
         {
             return ExitCodes.InvalidInput;
         }
@@ -61,7 +61,7 @@ internal static class RunCommand
         string error;
         try
         {
-            spec = ReadSpec(parse, out error);
+            spec = ReadSpec(host, parse, out error);
         }
         catch (IsolationException ex)
         {
@@ -77,7 +77,7 @@ internal static class RunCommand
         ContainerRuntime runtime;
         try
         {
-            runtime = ContainerRuntime.Create(RunnerSettings.FromEnvironment().RuntimeOptions, Log.Logger);
+            runtime = ContainerRuntime.Create(host.Settings.RuntimeOptions, Log.Logger);
         }
         catch (Exception ex) when (ex is IsolationException or Isolation.Cgroups.CgroupUnavailableException or UnauthorizedAccessException)
         {
@@ -146,7 +146,7 @@ internal static class RunCommand
 
     private static string Limit(long? bytes) => bytes is { } b ? Units.FormatBytes(b) : "none";
 
-    private static ContainerSpec? ReadSpec(ParseResult parse, out string error)
+    private static ContainerSpec? ReadSpec(RunnerHost host, ParseResult parse, out string error)
     {
         error = "";
         var words = parse.GetValue(Command) ?? [];
@@ -155,10 +155,10 @@ internal static class RunCommand
         var imageMounts = new List<BindMount>();
         if (parse.GetValue(HostImageOption))
         {
-            var host = HostImage.Open(RunnerSettings.FromEnvironment().StateDirectory);
-            layers = [host.Skeleton];
-            imageMounts.AddRange(host.Mounts);
-            config = host.Config;
+            var builtIn = HostImage.Open(host.Settings.StateDirectory);
+            layers = [builtIn.Skeleton];
+            imageMounts.AddRange(builtIn.Mounts);
+            config = builtIn.Config;
         }
         else if (parse.GetValue(Rootfs) is { } rootfs)
         {
@@ -178,7 +178,7 @@ internal static class RunCommand
                 return null;
             }
 
-            var store = ImageCommand.OpenStore();
+            var store = host.Images;
             if (store.Find(reference!) is not { } image)
             {
                 error = $"no image {reference} in the store (runner image ls); import one with 'runner image import ROOTFS.tar --tag {words[0]}', or use --rootfs DIR";

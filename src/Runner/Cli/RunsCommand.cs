@@ -13,13 +13,13 @@ internal static class RunsCommand
 {
     private static readonly Option<int> Limit = new("--limit", "-n") { Description = "How many runs to list (default 20)", DefaultValueFactory = _ => 20 };
 
-    public static Command Create()
+    public static Command Create(RunnerHost host)
     {
         var command = new Command("runs", "List recorded runs, newest first");
         command.Options.Add(Limit);
         command.SetAction(parse =>
         {
-            var runs = RunStore.Open(RunnerSettings.FromEnvironment().StateDirectory).ListRuns(Math.Max(1, parse.GetValue(Limit)));
+            var runs = host.Records.ListRuns(Math.Max(1, parse.GetValue(Limit)));
             if (parse.GetValue(GlobalOptions.Json))
             {
                 JsonOutput.Write(Console.Out, runs.ToList());

@@ -58,9 +58,10 @@ internal static class TriggerOptions
         }
     }
 
-    public static TriggerContext Read(ParseResult result, string root)
+    /// <param name="root">Where to read the branch and commit from when the options do not give them; null: not from git (exec takes them from its sources).</param>
+    public static TriggerContext Read(ParseResult result, string? root)
     {
-        var git = GitHead.TryRead(root);
+        var git = root is null ? null : GitHead.TryRead(root);
         var vars = new Dictionary<string, string>(StringComparer.Ordinal);
         foreach (var token in result.GetValue(Var) ?? [])
         {

@@ -1,5 +1,6 @@
 using System.Globalization;
 using Ci.Isolation.Files;
+using Ci.Runner.Engine;
 
 namespace Ci.Runner.Records;
 
@@ -20,7 +21,7 @@ public sealed class ArtifactStore
 
     public static ArtifactStore Open(string stateDirectory)
     {
-        var store = new ArtifactStore(System.IO.Directory.CreateDirectory(Path.Combine(stateDirectory, "artifacts")).FullName);
+        var store = new ArtifactStore(System.IO.Directory.CreateDirectory(new StateLayout(stateDirectory).Artifacts).FullName);
         store.RemoveExpired(DateTimeOffset.UtcNow);
         return store;
     }

@@ -2,6 +2,7 @@ using System.Security.Cryptography;
 using Ci.Isolation.Files;
 using Ci.Isolation.Images;
 using LibGit2Sharp;
+using Ci.Runner.Engine;
 
 namespace Ci.Runner.Sources;
 
@@ -122,7 +123,7 @@ public static class Checkout
     /// </summary>
     public static string Export(Tree tree, string stateDirectory, SubmoduleResolver? submodules = null, string? url = null)
     {
-        var root = Path.Combine(stateDirectory, "checkouts", tree.Sha[..16] + (submodules is null ? "" : "-sub"));
+        var root = Path.Combine(new StateLayout(stateDirectory).Checkouts, tree.Sha[..16] + (submodules is null ? "" : "-sub"));
         if (!Directory.Exists(root))
         {
             var temp = StoreDirectory.TemporaryName(root);
@@ -207,7 +208,7 @@ public static class Checkout
             return null;
         }
 
-        var temp = StoreDirectory.TemporaryIn(Path.Combine(stateDirectory, "checkouts"), "changes");
+        var temp = StoreDirectory.TemporaryIn(new StateLayout(stateDirectory).Checkouts, "changes");
         using var digest = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
         using (var source = RootedDirectory.Open(repo.Info.WorkingDirectory))
         using (var changes = RootedDirectory.Open(temp, create: true))
@@ -241,7 +242,7 @@ public static class Checkout
         }
 
         var hex = Convert.ToHexStringLower(digest.GetHashAndReset());
-        var layer = Path.Combine(stateDirectory, "checkouts", "changes-" + hex[..16]);
+        var layer = Path.Combine(new StateLayout(stateDirectory).Checkouts, "changes-" + hex[..16]);
         StoreDirectory.Publish(temp, layer);
 
         return (layer, hex);

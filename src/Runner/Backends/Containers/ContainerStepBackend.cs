@@ -365,6 +365,9 @@ public sealed class ContainerStepBackend(
         return kept;
     }
 
+    /// <summary>Done once the run's scratch directory is gone (the store's clean-up).</summary>
+    public Action? AfterRun { get; init; }
+
     /// <summary>Waits for the containers' clean-up still in hand, then removes the run's scratch directory (their upper and work directories).</summary>
     public async ValueTask DisposeAsync()
     {
@@ -373,6 +376,8 @@ public sealed class ContainerStepBackend(
         {
             Directory.Delete(runDirectory, recursive: true);
         }
+
+        AfterRun?.Invoke();
     }
 
     private string Resolve(EnvVar variable)

@@ -38,7 +38,7 @@ public sealed class DirectoryCaches
 
     public DirectoryCaches(string stateDirectory)
     {
-        _root = Path.Combine(stateDirectory, "dir-cache");
+        _root = new StateLayout(stateDirectory).DirectoryCaches;
         _layers = Directory.CreateDirectory(Path.Combine(_root, "layers")).FullName;
         _keys = Directory.CreateDirectory(Path.Combine(_root, "keys")).FullName;
         _leases = Directory.CreateDirectory(Path.Combine(_root, "leases")).FullName;

@@ -1,3 +1,4 @@
+using Ci.Runner.Engine;
 namespace Ci.Runner.Backends.Containers;
 
 /// <summary>
@@ -7,11 +8,12 @@ namespace Ci.Runner.Backends.Containers;
 /// </summary>
 public static class RunDirectories
 {
-    public static string Create(string stateDirectory, string commit)
+    /// <param name="label">Says which run it is (run12); no '-'.</param>
+    public static string Create(string stateDirectory, string label)
     {
-        var runs = Directory.CreateDirectory(Path.Combine(stateDirectory, "runs")).FullName;
+        var runs = Directory.CreateDirectory(new StateLayout(stateDirectory).RunScratch).FullName;
         RemoveAbandoned(runs);
-        return Directory.CreateDirectory(Path.Combine(runs, $"{DateTimeOffset.UtcNow:yyyyMMdd-HHmmss}-{(commit.Length >= 8 ? commit[..8] : "uncommitted")}-{Environment.ProcessId}")).FullName;
+        return Directory.CreateDirectory(Path.Combine(runs, $"{DateTimeOffset.UtcNow:yyyyMMdd-HHmmss}-{label}-{Environment.ProcessId}")).FullName;
     }
 
     private static void RemoveAbandoned(string runs)

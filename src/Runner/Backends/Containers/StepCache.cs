@@ -22,7 +22,7 @@ public sealed class StepCache
 
     public StepCache(string stateDirectory)
     {
-        _root = Path.Combine(stateDirectory, "step-cache");
+        _root = new StateLayout(stateDirectory).StepCache;
         Directory.CreateDirectory(_root);
     }
 

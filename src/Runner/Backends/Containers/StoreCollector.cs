@@ -1,3 +1,4 @@
+using Ci.Runner.Engine;
 using Ci.Isolation.Images;
 using Ci.Runner.Engine.Records;
 using Ci.Runner.Records;
@@ -72,9 +73,9 @@ public static class StoreCollector
             yield return new Candidate($"directory cache {Path.GetFileName(key)}", lastUsed, () => caches.Remove(key));
         }
 
-        foreach (var (kind, dir) in new[] { ("cached step layer", "step-cache"), ("checkout", "checkouts") })
+        var layout = new StateLayout(state);
+        foreach (var (kind, root) in new[] { ("cached step layer", layout.StepCache), ("checkout", layout.Checkouts) })
         {
-            var root = Path.Combine(state, dir);
             foreach (var entry in Directory.Exists(root) ? Directory.EnumerateDirectories(root) : [])
             {
                 if (Path.GetFileName(entry).Contains(".tmp-", StringComparison.Ordinal))
@@ -85,7 +86,7 @@ public static class StoreCollector
                 yield return new Candidate($"{kind} {Path.GetFileName(entry)}", Directory.GetLastWriteTimeUtc(entry), () =>
                 {
                     var bytes = DiskUsage.OfImmutable(entry);
-                    if (dir == "step-cache")
+                    if (root == layout.StepCache)
                     {
                         StepCache.Remove(entry);
                     }
@@ -104,9 +105,9 @@ public static class StoreCollector
     private static long Total(string state, ImageStore images)
     {
         long total = 0;
-        foreach (var dir in new[] { "l", "step-cache", "checkouts", Path.Combine("dir-cache", "layers") })
+        var layout = new StateLayout(state);
+        foreach (var root in new[] { images.Layers.Root, layout.StepCache, layout.Checkouts, Path.Combine(layout.DirectoryCaches, "layers") })
         {
-            var root = Path.Combine(state, dir);
             foreach (var entry in Directory.Exists(root) ? Directory.EnumerateDirectories(root) : [])
             {
                 if (!Path.GetFileName(entry).StartsWith('.') && !entry.Contains(".tmp-", StringComparison.Ordinal))

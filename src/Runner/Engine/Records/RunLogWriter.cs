@@ -1,7 +1,4 @@
 using System.Threading.Channels;
-using Ci.Runner.Engine;
-using Ci.Runner.Records;
-using Ci.Runner.Sources;
 using Microsoft.Data.Sqlite;
 
 namespace Ci.Runner.Engine.Records;

@@ -1,6 +1,3 @@
-using Ci.Runner.Engine;
-using Ci.Runner.Records;
-using Ci.Runner.Sources;
 using Microsoft.Data.Sqlite;
 
 namespace Ci.Runner.Engine.Records;
@@ -29,7 +26,7 @@ public sealed partial class RunStore
     public static RunStore Open(string stateDirectory)
     {
         Directory.CreateDirectory(stateDirectory);
-        var store = new RunStore(Path.Combine(stateDirectory, "runs.db"));
+        var store = new RunStore(new StateLayout(stateDirectory).RunRecords);
         using var db = store.Connect();
         using (var wal = Command(db, "PRAGMA journal_mode = WAL"))
         {
@@ -40,7 +37,7 @@ public sealed partial class RunStore
         var current = Convert.ToInt32(version.ExecuteScalar(), System.Globalization.CultureInfo.InvariantCulture);
         if (current > SchemaVersion)
         {
-            throw new InvalidOperationException($"the run record {Path.Combine(stateDirectory, "runs.db")} is of a newer runner (schema {current}; this one knows {SchemaVersion})");
+            throw new InvalidOperationException($"the run record {new StateLayout(stateDirectory).RunRecords} is of a newer runner (schema {current}; this one knows {SchemaVersion})");
         }
 
         if (current < SchemaVersion)

@@ -1,0 +1,51 @@
+using Ci.Isolation.Images;
+using Ci.Isolation.Registry;
+using Ci.Runner.Engine.Records;
+using Ci.Runner.Records;
+using Ci.Runner.Settings;
+
+namespace Ci.Runner;
+
+/// <summary>
+/// What one runner process builds from its settings, each made once and on first use, so that a
+/// verb pays only for what it touches (<c>validate</c> reads no settings and opens no store): the
+/// settings (read once), one HTTP client and one registry client (whose token cache then serves
+/// every pull and push of the process), the image store, the run records and the artifact store.
+/// <see cref="Program"/> makes one and hands it to the verbs; nothing else builds these.
+/// </summary>
+internal sealed class RunnerHost : IDisposable
+{
+    private readonly Lazy<RunnerSettings> _settings = new(RunnerSettings.FromEnvironment);
+    private readonly Lazy<HttpClient> _http = new(() => new HttpClient { Timeout = TimeSpan.FromMinutes(30) });
+    private readonly Lazy<RegistryClient> _registry;
+    private readonly Lazy<ImageStore> _images;
+    private readonly Lazy<RunStore> _records;
+    private readonly Lazy<ArtifactStore> _artifacts;
+
+    public RunnerHost()
+    {
+        _registry = new(() => new RegistryClient(_http.Value, new RegistryOptions { Insecure = Settings.InsecureRegistries }, Serilog.Log.Logger));
+        _images = new(() => new ImageStore(Settings.StateDirectory, new LayerStore(Settings.StateDirectory) { Limits = Settings.UnpackLimits }));
+        _records = new(() => RunStore.Open(Settings.StateDirectory));
+        _artifacts = new(() => ArtifactStore.Open(Settings.StateDirectory));
+    }
+
+    /// <summary>Throws <see cref="SettingsException"/> for a setting that cannot be read (on every use: Lazy keeps the exception).</summary>
+    public RunnerSettings Settings => _settings.Value;
+
+    public RegistryClient Registry => _registry.Value;
+
+    public ImageStore Images => _images.Value;
+
+    public RunStore Records => _records.Value;
+
+    public ArtifactStore Artifacts => _artifacts.Value;
+
+    public void Dispose()
+    {
+        if (_http.IsValueCreated)
+        {
+            _http.Value.Dispose();
+        }
+    }
+}
