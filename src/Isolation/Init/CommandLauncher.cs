@@ -37,6 +37,9 @@ internal sealed unsafe class CommandLauncher
     private readonly bool _init;
     private readonly bool _interactive;
     private readonly int _terminal = -1;
+    private readonly int[] _cgroups;
+    private readonly bool _newCgroupNamespace;
+    private readonly byte* _zero = ProcFilesystem.Utf8("0");
     private readonly ulong _capMask;
     private readonly uint* _capHeader;
     private readonly uint* _capData;
@@ -61,11 +64,15 @@ internal sealed unsafe class CommandLauncher
         Exec,
         Proc,
         Fork,
+        Cgroup,
+        CgroupNamespace,
     }
 
-    private CommandLauncher(InitSpec spec, string executable, int terminal)
+    private CommandLauncher(InitSpec spec, string executable, int terminal, int[] cgroups)
     {
         _terminal = terminal;
+        _cgroups = cgroups;
+        _newCgroupNamespace = spec.NewCgroupNamespace;
         _display = executable;
         _path = ProcFilesystem.Utf8(executable);
         _argv = Utf8Array(spec.Args);
@@ -106,14 +113,15 @@ internal sealed unsafe class CommandLauncher
 
     /// <summary>Resolves the command inside the (already pivoted) root and prepares its memory.</summary>
     /// <param name="terminal">The command's end of its own terminal (<see cref="Terminal"/>), or -1: then an interactive command keeps runner-init's stdin, stdout and stderr.</param>
-    public static CommandLauncher Prepare(InitSpec spec, int terminal = -1)
+    /// <param name="cgroups">Open descriptors of the container's cgroup.procs files, which PID 1 writes itself into first.</param>
+    public static CommandLauncher Prepare(InitSpec spec, int terminal = -1, int[]? cgroups = null)
     {
         if (spec.Args.Count == 0)
         {
             throw new InvalidOperationException("no command to run");
         }
 
-        return new CommandLauncher(spec, Resolve(spec.Args[0], spec.Env), terminal);
+        return new CommandLauncher(spec, Resolve(spec.Args[0], spec.Env), terminal, cgroups ?? []);
     }
 
     /// <summary>Clones PID 1 of the new namespace; returns its (host) pid once the command's execve has succeeded, or throws with the failed step.</summary>
@@ -147,6 +155,8 @@ internal sealed unsafe class CommandLauncher
                 Step.Seccomp => "prctl(PR_SET_SECCOMP)",
                 Step.Proc => "mount(proc → /proc) and its masks",
                 Step.Fork => "clone (the command under the init)",
+                Step.Cgroup => "joining the container's cgroup (cgroup.procs)",
+                Step.CgroupNamespace => "unshare(CLONE_NEWCGROUP)",
                 _ => "prctl(no_new_privs)",
             };
             var message = $"{what}: {Marshal.GetPInvokeErrorMessage(report[1])}";
@@ -170,6 +180,22 @@ internal sealed unsafe class CommandLauncher
     {
         // If runner-init dies, so does PID 1, and with it the whole namespace.
         _ = prctl(PrSetPdeathsig, SigKill, 0, 0, 0);
+
+        // Into the container's cgroups before anything else (every process it starts is then counted there), and a cgroup
+        // namespace rooted at them, so the container sees its own cgroup as /.
+        foreach (var fd in _cgroups)
+        {
+            if (write(fd, _zero, 1) != 1)
+            {
+                Fail(errorPipe, Step.Cgroup, Errno);
+            }
+        }
+
+        if (_newCgroupNamespace && rawsyscall(SysUnshare, CloneNewCgroup, 0, 0, 0, 0) != 0)
+        {
+            Fail(errorPipe, Step.CgroupNamespace, Errno);
+        }
+
         if (_terminal >= 0)
         {
             // A session of its own whose controlling terminal is the container's: PID 1 leads it, the command joins it.

@@ -18,6 +18,7 @@ internal static unsafe partial class Native
     public const long SysSetgroups = SyscallNumbers.Setgroups;
     public const long SysSetresuid = SyscallNumbers.Setresuid;
     public const long SysSetresgid = SyscallNumbers.Setresgid;
+    public const long SysUnshare = SyscallNumbers.Unshare;
 
     public const ulong MsRdonly = 1, MsNosuid = 2, MsNodev = 4, MsNoexec = 8, MsRemount = 32, MsBind = 4096,
         MsRec = 16384, MsPrivate = 1 << 18, MsSlave = 1 << 19, MsStrictatime = 1 << 24;

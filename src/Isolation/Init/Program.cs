@@ -33,16 +33,22 @@ public static class Program
         }
 
         Terminal? terminal = null;
+        int[] cgroups = [];
         try
         {
             EnterNamespaces(spec);
 
             // Descriptors inherited from the runner must not reach the command (CVE-2024-21626).
             InitException.Check(syscall(SysCloseRange, 3, uint.MaxValue, CloseRangeCloexec), "close_range(3.., CLOEXEC)");
-            foreach (var procs in spec.CgroupProcs)
+            // The container's cgroups are PID 1's to join, not ours: runner-init is the monitor and stays outside them, as conmon
+            // and the shims do, so its threads and memory do not count against the container's limits. Opened here, while the
+            // host's cgroup file systems are still in view; PID 1 writes itself into them before anything else.
+            cgroups = spec.CgroupProcs.Select(procs =>
             {
-                File.WriteAllText(procs, "0");
-            }
+                var fd = open(procs, OWronly | OCloexec, 0);
+                InitException.Check(fd, $"open({procs})");
+                return fd;
+            }).ToArray();
 
             if (spec.NetworkNamespace is { } netns)
             {
@@ -53,11 +59,6 @@ public static class Program
             {
                 Network.LoopbackUp();
                 Network.AllowUnprivilegedPing();
-            }
-
-            if (spec.NewCgroupNamespace)
-            {
-                InitException.Check(unshare(CloneNewCgroup), "unshare(CLONE_NEWCGROUP)");
             }
 
             if (spec.DieWithRunner)
@@ -80,8 +81,13 @@ public static class Program
         var forwarding = Reaper.ForwardSignals();
         try
         {
-            launcher = CommandLauncher.Prepare(spec, terminal?.Far ?? -1);
+            launcher = CommandLauncher.Prepare(spec, terminal?.Far ?? -1, cgroups);
             pid1 = launcher.Start();
+            foreach (var fd in cgroups)
+            {
+                _ = close(fd);
+            }
+
             Reaper.Started(pid1);
             terminal?.Start();
         }

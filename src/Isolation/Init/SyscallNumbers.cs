@@ -15,6 +15,7 @@ public static class SyscallNumbers
     public const long Setgroups = 116;
     public const long Setresuid = 117;
     public const long Setresgid = 119;
+    public const long Unshare = 272;
 
     public const long Personality = 135;
 

@@ -174,6 +174,7 @@ public sealed class LifecycleTests : ContainerFixture
         Assert.That(defined["setgroups"], Is.EqualTo(SyscallNumbers.Setgroups));
         Assert.That(defined["setresuid"], Is.EqualTo(SyscallNumbers.Setresuid));
         Assert.That(defined["setresgid"], Is.EqualTo(SyscallNumbers.Setresgid));
+        Assert.That(defined["unshare"], Is.EqualTo(SyscallNumbers.Unshare));
         Assert.That(defined["personality"], Is.EqualTo(SyscallNumbers.Personality));
         foreach (var (name, number) in SyscallNumbers.Allowed.Where(a => a.Value <= defined.Values.Max()))
         {

@@ -75,6 +75,21 @@ public sealed class LimitsTests : ContainerFixture
     }
 
     [Test, CancelAfter(60_000)]
+    public async Task The_pids_limit_is_the_containers_alone_runner_init_and_its_threads_are_not_counted(CancellationToken ct)
+    {
+        // PID 1's shell and two children: three processes, the limit. runner-init (a .NET process with several threads)
+        // monitors from outside the container's cgroup, as conmon does; inside it, its threads alone would use the limit up.
+        var run = await Host.RunAsync(Host.Spec("sh", "-c", "sleep 0.2 & sleep 0.2 & wait; echo both ran; cat /sys/fs/cgroup/pids/pids.current 2>/dev/null; true") with
+        {
+            Init = false,
+            Limits = new ContainerLimits(Pids: 3, MemoryBytes: 256 * MiB),
+        }, ct);
+
+        Assert.That(run.Result.ExitCode, Is.EqualTo(0), run.ToString());
+        Assert.That(run.Stdout, Does.StartWith("both ran"), run.ToString());
+    }
+
+    [Test, CancelAfter(60_000)]
     public async Task A_timeout_kills_the_whole_process_tree(CancellationToken ct)
     {
         var run = await Host.RunAsync(Host.Spec("/bin/sh", "-c", "trap '' TERM; sleep 313 & sleep 313 & (sleep 313 &); sleep 313") with
