@@ -34,7 +34,7 @@ public sealed partial class ImageBuilder
                 Init = true,
                 Layers = state.Layers.AsEnumerable().Reverse().Select(d => store.Layers.Find(Digest.Parse(d))!.Path).ToList(),
                 Command = command,
-                Env = env.Select(e => e.Split('=', 2)).Where(p => p.Length == 2).GroupBy(p => p[0]).ToDictionary(g => g.Key, g => g.Last()[1]),
+                Env = ImageConfig.EnvironmentOf(env),
                 WorkingDirectory = workdir,
                 Uid = uid,
                 Gid = gid,
@@ -160,18 +160,8 @@ public sealed partial class ImageBuilder
         state.Blobs?.Add(blob);
     }
 
-    private static (uint Uid, uint Gid) User(string? user, string at)
-    {
-        if (string.IsNullOrEmpty(user))
-        {
-            return (0, 0);
-        }
-
-        var parts = user.Split(':');
-        return uint.TryParse(parts[0], out var uid) && (parts.Length == 1 || uint.TryParse(parts[1], out _))
-            ? (uid, parts.Length == 2 ? uint.Parse(parts[1], System.Globalization.CultureInfo.InvariantCulture) : uid)
-            : throw new IsolationException($"{at}: USER '{user}' must be numeric (UID[:GID]) for now");
-    }
+    private static (uint Uid, uint Gid) User(string? user, string at) =>
+        UserIds.TryParse(user, out var uid, out var gid) ? (uid, gid) : throw new IsolationException($"{at}: USER '{user}' must be {UserIds.Expected}");
 
     private static string Source(string context, string source, string at)
     {

@@ -125,7 +125,7 @@ public sealed partial class ImageBuilder(ContainerRuntime runtime, ImageStore st
 
     private static string Expand(string text, State state)
     {
-        var env = state.Config.Env.Select(e => e.Split('=', 2)).Where(p => p.Length == 2).ToDictionary(p => p[0], p => p[1], StringComparer.Ordinal);
+        var env = state.Config.Environment();
         return Variable().Replace(text, m =>
         {
             var name = m.Groups["name"].Value;

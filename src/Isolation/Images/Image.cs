@@ -5,6 +5,25 @@ namespace Ci.Isolation.Images;
 /// <summary>What an image says about running it (the OCI config's Env, Entrypoint, Cmd, WorkingDir, User).</summary>
 public sealed record ImageConfig(IReadOnlyList<string> Env, IReadOnlyList<string>? Entrypoint, IReadOnlyList<string>? Cmd, string? WorkingDir, string? User)
 {
+    /// <summary>The image's environment as names and values: entries without '=' are left out, and a later entry wins.</summary>
+    public Dictionary<string, string> Environment() => EnvironmentOf(Env);
+
+    /// <summary><c>NAME=VALUE</c> entries (an image's, a build's) as names and values: entries without '=' are left out, and a later entry wins.</summary>
+    public static Dictionary<string, string> EnvironmentOf(IEnumerable<string> entries)
+    {
+        var map = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var entry in entries)
+        {
+            var eq = entry.IndexOf('=', StringComparison.Ordinal);
+            if (eq > 0)
+            {
+                map[entry[..eq]] = entry[(eq + 1)..];
+            }
+        }
+
+        return map;
+    }
+
     /// <summary>
     /// A digest of every setting, for cache keys. Not <c>ToString()</c>: a record prints its lists
     /// as type names, so a changed Env or Cmd would keep the same key.

@@ -98,7 +98,7 @@ public sealed class LayerStore
     /// </summary>
     private Layer Place(string directory, Digest diffId)
     {
-        using var exclusive = Exclusive(System.IO.Path.Combine(_root, diffId.Short + ".lock"));
+        using var exclusive = Files.FileLock.Acquire(System.IO.Path.Combine(_root, diffId.Short + ".lock"), $"layer {diffId.Short}", removeOnRelease: true);
         if (Find(diffId) is { } existing)
         {
             return existing;
@@ -115,21 +115,6 @@ public sealed class LayerStore
         File.WriteAllText(record, diffId.ToString());
         File.Move(record, DigestFile(final), overwrite: true);
         return new Layer(diffId, final);
-    }
-
-    private static FileStream Exclusive(string path)
-    {
-        for (var attempt = 0; ; attempt++)
-        {
-            try
-            {
-                return new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None, 1, FileOptions.DeleteOnClose);
-            }
-            catch (IOException) when (attempt < 6000)
-            {
-                Thread.Sleep(10);
-            }
-        }
     }
 
     /// <summary>A scratch directory on the store's file system (so <see cref="Adopt"/> can rename it in).</summary>

@@ -98,7 +98,7 @@ public sealed class ImagePuller(RegistryClient client, ImageStore store, string 
         }
 
         // One download per blob across runners: an exclusive lock file; whoever gets it second finds the blob there.
-        await using var lockFile = await AcquireAsync(path + ".lock", cancellationToken);
+        using var lockFile = await Files.FileLock.AcquireAsync(path + ".lock", $"blob {digest.Short}", removeOnRelease: true, cancellationToken: cancellationToken);
         if (!File.Exists(path))
         {
             long bytes = 0;
@@ -111,20 +111,5 @@ public sealed class ImagePuller(RegistryClient client, ImageStore store, string 
         }
 
         return path;
-    }
-
-    private static async Task<FileStream> AcquireAsync(string path, CancellationToken cancellationToken)
-    {
-        while (true)
-        {
-            try
-            {
-                return new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None, 1, FileOptions.DeleteOnClose);
-            }
-            catch (IOException)
-            {
-                await Task.Delay(50, cancellationToken);
-            }
-        }
     }
 }

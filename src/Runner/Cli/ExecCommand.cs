@@ -109,7 +109,7 @@ internal static class ExecCommand
         var service = new RunService(
             new GitSources(settings.StateDirectory, settings.GitCredentials),
             new ContainerBackendFactory(settings.RuntimeOptions, host.Images,
-                async (r, ct) => await ImageCommand.PullAsync(host, r, quiet: json, ct) ?? throw new IsolationException($"cannot pull {r}"),
+                (r, ct) => ImageCommand.PullOrThrowAsync(host, r, quiet: json, ct),
                 host.Artifacts, settings.StoreLimit),
             host.Records);
         using var run = await service.PrepareAsync(new RunRequest

@@ -30,6 +30,20 @@ internal static class ImageCommand
     /// <summary>Pulls an image, showing each layer's progress (bars on a terminal, lines elsewhere, nothing with --quiet); returns null after printing the error.</summary>
     public static async Task<Image?> PullAsync(RunnerHost host, ImageReference reference, bool quiet, CancellationToken cancellationToken)
     {
+        try
+        {
+            return await PullOrThrowAsync(host, reference, quiet, cancellationToken);
+        }
+        catch (IsolationException ex)
+        {
+            Console.Error.WriteLine($"runner: {ex.Message}");
+            return null;
+        }
+    }
+
+    /// <summary>As <see cref="PullAsync"/>, but a failure is an <see cref="IsolationException"/> that says why ("cannot pull X: cause"): a run keeps it as the job's reason.</summary>
+    public static async Task<Image> PullOrThrowAsync(RunnerHost host, ImageReference reference, bool quiet, CancellationToken cancellationToken)
+    {
         var puller = new ImagePuller(host.Registry, host.Images, host.Settings.StateDirectory, Serilog.Log.Logger);
         var output = Console.Error;
         if (!quiet)
@@ -46,8 +60,7 @@ internal static class ImageCommand
         }
         catch (IsolationException ex)
         {
-            Console.Error.WriteLine($"runner: cannot pull {reference}: {ex.Message}");
-            return null;
+            throw new IsolationException($"cannot pull {reference}: {ex.Message}", ex);
         }
     }
 

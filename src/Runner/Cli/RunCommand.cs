@@ -239,13 +239,9 @@ internal static class RunCommand
             ["HOME"] = "/root",
             ["HOSTNAME"] = parse.GetValue(Hostname)!,
         };
-        foreach (var e in config.Env)
+        foreach (var (name, value) in config.Environment())
         {
-            var eq = e.IndexOf('=', StringComparison.Ordinal);
-            if (eq > 0)
-            {
-                env[e[..eq]] = e[(eq + 1)..];
-            }
+            env[name] = value;
         }
 
         foreach (var e in parse.GetValue(EnvVars) ?? [])
@@ -279,17 +275,11 @@ internal static class RunCommand
             mounts.Add(new BindMount(Path.GetFullPath(parts[0]), parts[1], parts.Length == 3 && parts[2] == "ro"));
         }
 
-        uint uid = 0, gid = 0;
-        if ((parse.GetValue(User) ?? config.User) is { Length: > 0 } user)
+        var user = parse.GetValue(User) ?? config.User;
+        if (!UserIds.TryParse(user, out var uid, out var gid))
         {
-            var ids = user.Split(':');
-            if (ids.Length > 2 || !uint.TryParse(ids[0], out uid) || (ids.Length == 2 && !uint.TryParse(ids[1], out gid)))
-            {
-                error = $"user '{user}' must be UID or UID:GID (numbers; names are not looked up yet)";
-                return null;
-            }
-
-            gid = ids.Length == 2 ? gid : uid;
+            error = $"user '{user}' must be {UserIds.Expected}";
+            return null;
         }
 
         return new ContainerSpec

@@ -80,7 +80,7 @@ public static class RemoteSource
 
         var mirrors = Directory.CreateDirectory(new StateLayout(stateDirectory).Mirrors).FullName;
         var path = Path.Combine(mirrors, Ci.Isolation.Images.CacheKey.Of("mirror", url)[..16] + ".git");
-        using (Backends.Containers.FileLock.Acquire(path + ".lock", $"the mirror of {Display(url)}"))
+        using (Ci.Isolation.Files.FileLock.Acquire(path + ".lock", $"the mirror of {Display(url)}"))
         {
             try
             {

@@ -533,7 +533,7 @@ public sealed class ExecTests : ExecFixture
         var result = await ExecAsync(repo);
 
         Assert.That(result.ExitCode, Is.EqualTo(1), result.StandardError);
-        Assert.That(result.StandardOutput, Does.Contain("step 1 (id): user 'builder' must be numeric (UID[:GID])"));
+        Assert.That(result.StandardOutput, Does.Contain("step 1 (id): user 'builder' must be UID or UID:GID (numbers; names are not looked up yet)"));
         Assert.That(result.StandardError, Does.Not.Contain("   at "), "no stack trace");
     }
 }

@@ -25,7 +25,8 @@ public sealed class RunRecordTests : ExecFixture
 
         Assert.That(run.ExitCode, Is.Not.EqualTo(0));
         Assert.That(logs.ExitCode, Is.EqualTo(0), logs.StandardError);
-        Assert.That(logs.StandardError, Does.StartWith("==> build: failed: ").And.Contain("127.0.0.1:9"), "why the job failed, though it printed nothing");
+        Assert.That(logs.StandardError, Does.StartWith("==> build: failed: cannot pull 127.0.0.1:9/no/such:image: ").And.Contain("Connection refused"),
+            "why the job failed, with the pull's cause, though it printed nothing");
         Assert.That(oneJob.StandardError, Does.StartWith("==> build: failed: "), "the job is known to the record though it ran no step");
         Assert.That((artifacts.ExitCode, artifacts.StandardError.Trim()), Is.EqualTo((0, "runner: run 1 kept no artifacts (none of its jobs declares any, or they expired)")));
     }

@@ -194,7 +194,7 @@ public sealed class ContainerStepBackend(
     /// <summary>The container of a step: the job's image, checkout and artifacts under <paramref name="stepLayersTopFirst"/>, the step's environment, user, limits and network.</summary>
     private ContainerSpec StepSpec(Handle handle, PlannedStep step, IReadOnlyList<string> stepLayersTopFirst)
     {
-        var env = handle.Config.Env.Select(e => e.Split('=', 2)).Where(p => p.Length == 2).ToDictionary(p => p[0], p => p[1], StringComparer.Ordinal);
+        var env = handle.Config.Environment();
         foreach (var variable in step.Env)
         {
             env[variable.Name] = Resolve(variable);
@@ -391,16 +391,7 @@ public sealed class ContainerStepBackend(
         return value;
     }
 
-    private static (uint, uint) User(string? user, PlannedStep step)
-    {
-        if (string.IsNullOrEmpty(user))
-        {
-            return (0, 0);
-        }
-
-        var parts = user.Split(':');
-        return uint.TryParse(parts[0], out var uid)
-            ? (uid, parts.Length > 1 && uint.TryParse(parts[1], out var gid) ? gid : uid)
-            : throw new BackendException($"step {step.Index} ({step.Name}): user '{user}' must be numeric (UID[:GID]) in this version; names are not looked up yet", infrastructure: false);
-    }
+    private static (uint, uint) User(string? user, PlannedStep step) =>
+        UserIds.TryParse(user, out var uid, out var gid) ? (uid, gid)
+            : throw new BackendException($"step {step.Index} ({step.Name}): user '{user}' must be {UserIds.Expected}", infrastructure: false);
 }

@@ -1,12 +1,11 @@
 using Ci.Isolation.Containers;
+using Ci.Isolation.Files;
 using Ci.Isolation.Images;
 using Ci.Pipeline.Model;
 using Ci.Pipeline.Plan;
 using Ci.Runner.Engine;
 using Ci.Runner.Records;
 using Ci.Runner.Sources;
-using CliWrap;
-using CliWrap.Buffered;
 
 namespace Ci.Runner.Backends.Containers;
 
@@ -44,6 +43,9 @@ public sealed class DirectoryCaches
         _leases = Directory.CreateDirectory(Path.Combine(_root, "leases")).FullName;
     }
 
+    /// <summary>Guards the keys, the leases and the clean-up of layers no key or lease uses.</summary>
+    private string LockPath => Path.Combine(_root, ".lock");
+
     /// <summary>
     /// Prepares one cache of a job: the stored version of its key (or of the newest key that starts
     /// with a fallback prefix), leased, and a fresh upper directory under <paramref name="workDirectory"/>.
@@ -55,7 +57,7 @@ public sealed class DirectoryCaches
         var upper = Directory.CreateDirectory(Path.Combine(dir, "upper")).FullName;
         var empty = Directory.CreateDirectory(Path.Combine(dir, "empty")).FullName;
 
-        using (FileLock.Acquire(Path.Combine(_root, ".lock"), "the directory caches"))
+        using (FileLock.Acquire(LockPath, "the directory caches"))
         {
             var (restoredFrom, ids, manifest) = cache.Policy == CachePolicy.Push ? (null, [], null) : Find(cache, scope);
             if (manifest is not null)
@@ -79,18 +81,27 @@ public sealed class DirectoryCaches
     /// <summary>Keeps what the job left in the cache as the key's new version. Returns the number of layers in it.</summary>
     public async Task<int> SaveAsync(CacheMount mount, CancellationToken cancellationToken)
     {
-        using (FileLock.Acquire(Path.Combine(_root, ".lock"), "the directory caches"))
+        // The lock is held for moments only: a flatten copies the whole cache, and every job's caches wait for this lock. While it
+        // runs, the job's lease keeps the layers it reads and the one it writes from the clean-up.
+        var id = NewId();
+        List<string> ids;
+        using (await FileLock.AcquireAsync(LockPath, "the directory caches", cancellationToken: cancellationToken))
         {
-            var id = NewId();
             Directory.Move(mount.Upper, Path.Combine(_layers, id));
-            List<string> ids = [id, .. mount.LayerIds];
-            if (ids.Count > MaxDepth)
-            {
-                var flat = NewId();
-                await FlattenAsync(ids.Select(i => Path.Combine(_layers, i)).ToList(), Path.Combine(_layers, flat), cancellationToken);
-                ids = [flat];
-            }
+            ids = [id, .. mount.LayerIds];
+            File.WriteAllLines(mount.Lease, ids);
+        }
 
+        if (ids.Count > MaxDepth)
+        {
+            var flat = NewId();
+            File.WriteAllLines(mount.Lease, [.. ids, flat]);
+            await LayerFlattener.FlattenAsync(ids.Select(i => Path.Combine(_layers, i)).ToList(), Path.Combine(_layers, flat), cancellationToken);
+            ids = [flat];
+        }
+
+        using (await FileLock.AcquireAsync(LockPath, "the directory caches", cancellationToken: cancellationToken))
+        {
             var manifest = Path.Combine(Directory.CreateDirectory(Path.Combine(_keys, mount.Scope)).FullName, mount.Cache.Key);
             var temporary = manifest + $".{Environment.ProcessId}.tmp";
             File.WriteAllLines(temporary, ids);
@@ -134,28 +145,6 @@ public sealed class DirectoryCaches
         return (null, [], null);
     }
 
-    /// <summary>Merges a stack of layers (whiteouts and all) into one, through the kernel's overlay in a private mount namespace.</summary>
-    private static async Task FlattenAsync(IReadOnlyList<string> topFirst, string target, CancellationToken cancellationToken)
-    {
-        Directory.CreateDirectory(target);
-        var merged = Directory.CreateDirectory(target + ".merged").FullName;
-        try
-        {
-            var result = await CliWrap.Cli.Wrap("unshare")
-                .WithArguments(["--mount", "--propagation", "private", "sh", "-c", "mount -t overlay overlay -o \"lowerdir=$1\" \"$2\" && cp -a \"$2/.\" \"$3/\"", "sh", string.Join(':', topFirst), merged, target])
-                .WithValidation(CommandResultValidation.None)
-                .ExecuteBufferedAsync(cancellationToken);
-            if (result.ExitCode != 0)
-            {
-                throw new IOException($"cannot flatten the cache's {topFirst.Count} layers: {result.StandardError.Trim()}");
-            }
-        }
-        finally
-        {
-            Directory.Delete(merged);
-        }
-    }
-
     /// <summary>
     /// The keys of every scope (SCOPE/KEY), with when each was last saved or restored (for the
     /// store's clean-up, which removes the longest unused).
@@ -171,7 +160,7 @@ public sealed class DirectoryCaches
     /// <summary>Forgets a key (SCOPE/KEY, as <see cref="Keys"/> names it), and removes its layers unless another key or a running job uses them. Returns the bytes freed.</summary>
     public long Remove(string key)
     {
-        using (FileLock.Acquire(Path.Combine(_root, ".lock"), "the directory caches"))
+        using (FileLock.Acquire(LockPath, "the directory caches"))
         {
             File.Delete(Path.Combine(_keys, key));
             File.Delete(Path.Combine(_keys, key + UsedSuffix));
