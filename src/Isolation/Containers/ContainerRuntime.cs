@@ -51,8 +51,6 @@ public sealed partial class ContainerRuntime
     public Task<NetworkNamespace> CreateNetworkNamespaceAsync(CancellationToken cancellationToken = default) =>
         NetworkNamespace.CreateAsync(Path.Combine(NetworksDirectory, Owner.Current().Pid.ToString()), _options.UnsharePath, cancellationToken);
 
-    private const string RefusedPrefix = "refused: "; // runner-init's InitSpecException.Prefix
-
     /// <param name="killNow">When cancelled after <paramref name="cancellationToken"/>, the grace period is cut short: SIGKILL at once.</param>
     public async Task<ContainerResult> RunAsync(ContainerSpec spec, Action<OutputLine>? output = null, CancellationToken cancellationToken = default,
         CancellationToken killNow = default)
@@ -79,14 +77,12 @@ public sealed partial class ContainerRuntime
             var result = ReadResult(init.ResultFile);
             if (result.Error is { } error)
             {
-                if (error.StartsWith(RefusedPrefix, StringComparison.Ordinal))
+                switch (result.Stage)
                 {
-                    throw new ContainerSpecException(error[RefusedPrefix.Length..]);
-                }
-
-                if (!error.StartsWith("exec ", StringComparison.Ordinal))
-                {
-                    throw new IsolationException($"container set-up failed: {error}");
+                    case InitStage.Refused:
+                        throw new ContainerSpecException(error);
+                    case not InitStage.Exec:
+                        throw new ContainerSetupException($"container set-up failed: {error}", result.Operation, result.Errno);
                 }
 
                 // A command that cannot be executed is the user's failure, reported like a shell does.

@@ -160,7 +160,7 @@ internal sealed unsafe class CommandLauncher
                 _ => "prctl(no_new_privs)",
             };
             var message = $"{what}: {Marshal.GetPInvokeErrorMessage(report[1])}";
-            throw report[0] == (int)Step.Exec ? InitException.ExecFailed(message[5..]) : new InitException(what, report[1]);
+            throw report[0] == (int)Step.Exec ? InitException.ExecFailed(message[5..], report[1]) : new InitException(what, report[1]);
         }
 
         return pid;

@@ -8,18 +8,26 @@ internal sealed class InitException : Exception
     public InitException(string operation, int errno)
         : base($"{operation}: {Marshal.GetPInvokeErrorMessage(errno)} (errno {errno})")
     {
+        Operation = operation;
         Errno = errno;
     }
 
-    private InitException(string message)
+    private InitException(string message, int? errno)
         : base(message)
     {
+        Errno = errno;
+        IsExec = true;
     }
 
-    public int Errno { get; }
+    /// <summary>The call that failed (<c>mount(overlay → /x)</c>); null for an exec failure, whose message names the command.</summary>
+    public string? Operation { get; }
 
-    /// <summary>The command cannot be executed; the runtime reports this like a shell (exit 127), not as a set-up failure.</summary>
-    public static InitException ExecFailed(string message) => new("exec " + message);
+    public int? Errno { get; }
+
+    /// <summary>The command cannot be executed: the runtime reports this like a shell (exit 127), not as a set-up failure.</summary>
+    public bool IsExec { get; }
+
+    public static InitException ExecFailed(string message, int? errno = null) => new("exec " + message, errno);
 
     /// <summary>Checks a libc return value; on -1 throws with the current errno.</summary>
     public static void Check(long result, string operation)

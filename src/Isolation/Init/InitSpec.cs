@@ -86,7 +86,33 @@ public sealed record InitSpec
 }
 
 /// <summary>How the command ended, or why it could not start.</summary>
-public sealed record InitResult(int? ExitCode, int? Signal, string? Error);
+/// <summary>
+/// How a container ended, as runner-init reports it: the command's exit code or signal, or why it
+/// could not start. A failure keeps its structure across the process boundary:
+/// <see cref="Stage"/> says whose it is (<see cref="InitStage"/>), <see cref="Operation"/> and
+/// <see cref="Errno"/> say which call failed, and <see cref="Error"/> is the sentence a person reads.
+/// </summary>
+public sealed record InitResult(int? ExitCode, int? Signal, string? Error)
+{
+    public string? Stage { get; init; }
+
+    public string? Operation { get; init; }
+
+    public int? Errno { get; init; }
+}
+
+/// <summary>Where a container's start failed.</summary>
+public static class InitStage
+{
+    /// <summary>The spec cannot be set up in this image through no fault of the host (a mount target behind a link).</summary>
+    public const string Refused = "refused";
+
+    /// <summary>The command cannot be executed (not found, not executable): the user's failure, reported as a shell does (127).</summary>
+    public const string Exec = "exec";
+
+    /// <summary>The host failed to make the container (a namespace, a mount, a cgroup).</summary>
+    public const string Setup = "setup";
+}
 
 [JsonSerializable(typeof(InitSpec))]
 [JsonSerializable(typeof(InitResult))]

@@ -55,6 +55,9 @@ public static class InitWire
             Number(writer, "exitCode", result.ExitCode);
             Number(writer, "signal", result.Signal);
             writer.WriteString("error", result.Error);
+            writer.WriteString("stage", result.Stage);
+            writer.WriteString("operation", result.Operation);
+            Number(writer, "errno", result.Errno);
             writer.WriteEndObject();
         }
 

@@ -123,8 +123,19 @@ public static class Program
 
     private static int SetupFailure(SafeFileHandle resultFile, Exception ex)
     {
-        Report(resultFile, new InitResult(null, null, ex is InitSpecException ? InitSpecException.Prefix + ex.Message : ex.Message));
-        if (!ex.Message.StartsWith("exec ", StringComparison.Ordinal) && ex is not InitSpecException)
+        var stage = ex switch
+        {
+            InitSpecException => InitStage.Refused,
+            InitException { IsExec: true } => InitStage.Exec,
+            _ => InitStage.Setup,
+        };
+        Report(resultFile, new InitResult(null, null, ex.Message)
+        {
+            Stage = stage,
+            Operation = (ex as InitException)?.Operation,
+            Errno = (ex as InitException)?.Errno,
+        });
+        if (stage == InitStage.Setup)
         {
             Console.Error.WriteLine($"runner-init: {(ex is InitException ? ex.Message : ex.ToString())}");
         }

@@ -61,7 +61,12 @@ public sealed class InitWireTests
     [TestCase(null, null, "exec /nope: No such file or directory \"x\"")]
     public void A_result_written_by_runner_init_reads_back_in_the_runtime(int? exitCode, int? signal, string? error)
     {
-        var result = new InitResult(exitCode, signal, error);
+        var result = new InitResult(exitCode, signal, error) with
+        {
+            Stage = error is null ? null : InitStage.Setup,
+            Operation = error is null ? null : "mount(overlay → /x/rootfs)",
+            Errno = error is null ? null : 22,
+        };
 
         var read = JsonSerializer.Deserialize(InitWire.WriteResult(result), InitJson.Default.InitResult);
 

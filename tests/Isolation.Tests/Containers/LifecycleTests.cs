@@ -11,6 +11,18 @@ namespace Ci.Isolation.Tests.Containers;
 public sealed class LifecycleTests : ContainerFixture
 {
 
+    [Test, CancelAfter(60_000)]
+    public async Task A_set_up_failure_keeps_the_failed_call_and_its_errno_across_runner_init(CancellationToken ct)
+    {
+        var missing = Path.Combine(Host.Directory, "no-such-layer-" + Guid.NewGuid().ToString("N")[..6]);
+
+        var ex = Assert.ThrowsAsync<ContainerSetupException>(() => Host.RunAsync(Host.Spec("true") with { Layers = [missing, Host.Rootfs] }, ct));
+
+        Assert.That(ex!.Operation, Does.StartWith("mount("), ex.Message);
+        Assert.That(ex.Errno, Is.EqualTo(2), ex.Message); // ENOENT
+        Assert.That(ex.Message, Does.StartWith("container set-up failed: mount("));
+    }
+
     [Test, CancelAfter(30_000)]
     public async Task Exit_codes_and_signals_are_reported_as_the_shell_sees_them(CancellationToken ct)
     {
