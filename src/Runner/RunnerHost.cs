@@ -1,4 +1,5 @@
 using Ci.Isolation.Images;
+using Ci.Isolation.Processes;
 using Ci.Isolation.Registry;
 using Ci.Runner.Engine.Records;
 using Ci.Runner.Records;
@@ -26,7 +27,7 @@ internal sealed class RunnerHost : IDisposable
     {
         _registry = new(() => new RegistryClient(_http.Value, new RegistryOptions { Insecure = Settings.InsecureRegistries }, Serilog.Log.Logger));
         _images = new(() => new ImageStore(Settings.StateDirectory, new LayerStore(Settings.StateDirectory) { Limits = Settings.UnpackLimits }));
-        _records = new(() => RunStore.Open(Settings.StateDirectory));
+        _records = new(() => RunStore.Open(Settings.StateDirectory, new RunnerIdentity(ProcessIdentity.Current.Token, ProcessIdentity.IsAliveToken)));
         _artifacts = new(() => ArtifactStore.Open(Settings.StateDirectory));
     }
 

@@ -1,4 +1,5 @@
 using Ci.Isolation.Cgroups;
+using Ci.Isolation.Processes;
 
 namespace Ci.Isolation.Containers;
 
@@ -7,37 +8,6 @@ public sealed partial class ContainerRuntime
     private const string OwnerFile = "owner";
 
     private readonly System.Collections.Concurrent.ConcurrentDictionary<Task, byte> _cleanups = new();
-
-    /// <summary>The process that owns a container directory: pid and start time, so a reused pid is not mistaken for it.</summary>
-    private sealed record Owner(int Pid, long StartTicks)
-    {
-        private static readonly Lazy<Owner> Self = new(() => new(Environment.ProcessId, StartTime(Environment.ProcessId) ?? 0));
-
-        /// <summary>This process, read from /proc once: it is written into every container's directory.</summary>
-        public static Owner Current() => Self.Value;
-
-        public static Owner? Parse(string text) =>
-            text.Split(' ') is [var p, var s] && int.TryParse(p, out var pid) && long.TryParse(s, out var start) ? new Owner(pid, start) : null;
-
-        public bool IsAlive => StartTime(Pid) == StartTicks;
-
-        public override string ToString() => $"{Pid} {StartTicks}";
-
-        private static long? StartTime(int pid)
-        {
-            try
-            {
-                // Field 22 of /proc/PID/stat, after the parenthesised command name (which may hold spaces).
-                var stat = File.ReadAllText($"/proc/{pid}/stat");
-                var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
-                return long.Parse(fields[19], System.Globalization.CultureInfo.InvariantCulture);
-            }
-            catch (Exception ex) when (ex is IOException or FormatException or IndexOutOfRangeException)
-            {
-                return null;
-            }
-        }
-    }
 
     /// <summary>
     /// Waits for the clean-ups that <see cref="RuntimeOptions.DeferCleanup"/> left running: after
@@ -95,7 +65,7 @@ public sealed partial class ContainerRuntime
         foreach (var dir in Directory.EnumerateDirectories(ContainersDirectory))
         {
             var ownerFile = Path.Combine(dir, OwnerFile);
-            var owner = File.Exists(ownerFile) ? Owner.Parse(File.ReadAllText(ownerFile)) : null;
+            ProcessIdentity? owner = File.Exists(ownerFile) && ProcessIdentity.TryParse(File.ReadAllText(ownerFile), out var o) ? o : null;
             if (owner is { IsAlive: true })
             {
                 continue;
@@ -109,10 +79,10 @@ public sealed partial class ContainerRuntime
             DeleteTree(dir);
         }
 
-        // Network namespaces of runners that are gone: n/PID/ID files, kept while that runner lives.
+        // Network namespaces of runners that are gone: n/OWNER/ID files, kept while that runner lives.
         foreach (var owner in Directory.Exists(NetworksDirectory) ? Directory.EnumerateDirectories(NetworksDirectory) : [])
         {
-            if (int.TryParse(Path.GetFileName(owner), out var pid) && Directory.Exists($"/proc/{pid}") && pid != Environment.ProcessId)
+            if (ProcessIdentity.TryParse(Path.GetFileName(owner), out var runner) && runner.IsAlive && !runner.IsCurrent)
             {
                 continue;
             }

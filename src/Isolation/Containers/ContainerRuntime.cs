@@ -1,6 +1,7 @@
 using System.Text.Json;
 using Ci.Isolation.Cgroups;
 using Ci.Isolation.Init;
+using Ci.Isolation.Processes;
 using Serilog;
 
 namespace Ci.Isolation.Containers;
@@ -49,7 +50,7 @@ public sealed partial class ContainerRuntime
 
     /// <summary>Makes a network namespace for several containers to share (see <see cref="ContainerNetwork.Shared"/>).</summary>
     public Task<NetworkNamespace> CreateNetworkNamespaceAsync(CancellationToken cancellationToken = default) =>
-        NetworkNamespace.CreateAsync(Path.Combine(NetworksDirectory, Owner.Current().Pid.ToString()), _options.UnsharePath, cancellationToken);
+        NetworkNamespace.CreateAsync(Path.Combine(NetworksDirectory, ProcessIdentity.Current.Token), _options.UnsharePath, cancellationToken);
 
     /// <param name="killNow">When cancelled after <paramref name="cancellationToken"/>, the grace period is cut short: SIGKILL at once.</param>
     public async Task<ContainerResult> RunAsync(ContainerSpec spec, Action<OutputLine>? output = null, CancellationToken cancellationToken = default,
@@ -69,7 +70,7 @@ public sealed partial class ContainerRuntime
         Directory.CreateDirectory(dir, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
         try
         {
-            File.WriteAllText(Path.Combine(dir, OwnerFile), Owner.Current().ToString());
+            File.WriteAllText(Path.Combine(dir, OwnerFile), ProcessIdentity.Current.Token);
             var init = Prepare(spec, dir, cgroup);
             cgroup.Create(spec.Limits);
             var (timedOut, tooBig) = await ExecuteAsync(spec, dir, output, cancellationToken, killNow);

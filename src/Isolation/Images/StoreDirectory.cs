@@ -47,7 +47,7 @@ public static class StoreDirectory
     /// A temporary name beside <paramref name="path"/> that says which process writes it
     /// (PATH.tmp-PID-RANDOM), so that the start-up clean-up can tell an abandoned one from a live one.
     /// </summary>
-    public static string TemporaryName(string path) => $"{path}{TemporaryMark}{Environment.ProcessId}-{Random.Shared.NextInt64(1L << 40):x10}";
+    public static string TemporaryName(string path) => $"{path}{TemporaryMark}{Processes.ProcessIdentity.Current.Token}-{Random.Shared.NextInt64(1L << 40):x10}";
 
     /// <summary>A temporary entry inside <paramref name="directory"/> (DIRECTORY/.tmp-PID-RANDOM).</summary>
     public static string TemporaryIn(string directory, string prefix = "") => TemporaryName(Path.Combine(directory, prefix));
@@ -74,8 +74,8 @@ public static class StoreDirectory
             }
 
             var owner = entry.Name[(mark + TemporaryMark.Length)..].Split('-')[0];
-            var abandoned = owner.Length < 10 && int.TryParse(owner, out var pid)
-                ? pid != Environment.ProcessId && !Directory.Exists($"/proc/{pid}")
+            var abandoned = Processes.ProcessIdentity.TryParse(owner, out var writer)
+                ? !writer.IsCurrent && !writer.IsAlive
                 : entry.LastWriteTimeUtc < DateTime.UtcNow.AddHours(-1);
             if (!abandoned)
             {

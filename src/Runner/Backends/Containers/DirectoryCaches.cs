@@ -1,6 +1,7 @@
 using Ci.Isolation.Containers;
 using Ci.Isolation.Files;
 using Ci.Isolation.Images;
+using Ci.Isolation.Processes;
 using Ci.Pipeline.Model;
 using Ci.Pipeline.Plan;
 using Ci.Runner.Engine;
@@ -65,7 +66,7 @@ public sealed class DirectoryCaches
                 File.WriteAllBytes(manifest + UsedSuffix, []); // for the store's clean-up: used now
             }
 
-            var lease = Path.Combine(_leases, $"{Environment.ProcessId}-{Guid.NewGuid():N}");
+            var lease = Path.Combine(_leases, $"{ProcessIdentity.Current.Token}-{Guid.NewGuid():N}");
             File.WriteAllLines(lease, ids);
             var volumes = containerPaths.Select((target, n) =>
             {
@@ -186,8 +187,7 @@ public sealed class DirectoryCaches
 
         foreach (var lease in Directory.EnumerateFiles(_leases))
         {
-            var pid = Path.GetFileName(lease).Split('-')[0];
-            if (Directory.Exists($"/proc/{pid}"))
+            if (ProcessIdentity.IsAliveToken(Path.GetFileName(lease).Split('-')[0]))
             {
                 used.UnionWith(File.ReadAllLines(lease));
             }

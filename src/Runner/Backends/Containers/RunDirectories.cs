@@ -1,3 +1,4 @@
+using Ci.Isolation.Processes;
 using Ci.Runner.Engine;
 namespace Ci.Runner.Backends.Containers;
 
@@ -13,15 +14,14 @@ public static class RunDirectories
     {
         var runs = Directory.CreateDirectory(new StateLayout(stateDirectory).RunScratch).FullName;
         RemoveAbandoned(runs);
-        return Directory.CreateDirectory(Path.Combine(runs, $"{DateTimeOffset.UtcNow:yyyyMMdd-HHmmss}-{label}-{Environment.ProcessId}")).FullName;
+        return Directory.CreateDirectory(Path.Combine(runs, $"{DateTimeOffset.UtcNow:yyyyMMdd-HHmmss}-{label}-{ProcessIdentity.Current.Token}")).FullName;
     }
 
     private static void RemoveAbandoned(string runs)
     {
         foreach (var dir in Directory.EnumerateDirectories(runs))
         {
-            var pid = Path.GetFileName(dir).Split('-')[^1];
-            if (!int.TryParse(pid, out _) || !Directory.Exists($"/proc/{pid}"))
+            if (!ProcessIdentity.IsAliveToken(Path.GetFileName(dir).Split('-')[^1]))
             {
                 try
                 {

@@ -95,15 +95,17 @@ public sealed partial class RunStore
         }
     }
 
-    private static void MarkInterrupted(SqliteConnection db)
+    private void MarkInterrupted(SqliteConnection db)
     {
-        using var running = Command(db, "SELECT id, pid FROM runs WHERE status = 'running'");
+        using var running = Command(db, "SELECT id, pid, owner FROM runs WHERE status = 'running'");
         var dead = new List<long>();
         using (var reader = running.ExecuteReader())
         {
             while (reader.Read())
             {
-                if (!Directory.Exists($"/proc/{reader.GetInt32(1)}"))
+                // Runs recorded before version 2 name their runner by pid alone.
+                var owner = reader.IsDBNull(2) ? reader.GetInt32(1).ToString(System.Globalization.CultureInfo.InvariantCulture) : reader.GetString(2);
+                if (!_runner.IsAlive(owner))
                 {
                     dead.Add(reader.GetInt64(0));
                 }

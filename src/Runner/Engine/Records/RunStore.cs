@@ -2,6 +2,9 @@ using Microsoft.Data.Sqlite;
 
 namespace Ci.Runner.Engine.Records;
 
+/// <summary>A runner as its run records name it (<see cref="Token"/>), and the one way to tell whether the runner a token names still lives.</summary>
+public sealed record RunnerIdentity(string Token, Func<string, bool> IsAlive);
+
 /// <summary>What started a run.</summary>
 public sealed record RunOrigin(string Repository, string Commit, string Branch, string Event);
 
@@ -14,19 +17,22 @@ public sealed record RunOrigin(string Repository, string Commit, string Branch, 
 /// </summary>
 public sealed partial class RunStore
 {
-    private const int SchemaVersion = 1;
+    private const int SchemaVersion = 2;
 
     private readonly string _connectionString;
+    private readonly RunnerIdentity _runner;
 
-    private RunStore(string path)
+    private RunStore(string path, RunnerIdentity runner)
     {
+        _runner = runner;
         _connectionString = new SqliteConnectionStringBuilder { DataSource = path, Pooling = false, DefaultTimeout = 30 }.ToString();
     }
 
-    public static RunStore Open(string stateDirectory)
+    /// <param name="runner">This runner, as the runs it records name it, and how to tell whether the runner of a run still lives (a run whose runner is gone reads as interrupted).</param>
+    public static RunStore Open(string stateDirectory, RunnerIdentity runner)
     {
         Directory.CreateDirectory(stateDirectory);
-        var store = new RunStore(new StateLayout(stateDirectory).RunRecords);
+        var store = new RunStore(new StateLayout(stateDirectory).RunRecords, runner);
         using var db = store.Connect();
         using (var wal = Command(db, "PRAGMA journal_mode = WAL"))
         {
@@ -58,9 +64,14 @@ public sealed partial class RunStore
                     id INTEGER PRIMARY KEY, run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE, job_id TEXT NOT NULL,
                     step_index INTEGER NOT NULL, is_error INTEGER NOT NULL, time TEXT NOT NULL, text TEXT NOT NULL);
                 CREATE INDEX IF NOT EXISTS log_lines_by_step ON log_lines (run_id, job_id, step_index, id);
-                PRAGMA user_version = 1;
                 """);
             create.ExecuteNonQuery();
+            if (current < 2)
+            {
+                // Version 2: the runner that records a run is named with its start time too, so a reused pid is not taken for it.
+                using var owner = Command(db, "ALTER TABLE runs ADD COLUMN owner TEXT; PRAGMA user_version = 2;");
+                owner.ExecuteNonQuery();
+            }
         }
 
         return store;
@@ -71,11 +82,11 @@ public sealed partial class RunStore
     {
         using var db = Connect();
         using var insert = Command(db, """
-            INSERT INTO runs (started, status, repository, commit_id, branch, event, pid)
-            VALUES ($started, 'running', $repository, $commit, $branch, $event, $pid) RETURNING id
+            INSERT INTO runs (started, status, repository, commit_id, branch, event, pid, owner)
+            VALUES ($started, 'running', $repository, $commit, $branch, $event, $pid, $owner) RETURNING id
             """,
             ("$started", Now()), ("$repository", origin.Repository), ("$commit", origin.Commit), ("$branch", origin.Branch),
-            ("$event", origin.Event), ("$pid", Environment.ProcessId));
+            ("$event", origin.Event), ("$pid", Environment.ProcessId), ("$owner", _runner.Token));
         return (long)insert.ExecuteScalar()!;
     }
 
