@@ -39,7 +39,7 @@ public sealed partial class RegistryClient
                 if ((status == 429 || status >= 500) && attempt < options.Attempts)
                 {
                     response.Dispose();
-                    await Task.Delay(options.FirstRetryDelay * (1 << (attempt - 1)), cancellationToken);
+                    await Task.Delay(options.RetryDelay(attempt), cancellationToken);
                     continue;
                 }
 
@@ -54,7 +54,7 @@ public sealed partial class RegistryClient
             catch (HttpRequestException ex) when (attempt < options.Attempts && !cancellationToken.IsCancellationRequested)
             {
                 response?.Dispose();
-                await Task.Delay(options.FirstRetryDelay * (1 << (attempt - 1)), cancellationToken);
+                await Task.Delay(options.RetryDelay(attempt), cancellationToken);
                 _ = ex;
             }
             catch (HttpRequestException ex)

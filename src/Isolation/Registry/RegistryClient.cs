@@ -98,7 +98,7 @@ public sealed partial class RegistryClient(HttpClient http, RegistryOptions opti
                 if (!await MatchesAsync(partial, digest, cancellationToken))
                 {
                     File.Delete(partial);
-                    throw new RegistryException($"{image.Registry}: blob {digest} of {image.Repository} is corrupt (its content does not hash to its digest)");
+                    throw new RegistryException($"{image.Registry}: blob {digest} of {image.Repository} is corrupt (its content does not hash to its digest)") { Transient = true };
                 }
 
                 File.Move(partial, target, overwrite: true);
@@ -114,7 +114,7 @@ public sealed partial class RegistryClient(HttpClient http, RegistryOptions opti
             catch (Exception ex) when (attempt < options.Attempts && IsTransient(ex) && !cancellationToken.IsCancellationRequested)
             {
                 log.Warning("Download of {Digest} from {Registry} failed ({Error}); attempt {Next} of {Attempts}", digest, image.Registry, ex.Message, attempt + 1, options.Attempts);
-                await Task.Delay(options.FirstRetryDelay * (1 << (attempt - 1)), cancellationToken);
+                await Task.Delay(options.RetryDelay(attempt), cancellationToken);
             }
         }
     }
@@ -128,7 +128,7 @@ public sealed partial class RegistryClient(HttpClient http, RegistryOptions opti
     /// <summary>A failure worth another attempt: the network, a timeout, or a corrupt transfer (fetched again from the start).</summary>
     private static bool IsTransient(Exception ex) =>
         ex is HttpRequestException or IOException or TaskCanceledException { InnerException: TimeoutException }
-        || (ex is RegistryException && ex.Message.Contains("corrupt", StringComparison.Ordinal));
+        || ex is RegistryException { Transient: true };
 
     private Uri Url(ImageReference image, string path)
     {

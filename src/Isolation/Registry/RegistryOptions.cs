@@ -12,4 +12,7 @@ public sealed record RegistryOptions
     public int Attempts { get; init; } = 4;
 
     public TimeSpan FirstRetryDelay { get; init; } = TimeSpan.FromMilliseconds(250);
+
+    /// <summary>The pause before attempt <paramref name="attempt"/> + 1 (1-based): the first delay, doubled each time.</summary>
+    public TimeSpan RetryDelay(int attempt) => FirstRetryDelay * (1 << Math.Clamp(attempt - 1, 0, 16));
 }
