@@ -150,15 +150,10 @@ internal static class RunCommand
     {
         error = "";
         var words = parse.GetValue(Command) ?? [];
-        IReadOnlyList<string> layers;
-        var config = ImageConfig.Default;
-        var imageMounts = new List<BindMount>();
+        ImageRoot root;
         if (parse.GetValue(HostImageOption))
         {
-            var builtIn = HostImage.Open(host.Settings.StateDirectory);
-            layers = [builtIn.Skeleton];
-            imageMounts.AddRange(builtIn.Mounts);
-            config = builtIn.Config;
+            root = ImageRoot.Of(HostImage.Open(host.Settings.StateDirectory));
         }
         else if (parse.GetValue(Rootfs) is { } rootfs)
         {
@@ -168,7 +163,7 @@ internal static class RunCommand
                 return null;
             }
 
-            layers = [rootfs.FullName];
+            root = new ImageRoot([rootfs.FullName], [], ImageConfig.Default);
         }
         else
         {
@@ -185,10 +180,12 @@ internal static class RunCommand
                 return null;
             }
 
-            layers = store.LayerPaths(image);
-            config = image.Config;
+            root = ImageRoot.Of(store, image);
             words = words[1..];
         }
+
+        var (layers, rootMounts, config) = root;
+        var imageMounts = new List<BindMount>(rootMounts);
 
         // Docker's rule: given words replace the image's Cmd and follow its Entrypoint.
         IReadOnlyList<string> command = [.. config.Entrypoint ?? [], .. words.Length > 0 ? words : config.Cmd ?? []];

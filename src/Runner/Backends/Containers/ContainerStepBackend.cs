@@ -89,12 +89,10 @@ public sealed class ContainerStepBackend(
     {
         var job = start.Job;
         var handle = new Handle(job, start.Workspace, Directory.CreateDirectory(Path.Combine(runDirectory, job.Id)).FullName);
+        ImageRoot root;
         if (job.Image is null)
         {
-            var host = HostImage.Open(stateDirectory);
-            handle.ImageLayers.Add(host.Skeleton);
-            handle.ImageMounts.AddRange(host.Mounts);
-            handle.Config = host.Config;
+            root = ImageRoot.Of(HostImage.Open(stateDirectory));
             // The host image changes with the host's packages: key it on the installed package list.
             handle.Key = StepCache.Key("host-image", File.Exists("/var/lib/dpkg/status") ? File.GetLastWriteTimeUtc("/var/lib/dpkg/status").Ticks.ToString() : "");
         }
@@ -103,10 +101,13 @@ public sealed class ContainerStepBackend(
             var reference = ImageReference.Parse(job.Image);
             var image = images.Find(reference) ?? await pull(reference, cancellationToken);
             images.Touch(image);
-            handle.ImageLayers.AddRange(images.LayerPaths(image));
-            handle.Config = image.Config;
+            root = ImageRoot.Of(images, image);
             handle.Key = StepCache.Key("image", string.Join(",", image.Layers), image.Config.Fingerprint());
         }
+
+        handle.ImageLayers.AddRange(root.Layers);
+        handle.ImageMounts.AddRange(root.Mounts);
+        handle.Config = root.Config;
 
         // Artifacts of the jobs it needs sit above the checkout, under the same /workspace paths.
         handle.ArtifactLayers.AddRange(start.NeededArtifacts.Select(a => a.Location));
