@@ -1,9 +1,12 @@
 using Ci.Isolation.Images;
 using Ci.Isolation.Processes;
 using Ci.Isolation.Registry;
+using Ci.Runner.Backends.Containers;
+using Ci.Runner.Engine;
 using Ci.Runner.Engine.Records;
 using Ci.Runner.Records;
 using Ci.Runner.Settings;
+using Ci.Runner.Sources;
 
 namespace Ci.Runner;
 
@@ -11,7 +14,8 @@ namespace Ci.Runner;
 /// What one runner process builds from its settings, each made once and on first use, so that a
 /// verb pays only for what it touches (<c>validate</c> reads no settings and opens no store): the
 /// settings (read once), one HTTP client and one registry client (whose token cache then serves
-/// every pull and push of the process), the image store, the run records and the artifact store.
+/// every pull and push of the process), the image store, the run records, the artifact store, and
+/// the engine (<see cref="Runs"/>) built on them.
 /// <see cref="Program"/> makes one and hands it to the verbs; nothing else builds these.
 /// </summary>
 internal sealed class RunnerHost : IDisposable
@@ -41,6 +45,15 @@ internal sealed class RunnerHost : IDisposable
     public RunStore Records => _records.Value;
 
     public ArtifactStore Artifacts => _artifacts.Value;
+
+    /// <summary>
+    /// The engine for this process's runs: git sources, the container backend and the records.
+    /// <paramref name="pull"/> is the host's, because how a pull shows its progress is the host's (the CLI's bars, the server's events).
+    /// </summary>
+    public RunService Runs(Func<ImageReference, CancellationToken, Task<Image>> pull) => new(
+        new GitSources(Settings.StateDirectory, Settings.GitCredentials),
+        new ContainerBackendFactory(Settings.RuntimeOptions, Images, pull, Artifacts, Settings.StoreLimit),
+        Records);
 
     public void Dispose()
     {

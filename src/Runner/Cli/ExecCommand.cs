@@ -1,13 +1,9 @@
 using System.CommandLine;
-using Ci.Isolation.Containers;
 using Ci.Pipeline.Compilation;
 using Ci.Pipeline.Secrets;
-using Ci.Pipeline.Values;
 using Ci.Runner.Backends.Containers;
 using Ci.Runner.Engine;
-using Ci.Runner.Engine.Records;
 using Ci.Runner.Output;
-using Ci.Runner.Records;
 using Ci.Runner.Settings;
 using Ci.Runner.Sources;
 
@@ -104,14 +100,8 @@ internal static class ExecCommand
             return ExitCodes.InvalidInput;
         }
 
-        var settings = host.Settings;
         var json = parse.GetValue(GlobalOptions.Json);
-        var service = new RunService(
-            new GitSources(settings.StateDirectory, settings.GitCredentials),
-            new ContainerBackendFactory(settings.RuntimeOptions, host.Images,
-                (r, ct) => ImageCommand.PullOrThrowAsync(host, r, quiet: json, ct),
-                host.Artifacts, settings.StoreLimit),
-            host.Records);
+        var service = host.Runs((r, ct) => ImageCommand.PullOrThrowAsync(host, r, quiet: json, ct));
         using var run = await service.PrepareAsync(new RunRequest
         {
             Source = new SourceRequest

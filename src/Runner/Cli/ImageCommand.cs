@@ -5,7 +5,6 @@ using Ci.Isolation.Images;
 using Ci.Isolation.Registry;
 using Ci.Pipeline.Values;
 using Ci.Runner.Output;
-using Ci.Runner.Settings;
 
 namespace Ci.Runner.Cli;
 

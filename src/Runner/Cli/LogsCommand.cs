@@ -1,5 +1,4 @@
 using System.CommandLine;
-using Ci.Runner.Engine;
 using Ci.Runner.Engine.Records;
 using Ci.Runner.Settings;
 

@@ -1,9 +1,7 @@
 using System.CommandLine;
 using Ci.Pipeline.Compilation;
-using Ci.Runner.Engine;
 using Ci.Runner.Engine.Records;
 using Ci.Runner.Output;
-using Ci.Runner.Sources;
 using Serilog;
 
 namespace Ci.Runner.Cli;

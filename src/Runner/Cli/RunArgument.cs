@@ -1,7 +1,5 @@
 using System.CommandLine;
-using Ci.Runner.Engine;
 using Ci.Runner.Engine.Records;
-using Ci.Runner.Sources;
 
 namespace Ci.Runner.Cli;
 

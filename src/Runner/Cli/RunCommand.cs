@@ -2,7 +2,6 @@ using System.CommandLine;
 using Ci.Isolation.Containers;
 using Ci.Isolation.Images;
 using Ci.Pipeline.Values;
-using Ci.Runner.Engine;
 using Ci.Runner.Engine.Records;
 using Ci.Runner.Records;
 using Ci.Runner.Settings;

@@ -1,10 +1,8 @@
 using System.CommandLine;
 using System.Globalization;
 using Ci.Pipeline.Values;
-using Ci.Runner.Engine;
 using Ci.Runner.Engine.Records;
 using Ci.Runner.Output;
-using Ci.Runner.Settings;
 
 namespace Ci.Runner.Cli;
 

@@ -1,10 +1,8 @@
 using System.CommandLine;
 using Ci.Pipeline.Compilation;
 using Ci.Pipeline.Plan;
-using Ci.Runner.Engine;
 using Ci.Runner.Engine.Records;
 using Ci.Runner.Output;
-using Ci.Runner.Sources;
 using Serilog;
 
 namespace Ci.Runner.Cli;

@@ -1,5 +1,4 @@
 using Ci.Runner.Engine;
-using Ci.Runner.Engine.Records;
 using Ci.Runner.Records;
 using LibGit2Sharp;
 

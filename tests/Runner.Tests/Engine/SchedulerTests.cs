@@ -1,8 +1,6 @@
 using Ci.Pipeline.Compilation;
 using Ci.Pipeline.Plan;
-using Ci.Runner.Backends.Containers;
 using Ci.Runner.Engine;
-using Ci.Runner.Records;
 using Ci.Runner.Sources;
 
 namespace Ci.Runner.Tests.Engine;

@@ -1,7 +1,6 @@
 using Ci.Pipeline.Secrets;
 using Ci.Runner.Engine;
 using Ci.Runner.Output;
-using Ci.Runner.Sources;
 
 namespace Ci.Runner.Tests.Output;
 

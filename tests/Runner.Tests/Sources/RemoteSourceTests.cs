@@ -1,4 +1,3 @@
-using Ci.Runner.Engine;
 using Ci.Runner.Engine.Records;
 using Ci.Runner.Records;
 using Ci.Runner.Sources;

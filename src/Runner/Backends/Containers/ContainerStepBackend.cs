@@ -2,9 +2,7 @@ using Ci.Isolation.Containers;
 using Ci.Isolation.Images;
 using Ci.Pipeline.Model;
 using Ci.Pipeline.Plan;
-using Ci.Pipeline.Secrets;
 using Ci.Runner.Engine;
-using Ci.Runner.Records;
 using Ci.Runner.Sources;
 
 namespace Ci.Runner.Backends.Containers;

@@ -1,6 +1,5 @@
 using Ci.Runner.Engine;
 using Ci.Isolation.Images;
-using Ci.Runner.Engine.Records;
 using Ci.Runner.Records;
 using Ci.Runner.Sources;
 

@@ -1,6 +1,5 @@
 using Ci.Isolation.Images;
 using Ci.Runner.Backends.Containers;
-using Ci.Runner.Engine.Records;
 using Ci.Runner.Records;
 using Ci.Runner.Sources;
 using CliWrap;
