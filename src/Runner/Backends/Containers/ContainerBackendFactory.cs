@@ -20,14 +20,19 @@ public sealed class ContainerBackendFactory(
     ArtifactStore artifacts,
     long? storeLimit) : IStepBackendFactory
 {
+    private readonly Lock _gate = new();
     private ContainerRuntime? _runtime;
 
+    /// <summary>Thread-safe: a server makes backends for runs that start at the same time, and they share one runtime.</summary>
     public IStepBackend Create(RunContext context)
     {
         try
         {
-            // Steps start one after another: a finished step's cgroups and directories go in the background, off the next step's path.
-            _runtime ??= ContainerRuntime.Create(options with { DeferCleanup = true }, Serilog.Log.Logger);
+            lock (_gate)
+            {
+                // Steps start one after another: a finished step's cgroups and directories go in the background, off the next step's path.
+                _runtime ??= ContainerRuntime.Create(options with { DeferCleanup = true }, Serilog.Log.Logger);
+            }
         }
         catch (Exception ex) when (ex is IsolationException or Isolation.Cgroups.CgroupUnavailableException or UnauthorizedAccessException)
         {
