@@ -22,10 +22,11 @@ public static class Checkout
     /// the commit and the branch: the committed tree and, with <paramref name="worktree"/>,
     /// above it a layer of what the working directory changes (modified and untracked files that
     /// are not ignored; deleted ones as whiteouts). The key names the content: the tree id, and
-    /// the changes' digest.
+    /// the changes' digest. Running HEAD's tree, <c>LeftOut</c> says which uncommitted changes it
+    /// leaves out (<see cref="LeftOut(IReadOnlyList{string}, string, string, string)"/>, with <paramref name="verb"/>); null when none are.
     /// </summary>
-    public static (IReadOnlyList<string> Layers, string Commit, string Branch, string Key, string DefaultBranch) Prepare(string projectPath, string stateDirectory, bool worktree,
-        bool submodules = false, string? revision = null)
+    public static (IReadOnlyList<string> Layers, string Commit, string Branch, string Key, string DefaultBranch, string? LeftOut) Prepare(string projectPath,
+        string stateDirectory, bool worktree, bool submodules = false, string? revision = null, string verb = "runner exec runs")
     {
         var gitDir = GitDiscovery.Find(projectPath)
             ?? throw new InvalidOperationException($"{projectPath} is not in a git repository; runner exec runs what is committed");
@@ -42,7 +43,7 @@ public static class Checkout
 
             var only = WriteChanges(repo, relative, stateDirectory)
                 ?? throw new InvalidOperationException($"{projectPath}: the repository has no commit and no files yet");
-            return ([only.Layer], "", branch, Ci.Isolation.Images.CacheKey.Of("no-commit", only.Digest), DefaultBranch(repo));
+            return ([only.Layer], "", branch, Ci.Isolation.Images.CacheKey.Of("no-commit", only.Digest), DefaultBranch(repo), null);
         }
 
         var commit = revision is null
@@ -63,10 +64,12 @@ public static class Checkout
 
         if (worktree && WriteChanges(repo, relative, stateDirectory) is { } changes)
         {
-            return ([changes.Layer, root], commit.Sha, branch, Ci.Isolation.Images.CacheKey.Of(tree.Sha, changes.Digest), DefaultBranch(repo));
+            return ([changes.Layer, root], commit.Sha, branch, Ci.Isolation.Images.CacheKey.Of(tree.Sha, changes.Digest), DefaultBranch(repo), null);
         }
 
-        return ([root], commit.Sha, branch, tree.Sha, DefaultBranch(repo));
+        // One status walk, on the repository already open: only HEAD's tree has uncommitted changes to leave out.
+        var leftOut = !worktree && revision is null ? LeftOut(Uncommitted(repo, relative), relative, verb, commit.Sha) : null;
+        return ([root], commit.Sha, branch, tree.Sha, DefaultBranch(repo), leftOut);
     }
 
     /// <summary>A commit by id (full or abbreviated), branch or tag, as git rev-parse takes it; null when there is none.</summary>
@@ -152,19 +155,6 @@ public static class Checkout
     /// <summary>Where the project is in its repository, from the root: "." or "a/b".</summary>
     public static string Relative(Repository repo, string projectPath) =>
         Path.GetRelativePath(repo.Info.WorkingDirectory, Path.GetFullPath(projectPath)).Replace('\\', '/');
-
-    /// <summary>What a verb that reads the committed tree of the project at <paramref name="projectPath"/> says of the changes it leaves out; null when there are none.</summary>
-    public static string? LeftOutOf(string projectPath, string verb)
-    {
-        if (GitDiscovery.Find(projectPath) is not { } gitDir)
-        {
-            return null;
-        }
-
-        using var repo = new Repository(gitDir);
-        var relative = Relative(repo, projectPath);
-        return repo.Head.Tip is { } commit ? LeftOut(Uncommitted(repo, relative), relative, verb, commit.Sha) : null;
-    }
 
     private static string Prefix(string relative) => relative is "." ? "" : relative.TrimEnd('/') + "/";
 

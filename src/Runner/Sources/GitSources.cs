@@ -17,12 +17,19 @@ public sealed class GitSources(string stateDirectory, (string? Username, string?
     {
         IReadOnlyList<string> layers;
         string commit, branch, key, defaultBranch;
+        string? leftOut = null;
         try
         {
-            (layers, commit, branch, key, defaultBranch) = request.Url is { } url
-                ? RemoteSource.Prepare(url, request.Ref, stateDirectory, credentials, request.Submodules, request.Depth)
-                : Checkout.Prepare(request.LocalPath ?? throw new ArgumentException("a source needs a local path or a URL", nameof(request)),
+            if (request.Url is { } url)
+            {
+                (layers, commit, branch, key, defaultBranch) = RemoteSource.Prepare(url, request.Ref, stateDirectory, credentials, request.Submodules, request.Depth);
+            }
+            else
+            {
+                (layers, commit, branch, key, defaultBranch, leftOut) = Checkout.Prepare(
+                    request.LocalPath ?? throw new ArgumentException("a source needs a local path or a URL", nameof(request)),
                     stateDirectory, request.Worktree, request.Submodules, request.Commit);
+            }
         }
         catch (Exception ex) when (ex is InvalidOperationException or LibGit2Sharp.LibGit2SharpException)
         {
@@ -33,7 +40,6 @@ public sealed class GitSources(string stateDirectory, (string? Username, string?
         // The plan is compiled from the sources the steps see: the committed tree, or with --worktree the working directory.
         var tree = request.Worktree ? new RootedSourceTree(request.LocalPath!)
             : new RootedSourceTree(Path.Combine(layers[^1], Checkout.WorkspaceDirectory), request.Url is null ? $"commit {commit[..12]}" : $"commit {commit[..12]} of {repository}");
-        var leftOut = !request.Worktree && request.Url is null && request.Commit is null ? Checkout.LeftOutOf(request.LocalPath!, "runner exec runs") : null;
         return new PreparedSource(new Workspace(layers, key, repository, commit), tree, branch, defaultBranch, leftOut);
     }
 }
