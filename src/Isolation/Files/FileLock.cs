@@ -30,38 +30,28 @@ public sealed class FileLock : IDisposable
     public static async Task<FileLock> AcquireAsync(string path, string what, TimeSpan? patience = null, bool removeOnRelease = false,
         CancellationToken cancellationToken = default)
     {
-        var waited = System.Diagnostics.Stopwatch.StartNew();
-        var pause = TimeSpan.FromMilliseconds(5);
-        while (true)
+        using var pauses = Pauses(patience ?? DefaultPatience, path, what).GetEnumerator();
+        FileLock? held;
+        while ((held = TryAcquire(path, removeOnRelease)) is null && pauses.MoveNext())
         {
-            if (TryAcquire(path, removeOnRelease) is { } held)
-            {
-                return held;
-            }
-
-            Wait(waited, pause, patience ?? DefaultPatience, path, what);
-            await Task.Delay(pause, cancellationToken);
-            pause = Grow(pause);
+            await Task.Delay(pauses.Current, cancellationToken);
         }
+
+        return held!;
     }
 
     /// <summary>As <see cref="AcquireAsync"/>, blocking the calling thread: for code paths that are not asynchronous yet.</summary>
     public static FileLock Acquire(string path, string what, TimeSpan? patience = null, bool removeOnRelease = false, CancellationToken cancellationToken = default)
     {
-        var waited = System.Diagnostics.Stopwatch.StartNew();
-        var pause = TimeSpan.FromMilliseconds(5);
-        while (true)
+        using var pauses = Pauses(patience ?? DefaultPatience, path, what).GetEnumerator();
+        FileLock? held;
+        while ((held = TryAcquire(path, removeOnRelease)) is null && pauses.MoveNext())
         {
-            if (TryAcquire(path, removeOnRelease) is { } held)
-            {
-                return held;
-            }
-
-            Wait(waited, pause, patience ?? DefaultPatience, path, what);
-            cancellationToken.WaitHandle.WaitOne(pause);
+            cancellationToken.WaitHandle.WaitOne(pauses.Current);
             cancellationToken.ThrowIfCancellationRequested();
-            pause = Grow(pause);
         }
+
+        return held!;
     }
 
     public void Dispose()
@@ -97,15 +87,21 @@ public sealed class FileLock : IDisposable
         return new FileLock(stream, path, removeOnRelease);
     }
 
-    private static void Wait(System.Diagnostics.Stopwatch waited, TimeSpan pause, TimeSpan patience, string path, string what)
+    /// <summary>The pauses between attempts, growing from 5 to 100 ms; past the patience, a <see cref="LockTimeoutException"/> instead of a pause.</summary>
+    private static IEnumerable<TimeSpan> Pauses(TimeSpan patience, string path, string what)
     {
-        if (waited.Elapsed + pause > patience)
+        var waited = System.Diagnostics.Stopwatch.StartNew();
+        for (var pause = TimeSpan.FromMilliseconds(5); ; pause = TimeSpan.FromTicks(Math.Min(pause.Ticks * 2, TimeSpan.FromMilliseconds(100).Ticks)))
         {
-            throw new LockTimeoutException($"waited {(patience.TotalMinutes >= 1 ? $"{patience.TotalMinutes:0} min" : $"{patience.TotalSeconds:0} s")} for {what} ({path}), which another run still holds");
+            if (waited.Elapsed + pause > patience)
+            {
+                throw new LockTimeoutException(
+                    $"waited {(patience.TotalMinutes >= 1 ? $"{patience.TotalMinutes:0} min" : $"{patience.TotalSeconds:0} s")} for {what} ({path}), which another run still holds");
+            }
+
+            yield return pause;
         }
     }
-
-    private static TimeSpan Grow(TimeSpan pause) => TimeSpan.FromTicks(Math.Min(pause.Ticks * 2, TimeSpan.FromMilliseconds(100).Ticks));
 }
 
 /// <summary>A lock that was not free within its patience: another run holds it.</summary>
