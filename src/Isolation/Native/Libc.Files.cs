@@ -1,10 +1,12 @@
 using System.Runtime.InteropServices;
+using Tmds.Linux;
 
 namespace Ci.Isolation.Native;
 
 /// <summary>
 /// The *at(2) calls that <see cref="Files.RootedDirectory"/> works with: every one takes a directory
-/// file descriptor and one name, so no path string is ever resolved again on the host.
+/// file descriptor and one name, so no path string is ever resolved again on the host. Tmds.LibC's
+/// bindings, except those in Libc.Own.cs.
 /// </summary>
 internal static partial class Libc
 {
@@ -22,16 +24,6 @@ internal static partial class Libc
 
     public const int Enoent = 2, Eintr = 4, Eagain = 11, Eexist = 17, Exdev = 18, Enotdir = 20, Eisdir = 21, Enospc = 28, Eloop = 40;
 
-    private const long SysOpenat2 = 437;
-
-    [StructLayout(LayoutKind.Sequential)]
-    private struct OpenHow
-    {
-        public ulong Flags;
-        public ulong Mode;
-        public ulong Resolve;
-    }
-
     [StructLayout(LayoutKind.Sequential)]
     public struct Timespec
     {
@@ -39,111 +31,140 @@ internal static partial class Libc
         public long Nanoseconds;
     }
 
-    [LibraryImport("libc", SetLastError = true)]
-    private static unsafe partial long syscall(long number, int dirfd, byte* path, OpenHow* how, nuint size);
-
-    /// <summary>openat2(2): opens <paramref name="path"/> under <paramref name="dirfd"/> with the kernel's RESOLVE_* rules; -1 and errno on failure.</summary>
-    public static unsafe int Openat2(int dirfd, string path, int flags, ulong resolve)
+    public static unsafe int openat(int dirfd, string path, int flags, uint mode)
     {
-        var bytes = System.Text.Encoding.UTF8.GetBytes(path + "\0");
-        var how = new OpenHow { Flags = (ulong)flags, Resolve = resolve };
-        fixed (byte* p = bytes)
+        fixed (byte* p = Utf8(path))
         {
-            return (int)syscall(SysOpenat2, dirfd, p, &how, (nuint)sizeof(OpenHow));
+            return LibC.openat(dirfd, p, flags, (ushort)mode);
         }
     }
 
-    [LibraryImport("libc", StringMarshalling = StringMarshalling.Utf8, SetLastError = true)]
-    public static partial int openat(int dirfd, string path, int flags, uint mode);
+    public static int close(int fd) => LibC.close(fd);
 
-    [LibraryImport("libc", SetLastError = true)]
-    public static partial int close(int fd);
+    public static unsafe int mkdirat(int dirfd, string path, uint mode)
+    {
+        fixed (byte* p = Utf8(path))
+        {
+            return LibC.mkdirat(dirfd, p, (ushort)mode);
+        }
+    }
 
-    [LibraryImport("libc", StringMarshalling = StringMarshalling.Utf8, SetLastError = true)]
-    public static partial int mkdirat(int dirfd, string path, uint mode);
+    public static unsafe int mknodat(int dirfd, string path, uint mode, ulong dev)
+    {
+        fixed (byte* p = Utf8(path))
+        {
+            return LibC.mknodat(dirfd, p, (ushort)mode, dev);
+        }
+    }
 
-    [LibraryImport("libc", StringMarshalling = StringMarshalling.Utf8, SetLastError = true)]
-    public static partial int mknodat(int dirfd, string path, uint mode, ulong dev);
+    public static unsafe int symlinkat(string target, int dirfd, string path)
+    {
+        fixed (byte* t = Utf8(target))
+        fixed (byte* p = Utf8(path))
+        {
+            return LibC.symlinkat(t, dirfd, p);
+        }
+    }
 
-    [LibraryImport("libc", StringMarshalling = StringMarshalling.Utf8, SetLastError = true)]
-    public static partial int symlinkat(string target, int dirfd, string path);
+    public static unsafe int linkat(int olddirfd, string oldpath, int newdirfd, string newpath, int flags)
+    {
+        fixed (byte* o = Utf8(oldpath))
+        fixed (byte* n = Utf8(newpath))
+        {
+            return LibC.linkat(olddirfd, o, newdirfd, n, flags);
+        }
+    }
 
-    [LibraryImport("libc", StringMarshalling = StringMarshalling.Utf8, SetLastError = true)]
-    public static partial int linkat(int olddirfd, string oldpath, int newdirfd, string newpath, int flags);
+    public static unsafe int unlinkat(int dirfd, string path, int flags)
+    {
+        fixed (byte* p = Utf8(path))
+        {
+            return LibC.unlinkat(dirfd, p, flags);
+        }
+    }
 
-    [LibraryImport("libc", StringMarshalling = StringMarshalling.Utf8, SetLastError = true)]
-    public static partial int unlinkat(int dirfd, string path, int flags);
+    public static unsafe int fchownat(int dirfd, string path, uint owner, uint group, int flags)
+    {
+        fixed (byte* p = Utf8(path))
+        {
+            return LibC.fchownat(dirfd, p, owner, group, flags);
+        }
+    }
 
-    [LibraryImport("libc", StringMarshalling = StringMarshalling.Utf8, SetLastError = true)]
-    public static partial int renameat(int olddirfd, string oldpath, int newdirfd, string newpath);
+    public static int fchmod(int fd, uint mode) => LibC.fchmod(fd, (ushort)mode);
 
-    [LibraryImport("libc", StringMarshalling = StringMarshalling.Utf8, SetLastError = true)]
-    public static partial int fchownat(int dirfd, string path, uint owner, uint group, int flags);
+    public static unsafe int fchmodat(int dirfd, string path, uint mode, int flags)
+    {
+        fixed (byte* p = Utf8(path))
+        {
+            return LibC.fchmodat(dirfd, p, (ushort)mode, flags);
+        }
+    }
 
-    [LibraryImport("libc", SetLastError = true)]
-    public static partial int fchmod(int fd, uint mode);
+    /// <summary>utimensat(2) with our two-field <see cref="Timespec"/>, which has Tmds.Linux.timespec's layout on x86_64.</summary>
+    public static unsafe int utimensat(int dirfd, string path, Timespec* times, int flags)
+    {
+        fixed (byte* p = Utf8(path))
+        {
+            return LibC.utimensat(dirfd, p, (timespec*)times, flags);
+        }
+    }
 
-    [LibraryImport("libc", StringMarshalling = StringMarshalling.Utf8, SetLastError = true)]
-    public static partial int fchmodat(int dirfd, string path, uint mode, int flags);
+    public static unsafe nint readlinkat(int dirfd, string path, byte[] buffer, nuint size)
+    {
+        fixed (byte* p = Utf8(path))
+        fixed (byte* b = buffer)
+        {
+            return (nint)(long)LibC.readlinkat(dirfd, p, b, (size_t)(ulong)size);
+        }
+    }
 
-    [LibraryImport("libc", StringMarshalling = StringMarshalling.Utf8, SetLastError = true)]
-    public static unsafe partial int utimensat(int dirfd, string path, Timespec* times, int flags);
-
-    [LibraryImport("libc", StringMarshalling = StringMarshalling.Utf8, SetLastError = true)]
-    public static partial nint readlinkat(int dirfd, string path, byte[] buffer, nuint size);
-
-    [LibraryImport("libc", StringMarshalling = StringMarshalling.Utf8, SetLastError = true)]
-    public static partial int fsetxattr(int fd, string name, byte[] value, nuint size, int flags);
-
-    [LibraryImport("libc", StringMarshalling = StringMarshalling.Utf8, SetLastError = true)]
-    public static partial int setxattr(string path, string name, byte[] value, nuint size, int flags);
-
-    [LibraryImport("libc", StringMarshalling = StringMarshalling.Utf8, SetLastError = true)]
-    public static partial nint fgetxattr(int fd, string name, byte[] value, nuint size);
-
-    [LibraryImport("libc", StringMarshalling = StringMarshalling.Utf8, SetLastError = true)]
-    private static unsafe partial int fstatat(int dirfd, string path, byte* buffer, int flags);
-
-    /// <summary>fstatat(2) of one name in a directory, never following a final symbolic link (x86_64 struct stat); null when absent.</summary>
+    /// <summary>fstatat(2) of one name in a directory, never following a final symbolic link; null when absent.</summary>
     public static unsafe FileStat? Fstatat(int dirfd, string name, out int errno)
     {
-        var buffer = stackalloc byte[144];
-        if (fstatat(dirfd, name, buffer, AtSymlinkNofollow | (name.Length == 0 ? AtEmptyPath : 0)) != 0)
+        stat stat;
+        int result;
+        fixed (byte* p = Utf8(name))
+        {
+            result = LibC.fstatat(dirfd, p, &stat, AtSymlinkNofollow | (name.Length == 0 ? AtEmptyPath : 0));
+        }
+
+        if (result != 0)
         {
             errno = Marshal.GetLastPInvokeError();
             return null;
         }
 
         errno = 0;
-        var rdev = *(ulong*)(buffer + 40);
+        ulong rdev = stat.st_rdev;
         return new FileStat(
-            Mode: *(uint*)(buffer + 24),
-            Uid: *(uint*)(buffer + 28),
-            Gid: *(uint*)(buffer + 32),
+            Mode: (ushort)stat.st_mode,
+            Uid: stat.st_uid,
+            Gid: stat.st_gid,
             Major: (uint)(((rdev >> 32) & 0xfffff000) | ((rdev >> 8) & 0xfff)),
             Minor: (uint)(((rdev >> 12) & 0xffffff00) | (rdev & 0xff)),
-            Size: *(long*)(buffer + 48),
-            Inode: *(ulong*)(buffer + 8),
-            Device: *(ulong*)buffer,
-            ModifiedSeconds: *(long*)(buffer + 88),
-            ModifiedNanoseconds: *(long*)(buffer + 96),
-            Links: *(ulong*)(buffer + 16));
+            Size: stat.st_size,
+            Inode: stat.st_ino,
+            Device: stat.st_dev,
+            ModifiedSeconds: stat.st_mtim.tv_sec,
+            ModifiedNanoseconds: stat.st_mtim.tv_nsec,
+            Links: stat.st_nlink);
     }
 
-    [LibraryImport("libc", StringMarshalling = StringMarshalling.Utf8, SetLastError = true)]
-    private static unsafe partial int statfs(string path, byte* buffer);
-
-    /// <summary>statfs(2): the size and free space of the file system that holds <paramref name="path"/> (x86_64 struct statfs); null when it fails.</summary>
+    /// <summary>statvfs(3): the size and free space of the file system that holds <paramref name="path"/>; null when it fails.</summary>
     public static unsafe (long TotalBytes, long AvailableBytes)? Statfs(string path)
     {
-        var buffer = stackalloc byte[120];
-        if (statfs(path, buffer) != 0)
+        statvfs vfs;
+        fixed (byte* p = Utf8(path))
         {
-            return null;
+            if (LibC.statvfs(p, &vfs) != 0)
+            {
+                return null;
+            }
         }
 
-        var blockSize = *(long*)(buffer + 8); // f_bsize; then f_blocks, f_bfree, f_bavail
-        return (*(long*)(buffer + 16) * blockSize, *(long*)(buffer + 32) * blockSize);
+        long blockSize = (long)(ulong)vfs.f_frsize;
+        return ((long)(ulong)vfs.f_blocks * blockSize, (long)(ulong)vfs.f_bavail * blockSize);
     }
 
     public static int LastError => Marshal.GetLastPInvokeError();

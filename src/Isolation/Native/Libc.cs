@@ -1,26 +1,39 @@
 using System.Runtime.InteropServices;
+using Tmds.Linux;
+using static Tmds.Linux.LibC;
 
 namespace Ci.Isolation.Native;
 
-/// <summary>The few libc calls the runtime makes from the runner's own (multi-threaded) process; none forks.</summary>
+/// <summary>
+/// The libc calls the runtime makes from the runner's own (multi-threaded) process; none forks. Each is the
+/// Tmds.LibC binding behind a string-taking wrapper. Bindings of our own only where Tmds.LibC has none
+/// (see Libc.Own.cs); runner-init's path between fork and exec has its own static bindings (Init/Native.cs).
+/// </summary>
 internal static partial class Libc
 {
+    // ABI constants as compile-time constants (Tmds.LibC gives properties, which cannot be matched in a switch).
     public const int SigKill = 9;
     public const int SigTerm = 15;
     public const int MntDetach = 2;
     public const uint SIfchr = 0x2000, SIfblk = 0x6000, SIfifo = 0x1000;
 
-    [LibraryImport("libc", SetLastError = true)]
-    public static partial int kill(int pid, int signal);
+    public static int kill(int pid, int signal) => LibC.kill(pid, signal);
 
-    [LibraryImport("libc", StringMarshalling = StringMarshalling.Utf8, SetLastError = true)]
-    public static partial int umount2(string target, int flags);
+    public static unsafe int umount2(string target, int flags)
+    {
+        fixed (byte* p = Utf8(target))
+        {
+            return LibC.umount2(p, flags);
+        }
+    }
 
-    [LibraryImport("libc", StringMarshalling = StringMarshalling.Utf8, SetLastError = true)]
-    public static partial int lchown(string path, uint owner, uint group);
-
-    [LibraryImport("libc", StringMarshalling = StringMarshalling.Utf8, SetLastError = true)]
-    public static partial nint lgetxattr(string path, string name, byte[] value, nuint size);
+    public static unsafe int lchown(string path, uint owner, uint group)
+    {
+        fixed (byte* p = Utf8(path))
+        {
+            return LibC.lchown(p, owner, group);
+        }
+    }
 
     /// <summary>The parts of lstat(2) .NET does not expose: type and mode, owner, device numbers (read by <see cref="Fstatat"/>, the one struct stat reader).</summary>
     public static (uint Mode, uint Uid, uint Gid, uint Major, uint Minor) Lstat(string path)
@@ -41,4 +54,7 @@ internal static partial class Libc
             throw new Containers.IsolationException($"{operation}: {Marshal.GetPInvokeErrorMessage(errno)} (errno {errno})");
         }
     }
+
+    /// <summary>A path as libc takes it: UTF-8, NUL-terminated.</summary>
+    private static byte[] Utf8(string path) => System.Text.Encoding.UTF8.GetBytes(path + "\0");
 }
