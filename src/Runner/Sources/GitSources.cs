@@ -9,11 +9,7 @@ namespace Ci.Runner.Sources;
 /// </summary>
 public sealed class GitSources(string stateDirectory, (string? Username, string? Password) credentials) : IRunSources
 {
-    public Task<PreparedSource> PrepareAsync(SourceRequest request, CancellationToken cancellationToken) =>
-        // libgit2 blocks: off the caller's thread (the server's request loop, the CLI's signal handling).
-        Task.Run(() => Prepare(request), cancellationToken);
-
-    private PreparedSource Prepare(SourceRequest request)
+    public async Task<PreparedSource> PrepareAsync(SourceRequest request, CancellationToken cancellationToken)
     {
         IReadOnlyList<string> layers;
         string commit, branch, key, defaultBranch;
@@ -22,13 +18,15 @@ public sealed class GitSources(string stateDirectory, (string? Username, string?
         {
             if (request.Url is { } url)
             {
-                (layers, commit, branch, key, defaultBranch) = RemoteSource.Prepare(url, request.Ref, stateDirectory, credentials, request.Submodules, request.Depth);
+                (layers, commit, branch, key, defaultBranch) = await RemoteSource.PrepareAsync(
+                    url, request.Ref, stateDirectory, credentials, request.Submodules, request.Depth, cancellationToken);
             }
             else
             {
-                (layers, commit, branch, key, defaultBranch, leftOut) = Checkout.Prepare(
+                // libgit2 blocks: off the caller's thread (the server's request loop, the CLI's signal handling).
+                (layers, commit, branch, key, defaultBranch, leftOut) = await Task.Run(() => Checkout.Prepare(
                     request.LocalPath ?? throw new ArgumentException("a source needs a local path or a URL", nameof(request)),
-                    stateDirectory, request.Worktree, request.Submodules, request.Commit);
+                    stateDirectory, request.Worktree, request.Submodules, request.Commit), cancellationToken);
             }
         }
         catch (Exception ex) when (ex is InvalidOperationException or LibGit2Sharp.LibGit2SharpException)

@@ -20,20 +20,33 @@ public static class RemoteSource
     /// Updates the mirror of <paramref name="url"/> and checks out <paramref name="reference"/> (a branch,
     /// a tag or a commit; default: the remote's HEAD); with <paramref name="submodules"/>, every
     /// submodule too, each from a mirror of its own (URLs relative to the superproject's resolved as git does).
+    /// The wait for the mirror's lock holds no thread; libgit2's fetch and checkout run on a worker thread,
+    /// and a cancelled token stops a fetch at its next progress report.
     /// </summary>
-    public static (IReadOnlyList<string> Layers, string Commit, string Branch, string Key, string DefaultBranch) Prepare(string url, string? reference, string stateDirectory,
-        (string? Username, string? Password) credentials = default, bool submodules = false, int depth = 0)
+    public static async Task<(IReadOnlyList<string> Layers, string Commit, string Branch, string Key, string DefaultBranch)> PrepareAsync(
+        string url, string? reference, string stateDirectory, (string? Username, string? Password) credentials = default,
+        bool submodules = false, int depth = 0, CancellationToken cancellationToken = default)
+    {
+        var mirror = await MirrorAsync(url, stateDirectory, credentials, depth, cancellationToken);
+        return await Task.Run(() => CheckOut(mirror, url, reference, stateDirectory, credentials, submodules, cancellationToken), cancellationToken);
+    }
+
+    private static (IReadOnlyList<string> Layers, string Commit, string Branch, string Key, string DefaultBranch) CheckOut(
+        string mirror, string url, string? reference, string stateDirectory, (string? Username, string? Password) credentials, bool submodules,
+        CancellationToken cancellationToken)
     {
         var opened = new List<Repository>();
         try
         {
-            var repo = new Repository(Mirror(url, stateDirectory, credentials, depth));
+            var repo = new Repository(mirror);
             opened.Add(repo);
             var (commit, branch) = Resolve(repo, reference, url);
+            // Submodules are found while the tree is written: their mirrors are fetched on this worker thread,
+            // each under its lock (a blocking wait that the token ends).
             Checkout.SubmoduleResolver? resolver = submodules ? submodule =>
             {
                 var subUrl = GitModules.UrlOf(submodule, url);
-                var sub = new Repository(Mirror(subUrl, stateDirectory, credentials));
+                var sub = new Repository(Mirror(subUrl, stateDirectory, credentials, cancellationToken: cancellationToken));
                 opened.Add(sub);
                 return (sub.Lookup<Commit>(submodule.Commit) ?? throw new InvalidOperationException(
                     $"submodule '{submodule.WorkspacePath}': {Display(subUrl)} has no commit {submodule.Commit.Sha[..12]}"), subUrl);
@@ -53,7 +66,36 @@ public static class RemoteSource
     /// The path of the up-to-date bare mirror of <paramref name="url"/>: made on first use (with
     /// <paramref name="depth"/> above 0, shallow: that many commits of each branch), fetched into after.
     /// </summary>
-    public static string Mirror(string url, string stateDirectory, (string? Username, string? Password) credentials = default, int depth = 0)
+    public static async Task<string> MirrorAsync(string url, string stateDirectory, (string? Username, string? Password) credentials = default, int depth = 0,
+        CancellationToken cancellationToken = default)
+    {
+        var path = MirrorPath(url, stateDirectory);
+        using (await Ci.Isolation.Files.FileLock.AcquireAsync(path + ".lock", $"the mirror of {Display(url)}", cancellationToken: cancellationToken))
+        {
+            await Task.Run(() => Update(path, url, credentials, depth, cancellationToken), cancellationToken);
+        }
+
+        return path;
+    }
+
+    /// <summary>As <see cref="MirrorAsync"/>, on the calling thread: for the submodules found while a tree is written.</summary>
+    private static string Mirror(string url, string stateDirectory, (string? Username, string? Password) credentials, int depth = 0,
+        CancellationToken cancellationToken = default)
+    {
+        var path = MirrorPath(url, stateDirectory);
+        using (Ci.Isolation.Files.FileLock.Acquire(path + ".lock", $"the mirror of {Display(url)}", cancellationToken: cancellationToken))
+        {
+            Update(path, url, credentials, depth, cancellationToken);
+        }
+
+        return path;
+    }
+
+    private static string MirrorPath(string url, string stateDirectory) =>
+        Path.Combine(Directory.CreateDirectory(new StateLayout(stateDirectory).Mirrors).FullName, Ci.Isolation.Images.CacheKey.Of("mirror", url)[..16] + ".git");
+
+    /// <summary>Creates or fetches into the mirror at <paramref name="path"/>; its lock is held by the caller.</summary>
+    private static void Update(string path, string url, (string? Username, string? Password) credentials, int depth, CancellationToken cancellationToken)
     {
         (string Username, string Password)? fromHelper = null;
         Credentials Provide(string _, string usernameFromUrl, SupportedCredentialTypes __)
@@ -77,34 +119,29 @@ public static class RemoteSource
             }
         }
 
-        var mirrors = Directory.CreateDirectory(new StateLayout(stateDirectory).Mirrors).FullName;
-        var path = Path.Combine(mirrors, Ci.Isolation.Images.CacheKey.Of("mirror", url)[..16] + ".git");
-        using (Ci.Isolation.Files.FileLock.Acquire(path + ".lock", $"the mirror of {Display(url)}"))
+        var fetch = new Fetching(Provide, cancellationToken);
+        try
         {
-            try
+            if (Directory.Exists(path))
             {
-                if (Directory.Exists(path))
-                {
-                    Fetch(path, url, Provide);
-                }
-                else
-                {
-                    Create(path, url, depth, Provide);
-                }
+                Fetch(path, url, fetch);
             }
-            catch (AuthenticationFailedException)
+            else
             {
-                Fetched(worked: false);
-                throw;
+                Create(path, url, depth, fetch);
             }
+        }
+        catch (AuthenticationFailedException)
+        {
+            Fetched(worked: false);
+            throw;
         }
 
         Fetched(worked: true);
-        return path;
     }
 
     /// <summary>A new mirror, fetched whole in a directory of its own, then renamed into place: a mirror exists only once it is complete.</summary>
-    private static void Create(string path, string url, int depth, LibGit2Sharp.Handlers.CredentialsHandler credentials)
+    private static void Create(string path, string url, int depth, Fetching fetch)
     {
         var temp = path + ".tmp-" + Environment.ProcessId;
         if (Directory.Exists(temp))
@@ -116,7 +153,7 @@ public static class RemoteSource
         {
             if (depth > 0)
             {
-                CloneShallow(temp, url, depth, credentials);
+                CloneShallow(temp, url, depth, fetch);
             }
             else
             {
@@ -125,7 +162,7 @@ public static class RemoteSource
                 fresh.Network.Remotes.Add("origin", url, "+refs/*:refs/*");
             }
 
-            Fetch(temp, url, credentials);
+            Fetch(temp, url, fetch);
         }
         catch
         {
@@ -145,7 +182,7 @@ public static class RemoteSource
     /// or ssh: its local transport refuses), so a shallow mirror starts as a clone, which then
     /// takes the mirror's refspec for every later fetch.
     /// </summary>
-    private static void CloneShallow(string path, string url, int depth, LibGit2Sharp.Handlers.CredentialsHandler credentials)
+    private static void CloneShallow(string path, string url, int depth, Fetching fetch)
     {
         if (!url.StartsWith("http://", StringComparison.OrdinalIgnoreCase) && !url.StartsWith("https://", StringComparison.OrdinalIgnoreCase)
             && !url.StartsWith("ssh://", StringComparison.OrdinalIgnoreCase) && !url.Contains('@', StringComparison.Ordinal))
@@ -155,11 +192,11 @@ public static class RemoteSource
 
         try
         {
-            Repository.Clone(url, path, new CloneOptions(new FetchOptions { Depth = depth, CredentialsProvider = credentials }) { IsBare = true });
+            Repository.Clone(url, path, new CloneOptions(fetch.Options(new FetchOptions { Depth = depth })) { IsBare = true });
         }
         catch (LibGit2SharpException ex)
         {
-            throw FetchFailed(url, ex);
+            throw fetch.Failed(url, ex);
         }
 
         using var repo = new Repository(path);
@@ -180,13 +217,13 @@ public static class RemoteSource
     /// fetching the history behind it, which leaves a mirror whose oldest commits have parents it
     /// does not hold. git keeps the file on a plain fetch, and so do we.
     /// </summary>
-    private static void Fetch(string mirror, string url, LibGit2Sharp.Handlers.CredentialsHandler credentials)
+    private static void Fetch(string mirror, string url, Fetching fetch)
     {
         var shallowFile = Path.Combine(mirror, "shallow");
         var boundary = File.Exists(shallowFile) ? File.ReadAllLines(shallowFile) : null;
         try
         {
-            FetchAll(mirror, url, credentials);
+            FetchAll(mirror, url, fetch);
         }
         finally
         {
@@ -198,25 +235,41 @@ public static class RemoteSource
         }
     }
 
-    private static void FetchAll(string mirror, string url, LibGit2Sharp.Handlers.CredentialsHandler credentials)
+    private static void FetchAll(string mirror, string url, Fetching fetch)
     {
         using var repo = new Repository(mirror);
-        var options = new FetchOptions { Prune = true, TagFetchMode = TagFetchMode.All, CredentialsProvider = credentials };
+        var options = fetch.Options(new FetchOptions { Prune = true, TagFetchMode = TagFetchMode.All });
         try
         {
             var remote = repo.Network.Remotes["origin"];
             Commands.Fetch(repo, "origin", remote.FetchRefSpecs.Select(r => r.Specification), options, "runner: mirror");
 
             // The remote's default branch becomes the mirror's HEAD.
-            if (repo.Network.ListReferences(remote, credentials).FirstOrDefault(r => r.CanonicalName == "HEAD") is SymbolicReference { TargetIdentifier: { } head })
+            if (repo.Network.ListReferences(remote, fetch.Credentials).FirstOrDefault(r => r.CanonicalName == "HEAD") is SymbolicReference { TargetIdentifier: { } head })
             {
                 repo.Refs.UpdateTarget(repo.Refs["HEAD"], head);
             }
         }
         catch (LibGit2SharpException ex)
         {
-            throw FetchFailed(url, ex);
+            throw fetch.Failed(url, ex);
         }
+    }
+
+    /// <summary>What every fetch of one update takes: the credentials, and the token that stops it at its next progress report.</summary>
+    private sealed record Fetching(LibGit2Sharp.Handlers.CredentialsHandler Credentials, CancellationToken Token)
+    {
+        public FetchOptions Options(FetchOptions options)
+        {
+            options.CredentialsProvider = Credentials;
+            options.OnTransferProgress = _ => !Token.IsCancellationRequested;
+            options.OnProgress = _ => !Token.IsCancellationRequested;
+            return options;
+        }
+
+        /// <summary>The exception for a failed fetch: a cancellation when our token stopped it, else what the remote said.</summary>
+        public Exception Failed(string url, LibGit2SharpException ex) =>
+            Token.IsCancellationRequested ? new OperationCanceledException($"the fetch of {Display(url)} was stopped", ex, Token) : FetchFailed(url, ex);
     }
 
     private static InvalidOperationException FetchFailed(string url, LibGit2SharpException ex)

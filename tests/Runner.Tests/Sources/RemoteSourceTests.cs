@@ -51,6 +51,48 @@ public sealed class RemoteSourceTests : ExecFixture
         Assert.That(runs.StandardOutput, Does.Contain(url), "the run record names the remote");
     }
 
+    [Test, CancelAfter(60_000)]
+    public async Task A_run_that_waits_for_a_mirror_another_run_holds_is_stopped_by_its_token_and_the_next_run_fetches(CancellationToken ct)
+    {
+        var origin = await RepositoryAsync(Pipeline, ("version.txt", "v1\n"));
+        var state = NewState("remote-wait");
+        var sources = new GitSources(state, default);
+        var request = new Ci.Runner.Engine.SourceRequest { Url = "file://" + origin };
+        (await sources.PrepareAsync(request, ct)).Dispose();
+        var lockPath = Directory.GetFiles(Path.Combine(state, "mirrors"), "*.lock").Single();
+        await CommitAsync(origin, "version.txt", "v2\n");
+
+        Exception? stopped;
+        using (await Ci.Isolation.Files.FileLock.AcquireAsync(lockPath, "the mirror, held as another run's fetch would", cancellationToken: ct))
+        {
+            using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct);
+            var waiting = sources.PrepareAsync(request, stop.Token);
+            await Task.Delay(300, ct);
+            Assert.That(waiting.IsCompleted, Is.False, "the run waits while another holds the mirror");
+            await stop.CancelAsync();
+            stopped = await CatchAsync(waiting);
+        }
+
+        using var next = await sources.PrepareAsync(request, ct);
+        using var read = new StreamReader(next.Tree.OpenRead("version.txt"));
+
+        Assert.That(stopped, Is.InstanceOf<OperationCanceledException>());
+        Assert.That(await read.ReadToEndAsync(ct), Is.EqualTo("v2\n"), "the next run fetched the new commit");
+    }
+
+    private static async Task<Exception?> CatchAsync(Task task)
+    {
+        try
+        {
+            await task;
+            return null;
+        }
+        catch (Exception ex)
+        {
+            return ex;
+        }
+    }
+
     [Test, CancelAfter(180_000)]
     public async Task With_submodules_nested_ones_come_from_local_checkouts_or_from_mirrors_of_their_own(CancellationToken ct)
     {
