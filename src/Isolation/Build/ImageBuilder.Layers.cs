@@ -32,7 +32,7 @@ public sealed partial class ImageBuilder
             {
                 // As a step does: orphans reaped, SIGTERM not ignored by a PID 1 shell.
                 Init = true,
-                Layers = state.Layers.AsEnumerable().Reverse().Select(d => store.Layers.Find(Digest.Parse(d))!.Path).ToList(),
+                Layers = store.LayerPaths(state.Layers, at),
                 Command = command,
                 Env = ImageConfig.EnvironmentOf(env),
                 WorkingDirectory = workdir,

@@ -100,10 +100,16 @@ public sealed class ImageStore
     }
 
     /// <summary>The image's layer directories, top first, as a container stacks them.</summary>
-    public IReadOnlyList<string> LayerPaths(Image image) =>
-        image.Layers.Reverse()
+    public IReadOnlyList<string> LayerPaths(Image image) => LayerPaths(image.Layers, $"image {image.Name}");
+
+    /// <summary>
+    /// The directories of a layer chain (DiffIDs, base first) as a container stacks them, top first: the one
+    /// resolution of layers for images, builds and jobs. <paramref name="owner"/> names the chain in the error.
+    /// </summary>
+    public IReadOnlyList<string> LayerPaths(IEnumerable<string> diffIds, string owner) =>
+        diffIds.Reverse()
             .Select(d => Layers.Find(Digest.Parse(d))?.Path
-                ?? throw new IsolationException($"image {image.Name} needs layer {d}, which is not in the store; import or pull the image again"))
+                ?? throw new IsolationException($"{owner} needs layer {d}, which is not in the store; import or pull the image again"))
             .ToList();
 
     private string FileFor(string name) => Path.Combine(_root, Uri.EscapeDataString(name) + ".json");
