@@ -87,9 +87,25 @@ public sealed partial class ContainerRuntime
                 continue;
             }
 
-            foreach (var file in Directory.EnumerateFiles(owner))
+            // First the CNI attachments (addresses, host interfaces, NAT and port rules), then the namespaces.
+            foreach (var file in Directory.EnumerateFiles(owner).Where(f => !Networking.BridgedNetworks.IsRecord(f)))
             {
+                _log.Information("Removing network namespace {Id} left behind by runner {Owner}", Path.GetFileName(file), Path.GetFileName(owner));
+                try
+                {
+                    _networks.RemoveLeftover(file);
+                }
+                catch (IsolationException ex)
+                {
+                    _log.Warning("Could not release the network of {Id}: {Message}", Path.GetFileName(file), ex.Message);
+                }
+
                 NetworkNamespace.Remove(file);
+            }
+
+            foreach (var record in Directory.EnumerateFiles(owner).Where(Networking.BridgedNetworks.IsRecord))
+            {
+                File.Delete(record);
             }
 
             Directory.Delete(owner);

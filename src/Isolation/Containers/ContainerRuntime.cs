@@ -17,11 +17,14 @@ public sealed partial class ContainerRuntime
     private readonly CgroupLayout _cgroups;
     private readonly ILogger _log;
 
+    private readonly Networking.BridgedNetworks _networks;
+
     private ContainerRuntime(RuntimeOptions options, CgroupLayout cgroups, ILogger log)
     {
         _options = options;
         _cgroups = cgroups;
         _log = log;
+        _networks = new Networking.BridgedNetworks(options.Network);
     }
 
     public CgroupLayout Cgroups => _cgroups;
@@ -48,9 +51,31 @@ public sealed partial class ContainerRuntime
         return runtime;
     }
 
-    /// <summary>Makes a network namespace for several containers to share (see <see cref="ContainerNetwork.Shared"/>).</summary>
-    public Task<NetworkNamespace> CreateNetworkNamespaceAsync(CancellationToken cancellationToken = default) =>
-        NetworkNamespace.CreateAsync(Path.Combine(NetworksDirectory, ProcessIdentity.Current.Token), _options.UnsharePath, cancellationToken);
+    /// <summary>Makes a network namespace with loopback only, for several containers to share (see <see cref="ContainerNetwork.Shared"/>).</summary>
+    public async Task<NetworkNamespace> CreateNetworkNamespaceAsync(CancellationToken cancellationToken = default) =>
+        NetworkNamespace.LoopbackOnly(await NetworkNamespace.CreateFileAsync(OwnNetworksDirectory, _options.UnsharePath, cancellationToken));
+
+    /// <summary>
+    /// Makes a network namespace with a private address, egress through NAT, the host's reachable name servers,
+    /// and <paramref name="ports"/> of the host forwarded to it; the host itself, other jobs and link-local
+    /// addresses stay out of its reach unless <see cref="Networking.NetworkOptions.Allow"/> lets them.
+    /// </summary>
+    public async Task<NetworkNamespace> CreateBridgedNetworkAsync(IReadOnlyList<Networking.PortMapping> ports, CancellationToken cancellationToken = default)
+    {
+        var path = await NetworkNamespace.CreateFileAsync(OwnNetworksDirectory, _options.UnsharePath, cancellationToken);
+        try
+        {
+            var address = await _networks.AttachAsync(path, ports, cancellationToken);
+            return NetworkNamespace.Bridged(path, address, Networking.BridgedNetworks.Nameservers(), () => _networks.DetachAsync(path, CancellationToken.None));
+        }
+        catch
+        {
+            NetworkNamespace.Remove(path);
+            throw;
+        }
+    }
+
+    private string OwnNetworksDirectory => Path.Combine(NetworksDirectory, ProcessIdentity.Current.Token);
 
     /// <param name="killNow">When cancelled after <paramref name="cancellationToken"/>, the grace period is cut short: SIGKILL at once.</param>
     public async Task<ContainerResult> RunAsync(ContainerSpec spec, Action<OutputLine>? output = null, CancellationToken cancellationToken = default,

@@ -68,6 +68,9 @@ public sealed record ContainerSpec
 
     public string Hostname { get; init; } = "runner";
 
+    /// <summary>More names for /etc/hosts (name to address): a job's services by their aliases.</summary>
+    public IReadOnlyDictionary<string, string> ExtraHosts { get; init; } = new Dictionary<string, string>();
+
     public IReadOnlyList<BindMount> Mounts { get; init; } = [];
 
     public IReadOnlyList<OverlayVolume> OverlayVolumes { get; init; } = [];

@@ -13,7 +13,8 @@ internal static class InitLayer
     public static string For(string stateDirectory, ContainerSpec spec)
     {
         var hostname = spec.Hostname + "\n";
-        var hosts = $"127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n127.0.1.1\t{spec.Hostname}\n";
+        var hosts = $"127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n127.0.1.1\t{spec.Hostname}\n"
+            + string.Concat(spec.ExtraHosts.OrderBy(h => h.Key, StringComparer.Ordinal).Select(h => $"{h.Value}\t{h.Key}\n"));
         var resolv = ResolvConf(spec.Network);
         var layer = Path.Combine(stateDirectory, "init", Fnv1a(hostname + "\0" + hosts + "\0" + resolv).ToString("x16"));
         if (Directory.Exists(layer))
@@ -47,7 +48,7 @@ internal static class InitLayer
         return hash;
     }
 
-    /// <summary>The host's resolver with the host's network; none otherwise (there is no route to a name server).</summary>
+    /// <summary>The host's resolver with the host's network; a bridged network's reachable name servers; none otherwise.</summary>
     private static string ResolvConf(ContainerNetwork network)
     {
         if (network is ContainerNetwork.HostNetwork)
@@ -60,6 +61,11 @@ internal static class InitLayer
             {
                 // No resolver on the host either.
             }
+        }
+
+        if (network is ContainerNetwork.SharedNetwork { Namespace.Nameservers: { Count: > 0 } servers })
+        {
+            return string.Concat(servers.Select(s => $"nameserver {s}\n"));
         }
 
         return "# no name servers: this container has no network beyond loopback\n";

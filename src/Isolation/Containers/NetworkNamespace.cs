@@ -7,16 +7,31 @@ namespace Ci.Isolation.Containers;
 /// A network namespace that outlives its containers: made once (a new namespace costs
 /// milliseconds and is serialized in the kernel), joined by every container given it, removed
 /// on dispose. It lives as an nsfs bind mount on a file in the runtime's state directory; the
-/// runtime removes those a dead runner left.
+/// runtime removes those a dead runner left. A bridged one also has an address with egress
+/// (<see cref="Address"/>), released on dispose.
 /// </summary>
 public sealed class NetworkNamespace : IAsyncDisposable
 {
-    private NetworkNamespace(string path) => Path = path;
+    private readonly Func<Task>? _detach;
+
+    private NetworkNamespace(string path, string? address, IReadOnlyList<string> nameservers, Func<Task>? detach)
+    {
+        Path = path;
+        Address = address;
+        Nameservers = nameservers;
+        _detach = detach;
+    }
 
     /// <summary>The namespace file (an nsfs mount).</summary>
     public string Path { get; }
 
-    internal static async Task<NetworkNamespace> CreateAsync(string directory, string unshare, CancellationToken cancellationToken)
+    /// <summary>Its IPv4 address on the host's routed network; null with loopback only.</summary>
+    public string? Address { get; }
+
+    /// <summary>The name servers its containers use (the host's that it can reach); none with loopback only.</summary>
+    public IReadOnlyList<string> Nameservers { get; }
+
+    internal static async Task<string> CreateFileAsync(string directory, string unshare, CancellationToken cancellationToken)
     {
         Directory.CreateDirectory(directory);
         var path = System.IO.Path.Combine(directory, Random.Shared.NextInt64(1L << 40).ToString("x10"));
@@ -32,8 +47,13 @@ public sealed class NetworkNamespace : IAsyncDisposable
             throw new IsolationException($"cannot create a network namespace at {path}: {ex.Message}", ex);
         }
 
-        return new NetworkNamespace(path);
+        return path;
     }
+
+    internal static NetworkNamespace LoopbackOnly(string path) => new(path, null, [], null);
+
+    internal static NetworkNamespace Bridged(string path, string address, IReadOnlyList<string> nameservers, Func<Task> detach) =>
+        new(path, address, nameservers, detach);
 
     /// <summary>Unmounts and deletes a namespace file; the kernel frees the namespace when its last user is gone.</summary>
     internal static void Remove(string path)
@@ -42,9 +62,18 @@ public sealed class NetworkNamespace : IAsyncDisposable
         File.Delete(path);
     }
 
-    public ValueTask DisposeAsync()
+    public async ValueTask DisposeAsync()
     {
-        Remove(Path);
-        return ValueTask.CompletedTask;
+        try
+        {
+            if (_detach is not null)
+            {
+                await _detach();
+            }
+        }
+        finally
+        {
+            Remove(Path);
+        }
     }
 }

@@ -31,7 +31,7 @@ public sealed partial class PipelineCompiler
         var workdir = ResolveWorkdir(spec.Workdir ?? defaults.Workdir, DefaultWorkdir, vars);
         var user = (spec.User ?? defaults.User) is { } u ? Expand(u, vars) : null;
         var shell = spec.Shell ?? defaults.Shell;
-        var network = spec.Network ?? defaults.Network ?? NetworkMode.Host;
+        var network = spec.Network ?? defaults.Network ?? NetworkMode.Bridge;
 
         var (condition, skip) = JobCondition(spec, vars);
         if (skip is null)
@@ -91,7 +91,7 @@ public sealed partial class PipelineCompiler
         }
 
         return new PlannedStep(index + 1, name, command, script, env, workdir, user, Limits(resources), timeout,
-            ToPolicy(spec.Retry), ToPolicy(spec.AllowFailure), condition, skip, layer);
+            ToPolicy(spec.Retry), ToPolicy(spec.AllowFailure), condition, skip, layer, spec.Network);
     }
 
     /// <summary>Resolves env entries in order over <paramref name="inherited"/>; each value may use earlier ones.</summary>

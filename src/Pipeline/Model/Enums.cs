@@ -10,13 +10,13 @@ public enum TriggerEvent
 
 public enum NetworkMode
 {
-    /// <summary>The host's network stack (the default until bridged egress exists).</summary>
+    /// <summary>The host's network stack: no isolation, an explicit opt-in that the plan shows.</summary>
     Host,
 
     /// <summary>A private network namespace with loopback only.</summary>
     None,
 
-    /// <summary>A private namespace with egress through a bridge (executed by a later runner version).</summary>
+    /// <summary>The default: a private namespace with its own address and egress through NAT; the host and link-local addresses are out of reach.</summary>
     Bridge,
 }
 

@@ -24,6 +24,9 @@ public sealed record StepSpec
 
     public ShellSpec? Shell { get; internal set; }
 
+    /// <summary>The step's network when it is not the job's: <c>none</c> or <c>host</c> for this step alone, or <c>bridge</c> of its own.</summary>
+    public NetworkMode? Network { get; internal set; }
+
     public ResourcesSpec? Resources { get; internal set; }
 
     /// <summary><c>cache: layer</c>: the step's filesystem result may be reused while its inputs are unchanged.</summary>

@@ -46,6 +46,7 @@ internal static partial class PipelineReader
         ["resources"] = (c, n, s) => s.Resources = ReadResources(c, n),
         ["cache"] = (c, n, s) => s.LayerCache = ReadStepCache(c, n),
         ["key_files"] = (c, n, s) => s.KeyFiles = ReadPatterns(c, n, "key_files") ?? [],
+        ["network"] = (c, n, s) => s.Network = c.Enum(n, "network", Networks),
     })
     {
         Deprecated = new Dictionary<string, string> { ["script"] = "run" },

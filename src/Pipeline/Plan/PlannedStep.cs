@@ -79,4 +79,5 @@ public sealed record PlannedStep(
     FailurePolicy AllowFailure,
     RunCondition Condition,
     string? SkipReason,
-    LayerCachePlan? LayerCache);
+    LayerCachePlan? LayerCache,
+    Ci.Pipeline.Model.NetworkMode? Network = null);

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using Ci.Isolation.Containers;
+using Ci.Isolation.Networking;
 using Ci.Isolation.Images;
 using Ci.Pipeline.Values;
 using Ci.Runner.Engine.Records;
@@ -22,7 +23,13 @@ internal static class RunCommand
     private static readonly Option<string> Memory = new("--memory", "-m") { Description = "Memory limit, such as 256Mi or 1G" };
     private static readonly Option<int?> CpuShares = new("--cpu-shares") { Description = "Relative CPU weight under contention (2-262144, default 1024)" };
     private static readonly Option<int?> Pids = new("--pids") { Description = "Most processes at once (default 4096)" };
-    private static readonly Option<string> Network = new("--network") { Description = "none (loopback only, the default) or host", DefaultValueFactory = _ => "none" };
+    private static readonly Option<string> Network = new("--network")
+    {
+        Description = "none (loopback only, the default), bridge (a private address with egress; the host stays out of reach) or host",
+        DefaultValueFactory = _ => "none",
+    };
+
+    private static readonly Option<string[]> Publish = new("--publish", "-p") { Description = "Forward a port of the host to the container, HOST:CONTAINER[/udp] (repeatable; needs --network bridge)" };
     private static readonly Option<string[]> Volumes = new("--volume", "-v") { Description = "Bind mount SRC:DST[:ro] (repeatable)" };
     private static readonly Option<string[]> EnvVars = new("--env", "-e") { Description = "Environment variable K=V (repeatable)" };
     private static readonly Option<string> Workdir = new("--workdir", "-w") { Description = "Working directory inside the container (default: the image's, or /)" };
@@ -34,12 +41,12 @@ internal static class RunCommand
     public static Command Create(RunnerHost host)
     {
         var command = new Command("run", "Run one command in a fresh container and remove it afterwards");
-        foreach (var option in new Option[] { Rootfs, HostImageOption, Cpus, CpuShares, Memory, Pids, Network, Volumes, EnvVars, Workdir, User, Timeout, Hostname, InitOption })
+        foreach (var option in new Option[] { Rootfs, HostImageOption, Cpus, CpuShares, Memory, Pids, Network, Publish, Volumes, EnvVars, Workdir, User, Timeout, Hostname, InitOption })
         {
             command.Options.Add(option);
         }
 
-        Network.AcceptOnlyFromAmong("none", "host");
+        Network.AcceptOnlyFromAmong("none", "bridge", "host");
         command.Arguments.Add(Command);
         command.SetAction((parse, ct) => RunAsync(host, parse, ct));
         return command;
@@ -67,6 +74,20 @@ internal static class RunCommand
             (spec, error) = (null, ex.Message);
         }
 
+        List<PortMapping> ports = [];
+        try
+        {
+            ports.AddRange((parse.GetValue(Publish) ?? []).Select(PortMapping.Parse));
+            if (ports.Count > 0 && parse.GetValue(Network) != "bridge")
+            {
+                throw new FormatException("needs --network bridge: with 'none' or 'host' there is nothing to forward to");
+            }
+        }
+        catch (FormatException ex)
+        {
+            (spec, error) = (null, "--publish " + ex.Message);
+        }
+
         if (spec is null)
         {
             await Console.Error.WriteLineAsync($"runner: {error}");
@@ -87,8 +108,15 @@ internal static class RunCommand
         var stdout = Console.Out;
         var stderr = Console.Error;
         ContainerResult result;
+        NetworkNamespace? bridged = null;
         try
         {
+            if (parse.GetValue(Network) == "bridge")
+            {
+                bridged = await runtime.CreateBridgedNetworkAsync(ports, cancellationToken);
+                spec = spec with { Network = ContainerNetwork.Shared(bridged) };
+            }
+
             // Ctrl-C: SIGTERM and the grace period; a second Ctrl-C: SIGKILL now.
             result = await runtime.RunAsync(spec, line => (line.Stream == OutputStream.Stdout ? stdout : stderr).WriteLine(Engine.TerminalText.Neutralise(line.Text)),
                 cancellationToken, Interrupts.Forceful);
@@ -102,6 +130,13 @@ internal static class RunCommand
         {
             await stderr.WriteLineAsync($"runner: {ex.Message}");
             return ExitCodes.InternalError;
+        }
+        finally
+        {
+            if (bridged is not null)
+            {
+                await bridged.DisposeAsync();
+            }
         }
 
         Log.Debug("Container ended: {Result}", result);

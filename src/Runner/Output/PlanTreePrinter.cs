@@ -59,9 +59,10 @@ internal static class PlanTreePrinter
 
         parts.AddRange(Limits(job.Limits));
         parts.Add($"timeout {Units.FormatDuration(job.Timeout)}");
-        if (job.Network != Ci.Pipeline.Model.NetworkMode.Host)
+        // bridge is the default and goes unsaid; host gives up the job's isolation, so the plan says so.
+        if (job.Network != Ci.Pipeline.Model.NetworkMode.Bridge)
         {
-            parts.Add($"network {job.Network.ToString().ToLowerInvariant()}");
+            parts.Add(NetworkText(job.Network));
         }
 
         if (job.Condition.AtRunTime && job.Condition != RunCondition.OnSuccess)
@@ -71,6 +72,10 @@ internal static class PlanTreePrinter
 
         return " [" + string.Join("; ", parts) + "]";
     }
+
+    private static string NetworkText(Ci.Pipeline.Model.NetworkMode mode) => mode == Ci.Pipeline.Model.NetworkMode.Host
+        ? "network host: the host's own network, not isolated"
+        : $"network {mode.ToString().ToLowerInvariant()}";
 
     private static IEnumerable<string> JobLines(PlannedJob job)
     {
@@ -121,6 +126,11 @@ internal static class PlanTreePrinter
         if (step.Retry.Max > 0)
         {
             parts.Add($"retry {step.Retry.Max}");
+        }
+
+        if (step.Network is { } network && network != job.Network)
+        {
+            parts.Add(NetworkText(network) + (job.Services.Count > 0 ? " (the job's services are out of its reach)" : ""));
         }
 
         if (step.AllowFailure.Any || step.AllowFailure.ExitCodes.Count > 0)

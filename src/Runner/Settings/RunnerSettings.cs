@@ -14,6 +14,8 @@ public sealed record RunnerSettings
     public const string GitPasswordVariable = "RUNNER_GIT_PASSWORD";
     public const string LayerLimitVariable = Ci.Isolation.Images.UnpackLimits.MaxBytesVariable;
     public const string WritableLimitVariable = "RUNNER_WRITABLE_LIMIT";
+    public const string NetworkSubnetVariable = "RUNNER_NETWORK_SUBNET";
+    public const string NetworkAllowVariable = "RUNNER_NETWORK_ALLOW";
 
     /// <summary>Containers, layers, images and run records live here.</summary>
     public string StateDirectory { get; init; } = "/var/lib/runner";
@@ -44,8 +46,18 @@ public sealed record RunnerSettings
     /// </summary>
     public long? WritableLimit { get; init; }
 
+    /// <summary>
+    /// Bridged job networks: their subnet (RUNNER_NETWORK_SUBNET, default 10.213.0.0/16) and the addresses a job may
+    /// reach beyond egress (RUNNER_NETWORK_ALLOW, comma-separated CIDRs: the host's own, link-local metadata, other jobs).
+    /// The runner's configuration decides this, never a pipeline.
+    /// </summary>
+    public Ci.Isolation.Networking.NetworkOptions Network { get; init; } = new();
+
     /// <summary>The container runtime's options under these settings.</summary>
-    public Ci.Isolation.Containers.RuntimeOptions RuntimeOptions => new() { StateDirectory = StateDirectory, CgroupParent = CgroupParent, WritableLimitBytes = WritableLimit };
+    public Ci.Isolation.Containers.RuntimeOptions RuntimeOptions => new()
+    {
+        StateDirectory = StateDirectory, CgroupParent = CgroupParent, WritableLimitBytes = WritableLimit, Network = Network,
+    };
 
     public static RunnerSettings FromEnvironment()
     {
@@ -67,8 +79,27 @@ public sealed record RunnerSettings
             StoreLimit = SizeOrFifth(StoreLimitVariable, Environment.GetEnvironmentVariable(StoreLimitVariable), fifth),
             WritableLimit = SizeOrFifth(WritableLimitVariable, Environment.GetEnvironmentVariable(WritableLimitVariable), fifth),
             UnpackLimits = LayerLimitFrom(Environment.GetEnvironmentVariable(LayerLimitVariable)),
+            Network = NetworkFrom(Environment.GetEnvironmentVariable(NetworkSubnetVariable), Environment.GetEnvironmentVariable(NetworkAllowVariable)),
         };
     }
+
+    private static Ci.Isolation.Networking.NetworkOptions NetworkFrom(string? subnet, string? allow)
+    {
+        var options = new Ci.Isolation.Networking.NetworkOptions();
+        if (subnet is { Length: > 0 })
+        {
+            options = options with { Subnet = Cidr(NetworkSubnetVariable, subnet) };
+        }
+
+        return options with { Allow = (allow ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(a => Cidr(NetworkAllowVariable, a)).ToList() };
+    }
+
+    /// <summary>An IPv4 network (ADDRESS/BITS, or one address); the setting's name and the value in the error otherwise.</summary>
+    private static string Cidr(string variable, string text) =>
+        System.Net.IPNetwork.TryParse(text.Contains('/', StringComparison.Ordinal) ? text : text + "/32", out var network)
+            && network.BaseAddress.AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork
+            ? network.ToString()
+            : throw new SettingsException($"{variable}: '{text}' is not an IPv4 address or network such as 192.0.2.10 or 10.0.0.0/8");
 
     private static Ci.Isolation.Images.UnpackLimits LayerLimitFrom(string? text)
     {

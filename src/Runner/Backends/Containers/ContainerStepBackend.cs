@@ -64,11 +64,6 @@ public sealed class ContainerStepBackend(
             throw new BackendException($"job '{job.Id}' uses services ({string.Join(", ", job.Services.Select(s => s.Alias))}); services come in a later version of the runner", infrastructure: false);
         }
 
-        if (job.Network == NetworkMode.Bridge)
-        {
-            throw new BackendException($"job '{job.Id}' asks for network: bridge; this version runs 'none' and 'host'", infrastructure: false);
-        }
-
         try
         {
             return await StartAsync(start, cancellationToken);
@@ -110,10 +105,7 @@ public sealed class ContainerStepBackend(
         // Artifacts of the jobs it needs sit above the checkout, under the same /workspace paths.
         handle.ArtifactLayers.AddRange(start.NeededArtifacts.Select(a => a.Location));
 
-        if (job.Network == NetworkMode.None)
-        {
-            handle.Network = await runtime.CreateNetworkNamespaceAsync(cancellationToken);
-        }
+        handle.Network = await JobNetwork.CreateAsync(runtime, job.Network, cancellationToken);
 
         OpenCaches(handle);
         return handle;
@@ -165,10 +157,16 @@ public sealed class ContainerStepBackend(
         }
 
         Directory.CreateDirectory(upper);
-        var result = await runtime.RunAsync(StepSpec(handle, step, [.. handle.StepLayers.AsEnumerable().Reverse()]) with
+        ContainerResult result;
+        // A step that leaves the job's network gets one of its own, for its container alone (a bridged one is released after it).
+        await using (var own = JobNetwork.OwnFor(handle.Job, step) && step.Network == NetworkMode.Bridge
+            ? await JobNetwork.CreateAsync(runtime, NetworkMode.Bridge, cancellationToken) : null)
         {
-            UpperDirectory = upper,
-        }, line => output(new StepOutput(line.Stream == OutputStream.Stderr, line.Text)), cancellationToken, KillNow);
+            result = await runtime.RunAsync(StepSpec(handle, step, [.. handle.StepLayers.AsEnumerable().Reverse()], own) with
+            {
+                UpperDirectory = upper,
+            }, line => output(new StepOutput(line.Stream == OutputStream.Stderr, line.Text)), cancellationToken, KillNow);
+        }
 
         // This step's file system is where the next one starts; a cached step's result is kept for later runs.
         var outcome = new StepOutcome(result.ExitCode, result.Signal, result.OomKilled, result.TimedOut, result.WallTime, result.CpuTime, result.PeakMemoryBytes)
@@ -191,7 +189,7 @@ public sealed class ContainerStepBackend(
     public CancellationToken KillNow { get; init; }
 
     /// <summary>The container of a step: the job's image, checkout and artifacts under <paramref name="stepLayersTopFirst"/>, the step's environment, user, limits and network.</summary>
-    private ContainerSpec StepSpec(Handle handle, PlannedStep step, IReadOnlyList<string> stepLayersTopFirst)
+    private ContainerSpec StepSpec(Handle handle, PlannedStep step, IReadOnlyList<string> stepLayersTopFirst, NetworkNamespace? ownNetwork = null)
     {
         var env = handle.Config.Environment();
         foreach (var variable in step.Env)
@@ -216,7 +214,7 @@ public sealed class ContainerStepBackend(
             Gid = gid,
             Hostname = handle.Job.Id.Length <= 63 ? handle.Job.Id : handle.Job.Id[..63],
             Limits = new ContainerLimits(step.Limits.MilliCpus, step.Limits.MemoryBytes, step.Limits.SwapBytes, step.Limits.Pids),
-            Network = handle.Network is { } ns ? ContainerNetwork.Shared(ns) : ContainerNetwork.Host,
+            Network = JobNetwork.OwnFor(handle.Job, step) ? JobNetwork.For(step.Network!.Value, ownNetwork) : JobNetwork.For(handle.Job.Network, handle.Network),
             Timeout = step.Timeout,
         };
     }
