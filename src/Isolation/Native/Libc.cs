@@ -19,6 +19,9 @@ internal static partial class Libc
 
     public static int kill(int pid, int signal) => LibC.kill(pid, signal);
 
+    /// <summary>setns(2): moves the calling thread (only it) into the namespace of <paramref name="fd"/>.</summary>
+    public static int setns(int fd, int nstype) => LibC.setns(fd, nstype);
+
     public static unsafe int umount2(string target, int flags)
     {
         fixed (byte* p = Utf8(target))

@@ -11,13 +11,6 @@ public sealed partial class PipelineCompiler
     {
         var list = new List<PlannedService>();
         var aliases = new HashSet<string>(StringComparer.Ordinal);
-        if (spec.Services.Count > 0)
-        {
-            // A job run without the database its tests need would fail in confusing ways, or pass for the wrong reason.
-            _diagnostics.Error(spec.Services[0].Position, DiagnosticCodes.NotRunYet,
-                $"job '{spec.Name.Value}' has services; this version of the runner cannot run services yet, so the pipeline is refused rather than run without them");
-        }
-
         foreach (var s in spec.Services)
         {
             var image = Expand(s.Image, vars) ?? "";
@@ -28,10 +21,11 @@ public sealed partial class PipelineCompiler
             }
 
             var readiness = s.Readiness is { } r
-                ? new PlannedReadiness(r.Command?.Select(c => Expand(c, vars) ?? c.Value).ToList(), r.TcpPort, r.Interval, r.Timeout, r.Retries)
+                ? new PlannedReadiness(r.Command?.Select(c => Expand(c, vars) ?? c.Value).ToList(), r.TcpPort, r.Interval, r.Timeout, r.Retries,
+                    r.Http is { } http ? Expand(http, vars) : null)
                 : null;
             list.Add(new PlannedService(alias, image, ResolveEnv(s.Env, new Dictionary<string, string>(vars, StringComparer.Ordinal), []),
-                s.Command?.Select(c => Expand(c, vars) ?? c.Value).ToList(), readiness));
+                s.Command?.Select(c => Expand(c, vars) ?? c.Value).ToList(), readiness, s.Resources is null ? null : Limits(s.Resources)));
         }
 
         return list;

@@ -66,6 +66,9 @@ public sealed record ReadinessSpec
 
     public int? TcpPort { get; internal set; }
 
+    /// <summary>A URL that must answer 2xx; its host is the service's alias, <c>localhost</c> or 127.0.0.1.</summary>
+    public Text? Http { get; internal set; }
+
     public TimeSpan Interval { get; internal set; } = TimeSpan.FromSeconds(1);
 
     public TimeSpan Timeout { get; internal set; } = TimeSpan.FromSeconds(60);
@@ -84,6 +87,8 @@ public sealed record ServiceSpec
     public IReadOnlyList<Text>? Command { get; internal set; }
 
     public ReadinessSpec? Readiness { get; internal set; }
+
+    public ResourcesSpec? Resources { get; internal set; }
 
     public SourcePosition Position { get; internal set; }
 }

@@ -39,6 +39,7 @@ internal static partial class PipelineReader
         ["env"] = (c, n, s) => s.Env = c.Env(n, "env"),
         ["command"] = (c, n, s) => s.Command = c.StringList(n, "command"),
         ["readiness"] = (c, n, s) => s.Readiness = ReadReadiness(c, n),
+        ["resources"] = (c, n, s) => s.Resources = ReadResources(c, n),
     })
     {
         Required = ["image"],
@@ -48,6 +49,7 @@ internal static partial class PipelineReader
     {
         ["command"] = (c, n, r) => r.Command = c.StringList(n, "readiness.command"),
         ["tcp"] = (c, n, r) => r.TcpPort = c.Int(n, "readiness.tcp", 1, 65535),
+        ["http"] = (c, n, r) => r.Http = ReadHttpCheck(c, n),
         ["interval"] = (c, n, r) => r.Interval = c.Duration(n, "readiness.interval", TimeSpan.FromMilliseconds(10), TimeSpan.FromMinutes(10)) ?? r.Interval,
         ["timeout"] = (c, n, r) => r.Timeout = c.Duration(n, "readiness.timeout", TimeSpan.FromSeconds(1), TimeSpan.FromHours(1)) ?? r.Timeout,
         ["retries"] = (c, n, r) => r.Retries = c.Int(n, "readiness.retries", 1, 10_000) ?? r.Retries,
@@ -268,12 +270,25 @@ internal static partial class PipelineReader
 
         var r = new ReadinessSpec();
         ReadinessSchema.Read(c, map, r);
-        if (r.Command is null && r.TcpPort is null)
+        if (r.Command is null && r.TcpPort is null && r.Http is null)
         {
-            c.Error(n, DiagnosticCodes.MissingKey, "readiness needs 'command' or 'tcp'");
+            c.Error(n, DiagnosticCodes.MissingKey, "readiness needs 'command', 'tcp' or 'http'");
         }
 
         return r;
+    }
+
+    /// <summary>An http:// URL with a port-less or numeric-port host; the service is reached inside the job's network.</summary>
+    private static Text? ReadHttpCheck(ReadContext c, YamlNode n)
+    {
+        var t = c.String(n, "readiness.http");
+        if (t is { } url && (!Uri.TryCreate(url.Value, UriKind.Absolute, out var uri) || uri.Scheme != "http"))
+        {
+            c.Error(n, DiagnosticCodes.InvalidValue, $"readiness.http '{url.Value}' must be an http:// URL, such as http://localhost:8080/health");
+            return null;
+        }
+
+        return t;
     }
 
     private static IReadOnlyList<CacheSpec> ReadCaches(ReadContext c, YamlNode n)

@@ -2,9 +2,12 @@ using Ci.Pipeline.Model;
 
 namespace Ci.Pipeline.Plan;
 
-public sealed record PlannedReadiness(IReadOnlyList<string>? Command, int? TcpPort, TimeSpan Interval, TimeSpan Timeout, int Retries);
+/// <summary>When a service is ready: every check given passes (a command that exits 0, a port that accepts, a URL that answers 2xx).</summary>
+public sealed record PlannedReadiness(IReadOnlyList<string>? Command, int? TcpPort, TimeSpan Interval, TimeSpan Timeout, int Retries, string? Http = null);
 
-public sealed record PlannedService(string Alias, string Image, IReadOnlyList<EnvVar> Env, IReadOnlyList<string>? Command, PlannedReadiness? Readiness);
+/// <summary>A container that runs beside the job's steps for the whole job, reachable from them at <see cref="Alias"/>.</summary>
+public sealed record PlannedService(string Alias, string Image, IReadOnlyList<EnvVar> Env, IReadOnlyList<string>? Command, PlannedReadiness? Readiness,
+    ResourceLimits? Limits = null);
 
 /// <summary>A directory cache: <see cref="Key"/> first, then each fallback key as a prefix, newest match first.</summary>
 public sealed record PlannedCache(string Key, IReadOnlyList<string> FallbackKeys, IReadOnlyList<string> Paths, CachePolicy Policy);

@@ -4,13 +4,14 @@ using Ci.Runner.Settings;
 
 namespace Ci.Runner.Cli;
 
-/// <summary><c>runner logs RUN [JOB [STEP]]</c>: a recorded run's output, as it was printed (secrets masked).</summary>
+/// <summary><c>runner logs RUN [JOB [STEP]]</c> or <c>runner logs RUN JOB --service NAME</c>: a recorded run's output, as it was printed (secrets masked).</summary>
 internal static class LogsCommand
 {
     private static readonly Argument<string> Run = RunArgument.Create();
     private static readonly Argument<string?> Job = new("job") { Description = "Only this job", Arity = ArgumentArity.ZeroOrOne };
     private static readonly Argument<int?> Step = new("step") { Description = "Only this step (its number, from 1)", Arity = ArgumentArity.ZeroOrOne };
     private static readonly Option<bool> Timestamps = new("--timestamps", "-t") { Description = "Prefix each line with the time it was printed" };
+    private static readonly Option<string> Service = new("--service", "-s") { Description = "The output of this service of JOB (its alias) instead of the steps'" };
 
     public static Command Create(RunnerHost host)
     {
@@ -19,6 +20,7 @@ internal static class LogsCommand
         command.Arguments.Add(Job);
         command.Arguments.Add(Step);
         command.Options.Add(Timestamps);
+        command.Options.Add(Service);
         command.SetAction(parse =>
         {
             var store = host.Records;
@@ -45,6 +47,11 @@ internal static class LogsCommand
             }
 
             var withTime = parse.GetValue(Timestamps);
+            if (parse.GetValue(Service) is { } service)
+            {
+                return PrintService(store, runId, job, step, service, withTime);
+            }
+
             foreach (var line in store.Logs(runId, job, step))
             {
                 var text = $"{(withTime ? line.Time.ToLocalTime().ToString("HH:mm:ss.fff ") : "")}[{line.Job}:{line.Step}] {Engine.TerminalText.Neutralise(line.Text)}";
@@ -68,5 +75,31 @@ internal static class LogsCommand
             return ExitCodes.Ok;
         });
         return command;
+    }
+
+    private static int PrintService(RunStore store, long runId, string? job, int? step, string service, bool withTime)
+    {
+        if (job is null || step is not null)
+        {
+            Console.Error.WriteLine($"runner: --service {service} needs the job it belongs to, and no step: runner logs {runId} JOB --service {service}");
+            return ExitCodes.InvalidInput;
+        }
+
+        var services = store.Services(runId, job);
+        if (!services.Contains(service))
+        {
+            Console.Error.WriteLine(services.Count == 0
+                ? $"runner: job '{job}' of run {runId} kept no service output"
+                : $"runner: job '{job}' of run {runId} has no service '{service}' that printed anything; its services: {string.Join(", ", services)}");
+            return ExitCodes.InvalidInput;
+        }
+
+        foreach (var line in store.Logs(runId, job, null, service))
+        {
+            var text = $"{(withTime ? line.Time.ToLocalTime().ToString("HH:mm:ss.fff ") : "")}[{line.Job}:{service}] {Engine.TerminalText.Neutralise(line.Text)}";
+            (line.IsError ? Console.Error : Console.Out).WriteLine(text);
+        }
+
+        return ExitCodes.Ok;
     }
 }

@@ -34,8 +34,39 @@ public sealed record Workspace(IReadOnlyList<string> Layers, string Key, string 
 /// <summary>What a finished job kept for the jobs that need it: <see cref="Location"/> is the backend's, handed back to it unread.</summary>
 public sealed record ArtifactSet(string Job, string Location, int Files);
 
-/// <summary>Everything a job needs from the run: its plan, its sources and the artifacts of the jobs it needs that kept some.</summary>
-public sealed record JobStart(PlannedJob Job, Workspace Workspace, IReadOnlyList<ArtifactSet> NeededArtifacts);
+/// <summary>
+/// Everything a job needs from the run: its plan, its sources and the artifacts of the jobs it needs that kept some.
+/// <see cref="Services"/> takes what the job's services report, from any thread: the engine neutralises, masks and records it.
+/// </summary>
+public sealed record JobStart(PlannedJob Job, Workspace Workspace, IReadOnlyList<ArtifactSet> NeededArtifacts)
+{
+    public Action<ServiceReport> Services { get; init; } = _ => { };
+}
+
+/// <summary>What a job's service reports through the seam: a line it printed, or a change of its state.</summary>
+public abstract record ServiceReport(string Service);
+
+/// <summary>A line a service printed, raw (the engine neutralises and masks it).</summary>
+public sealed record ServiceOutput(string Service, bool IsError, string Text) : ServiceReport(Service);
+
+public enum ServiceState
+{
+    Starting,
+    Ready,
+
+    /// <summary>It did not become ready: the job fails.</summary>
+    NotReady,
+
+    /// <summary>It ended while the job ran.</summary>
+    Exited,
+}
+
+/// <summary>A service's new state, with what the user needs to know in <see cref="Detail"/> (the check that failed, its exit code and last lines).</summary>
+public sealed record ServiceStatus(string Service, ServiceState State, string Detail) : ServiceReport(Service)
+{
+    /// <summary>The state in a few words, for a job's summary line (the detail without the service's lines); null: the detail.</summary>
+    public string? Summary { get; init; }
+}
 
 /// <summary>
 /// The one seam between the engine and execution. Per job the engine calls

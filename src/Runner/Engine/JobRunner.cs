@@ -33,6 +33,28 @@ internal sealed class JobRunner(IStepBackend backend, SecretMasker masker, Actio
         }
 
         report(new JobStarted(job.Id, job.DisplayName));
+        // What the job's services report is neutralised and masked as step output is; a service that ends during the job is remembered for the summary.
+        var exited = new System.Collections.Concurrent.ConcurrentQueue<string>();
+        start = start with
+        {
+            Services = r =>
+            {
+                if (r is ServiceOutput line)
+                {
+                    report(new ServiceOutputEvent(job.Id, line.Service, line.IsError, masker.Apply(TerminalText.Neutralise(line.Text))));
+                }
+                else if (r is ServiceStatus status)
+                {
+                    var detail = masker.Apply(TerminalText.Neutralise(status.Detail));
+                    if (status.State == ServiceState.Exited)
+                    {
+                        exited.Enqueue($"service {status.Service} {masker.Apply(TerminalText.Neutralise(status.Summary ?? status.Detail))}");
+                    }
+
+                    report(new ServiceStatusEvent(job.Id, status.Service, status.State, detail));
+                }
+            },
+        };
         IJobHandle handle;
         try
         {
@@ -119,6 +141,12 @@ internal sealed class JobRunner(IStepBackend backend, SecretMasker masker, Actio
         }
 
         reason ??= cutShort;
+        if (reason is null && anyFailed && !exited.IsEmpty && steps.LastOrDefault(s => s.Status == RunStatus.Failed) is { } failed
+            && !job.AllowFailure.Allows(failed.Outcome?.ShellExitCode ?? 1))
+        {
+            reason = string.Join("; ", exited); // the failure may be the service's: the summary says it ended
+        }
+
         if (reason is not null)
         {
             return (new JobResult(job.Id, RunStatus.Failed, steps, DateTimeOffset.UtcNow - started, reason), artifacts);

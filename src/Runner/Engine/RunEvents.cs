@@ -15,6 +15,8 @@ namespace Ci.Runner.Engine;
 [JsonDerivedType(typeof(StepFinished), "step_finished")]
 [JsonDerivedType(typeof(JobFinished), "job_finished")]
 [JsonDerivedType(typeof(JobNotice), "notice")]
+[JsonDerivedType(typeof(ServiceStatusEvent), "service_status")]
+[JsonDerivedType(typeof(ServiceOutputEvent), "service_output")]
 [JsonDerivedType(typeof(RunFinished), "run_finished")]
 public abstract record RunEvent(string Job)
 {
@@ -32,6 +34,18 @@ public sealed record JobStarted(string Job, string Name) : RunEvent(Job)
 public sealed record StepStarted(string Job, string JobName, int Step, string Name, bool LayerCache) : RunEvent(Job)
 {
     public override string Describe() => $"{JobName}: step {Step} {Name}{(LayerCache ? " (cache: layer)" : "")}";
+}
+
+/// <summary>A line a service printed, already masked (kept with the run, not shown live).</summary>
+public sealed record ServiceOutputEvent(string Job, string Service, bool IsError, string Line) : RunEvent(Job)
+{
+    public override string Describe() => $"{Job} service {Service}: {Line}";
+}
+
+/// <summary>A service started, became ready, did not, or ended during the job.</summary>
+public sealed record ServiceStatusEvent(string Job, string Service, ServiceState State, string Detail) : RunEvent(Job)
+{
+    public override string Describe() => $"{Job}: service {Service} {Detail}";
 }
 
 /// <summary>A line a step printed, already masked.</summary>

@@ -157,6 +157,11 @@ public sealed class RunService(IRunSources sources, IStepBackendFactory backends
             {
                 log.Append(line);
             }
+            else if (e is ServiceOutputEvent serviceLine)
+            {
+                log.Append(serviceLine);
+                return; // kept with the run; the live view shows the services' states, not their output
+            }
 
             report(e);
         }

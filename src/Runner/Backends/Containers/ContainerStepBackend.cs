@@ -44,6 +44,8 @@ public sealed class ContainerStepBackend(
 
         public NetworkNamespace? Network { get; set; }
 
+        public JobServices? Services { get; set; }
+
         public List<CacheMount> Caches { get; } = [];
 
         /// <summary>Whether fresh caches were given to the job's user yet (the first step's).</summary>
@@ -59,11 +61,6 @@ public sealed class ContainerStepBackend(
     public async Task<IJobHandle> StartJobAsync(JobStart start, CancellationToken cancellationToken)
     {
         var job = start.Job;
-        if (job.Services.Count > 0)
-        {
-            throw new BackendException($"job '{job.Id}' uses services ({string.Join(", ", job.Services.Select(s => s.Alias))}); services come in a later version of the runner", infrastructure: false);
-        }
-
         try
         {
             return await StartAsync(start, cancellationToken);
@@ -80,8 +77,31 @@ public sealed class ContainerStepBackend(
 
     private async Task<IJobHandle> StartAsync(JobStart start, CancellationToken cancellationToken)
     {
+        var handle = new Handle(start.Job, start.Workspace, Directory.CreateDirectory(Path.Combine(runDirectory, start.Job.Id)).FullName);
+        try
+        {
+            await PrepareAsync(handle, start, cancellationToken);
+            return handle;
+        }
+        catch
+        {
+            await ReleaseAsync(handle); // what was made before the failure: services, network, scratch directory
+            throw;
+        }
+    }
+
+    /// <summary>The image (pulled when missing) of a job or a service, as the layers and config a container stands on.</summary>
+    private async Task<ImageRoot> ResolveAsync(string image, CancellationToken cancellationToken)
+    {
+        var reference = ImageReference.Parse(image);
+        var found = images.Find(reference) ?? await pull(reference, cancellationToken);
+        images.Touch(found);
+        return ImageRoot.Of(images, found);
+    }
+
+    private async Task PrepareAsync(Handle handle, JobStart start, CancellationToken cancellationToken)
+    {
         var job = start.Job;
-        var handle = new Handle(job, start.Workspace, Directory.CreateDirectory(Path.Combine(runDirectory, job.Id)).FullName);
         ImageRoot root;
         if (job.Image is null)
         {
@@ -106,9 +126,13 @@ public sealed class ContainerStepBackend(
         handle.ArtifactLayers.AddRange(start.NeededArtifacts.Select(a => a.Location));
 
         handle.Network = await JobNetwork.CreateAsync(runtime, job.Network, cancellationToken);
+        if (job.Services.Count > 0)
+        {
+            handle.Services = await JobServices.StartAsync(job, new JobServices.Context(runtime, ResolveAsync, Resolve,
+                JobNetwork.For(job.Network, handle.Network), handle.Network, KillNow), start.Services, cancellationToken);
+        }
 
         OpenCaches(handle);
-        return handle;
     }
 
     public async Task<StepOutcome> RunStepAsync(IJobHandle job, PlannedStep step, int attempt, Action<StepOutput> output, CancellationToken cancellationToken)
@@ -168,6 +192,11 @@ public sealed class ContainerStepBackend(
             }, line => output(new StepOutput(line.Stream == OutputStream.Stderr, line.Text)), cancellationToken, KillNow);
         }
 
+        foreach (var exited in handle.Services?.TakeExited() ?? [])
+        {
+            output(new StepOutput(true, exited + " while this step ran"));
+        }
+
         // This step's file system is where the next one starts; a cached step's result is kept for later runs.
         var outcome = new StepOutcome(result.ExitCode, result.Signal, result.OomKilled, result.TimedOut, result.WallTime, result.CpuTime, result.PeakMemoryBytes)
         {
@@ -215,6 +244,7 @@ public sealed class ContainerStepBackend(
             Hostname = handle.Job.Id.Length <= 63 ? handle.Job.Id : handle.Job.Id[..63],
             Limits = new ContainerLimits(step.Limits.MilliCpus, step.Limits.MemoryBytes, step.Limits.SwapBytes, step.Limits.Pids),
             Network = JobNetwork.OwnFor(handle.Job, step) ? JobNetwork.For(step.Network!.Value, ownNetwork) : JobNetwork.For(handle.Job.Network, handle.Network),
+            ExtraHosts = JobNetwork.OwnFor(handle.Job, step) ? new Dictionary<string, string>() : handle.Services?.Hosts ?? new Dictionary<string, string>(),
             Timeout = step.Timeout,
         };
     }
@@ -348,6 +378,19 @@ public sealed class ContainerStepBackend(
         }
 
         await FinishCachesAsync(handle, succeeded);
+        await ReleaseAsync(handle);
+        return kept;
+    }
+
+    /// <summary>Stops the job's services, then releases its network and scratch directory.</summary>
+    private static async Task ReleaseAsync(Handle handle)
+    {
+        if (handle.Services is { } services)
+        {
+            await services.DisposeAsync();
+            handle.Services = null;
+        }
+
         if (handle.Network is { } ns)
         {
             await ns.DisposeAsync();
@@ -358,8 +401,6 @@ public sealed class ContainerStepBackend(
         {
             Directory.Delete(handle.Directory, recursive: true);
         }
-
-        return kept;
     }
 
     /// <summary>Done once the run's scratch directory is gone (the store's clean-up).</summary>

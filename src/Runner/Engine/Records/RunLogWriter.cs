@@ -14,7 +14,7 @@ public sealed class RunLogWriter : IAsyncDisposable
 
     private readonly SqliteConnection _db;
     private readonly long _runId;
-    private readonly Channel<(StepOutputEvent Line, string Time)> _queue = Channel.CreateUnbounded<(StepOutputEvent, string)>(new UnboundedChannelOptions { SingleReader = true });
+    private readonly Channel<(LogLine Line, string Time)> _queue = Channel.CreateUnbounded<(LogLine, string)>(new UnboundedChannelOptions { SingleReader = true });
     private readonly Task _writer;
 
     internal RunLogWriter(SqliteConnection db, long runId)
@@ -24,14 +24,19 @@ public sealed class RunLogWriter : IAsyncDisposable
         _writer = Task.Run(WriteAsync);
     }
 
-    public void Append(StepOutputEvent line) => _queue.Writer.TryWrite((line, line.Time.ToString("O")));
+    public void Append(StepOutputEvent line) => _queue.Writer.TryWrite((new LogLine(line.Job, line.Step, null, line.IsError, line.Line), line.Time.ToString("O")));
+
+    /// <summary>A service's line: kept apart from the steps' (<c>runner logs RUN JOB --service NAME</c>).</summary>
+    public void Append(ServiceOutputEvent line) => _queue.Writer.TryWrite((new LogLine(line.Job, 0, line.Service, line.IsError, line.Line), line.Time.ToString("O")));
+
+    private sealed record LogLine(string Job, int Step, string? Service, bool IsError, string Line);
 
     private async Task WriteAsync()
     {
-        using var insert = RunStore.Command(_db, "INSERT INTO log_lines (run_id, job_id, step_index, is_error, time, text) VALUES ($run, $job, $step, $error, $time, $text)",
-            ("$run", _runId), ("$job", ""), ("$step", 0), ("$error", false), ("$time", ""), ("$text", ""));
+        using var insert = RunStore.Command(_db, "INSERT INTO log_lines (run_id, job_id, step_index, service, is_error, time, text) VALUES ($run, $job, $step, $service, $error, $time, $text)",
+            ("$run", _runId), ("$job", ""), ("$step", 0), ("$service", DBNull.Value), ("$error", false), ("$time", ""), ("$text", ""));
         var reader = _queue.Reader;
-        var pending = new List<(StepOutputEvent Line, string Time)>();
+        var pending = new List<(LogLine Line, string Time)>();
         while (await reader.WaitToReadAsync())
         {
             while (pending.Count < BatchSize && reader.TryRead(out var item))
@@ -64,7 +69,7 @@ public sealed class RunLogWriter : IAsyncDisposable
     /// <summary>Lines the record could not keep (the disk stayed full to the end); 0 normally.</summary>
     public int LostLines { get; private set; }
 
-    private bool TryInsert(SqliteCommand insert, List<(StepOutputEvent Line, string Time)> lines)
+    private bool TryInsert(SqliteCommand insert, List<(LogLine Line, string Time)> lines)
     {
         using var transaction = _db.BeginTransaction();
         insert.Transaction = transaction;
@@ -74,6 +79,7 @@ public sealed class RunLogWriter : IAsyncDisposable
             {
                 insert.Parameters["$job"].Value = line.Job;
                 insert.Parameters["$step"].Value = line.Step;
+                insert.Parameters["$service"].Value = (object?)line.Service ?? DBNull.Value;
                 insert.Parameters["$error"].Value = line.IsError;
                 insert.Parameters["$time"].Value = time;
                 insert.Parameters["$text"].Value = line.Line;

@@ -79,20 +79,37 @@ public sealed partial class RunStore
         return jobs;
     }
 
-    /// <summary>The run's log lines in the order they came, optionally of one job or one step.</summary>
-    public IEnumerable<LogRecord> Logs(long runId, string? job, int? step)
+    /// <summary>The run's log lines in the order they came, optionally of one job or one step; with <paramref name="service"/>, that service's instead of the steps'.</summary>
+    public IEnumerable<LogRecord> Logs(long runId, string? job, int? step, string? service = null)
     {
         using var db = Connect();
         using var query = Command(db, """
             SELECT job_id, step_index, is_error, time, text FROM log_lines
-            WHERE run_id = $run AND ($job IS NULL OR job_id = $job) AND ($step IS NULL OR step_index = $step) ORDER BY id
-            """, ("$run", runId), ("$job", job), ("$step", step));
+            WHERE run_id = $run AND ($job IS NULL OR job_id = $job) AND ($step IS NULL OR step_index = $step)
+              AND (($service IS NULL AND service IS NULL) OR service = $service) ORDER BY id
+            """, ("$run", runId), ("$job", job), ("$step", step), ("$service", service));
         using var reader = query.ExecuteReader();
         while (reader.Read())
         {
             yield return new LogRecord(reader.GetString(0), reader.GetInt32(1), reader.GetBoolean(2),
                 DateTimeOffset.Parse(reader.GetString(3), System.Globalization.CultureInfo.InvariantCulture), reader.GetString(4));
         }
+    }
+
+    /// <summary>The services of a run's job that printed something, in the order they first did.</summary>
+    public IReadOnlyList<string> Services(long runId, string job)
+    {
+        using var db = Connect();
+        using var query = Command(db, "SELECT service FROM log_lines WHERE run_id = $run AND job_id = $job AND service IS NOT NULL GROUP BY service ORDER BY MIN(id)",
+            ("$run", runId), ("$job", job));
+        using var reader = query.ExecuteReader();
+        var services = new List<string>();
+        while (reader.Read())
+        {
+            services.Add(reader.GetString(0));
+        }
+
+        return services;
     }
 
     private void MarkInterrupted(SqliteConnection db)

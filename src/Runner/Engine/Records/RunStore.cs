@@ -17,7 +17,7 @@ public sealed record RunOrigin(string Repository, string Commit, string Branch, 
 /// </summary>
 public sealed partial class RunStore
 {
-    private const int SchemaVersion = 2;
+    private const int SchemaVersion = 3;
 
     private readonly string _connectionString;
     private readonly RunnerIdentity _runner;
@@ -71,6 +71,13 @@ public sealed partial class RunStore
                 // Version 2: the runner that records a run is named with its start time too, so a reused pid is not taken for it.
                 using var owner = Command(db, "ALTER TABLE runs ADD COLUMN owner TEXT; PRAGMA user_version = 2;");
                 owner.ExecuteNonQuery();
+            }
+
+            if (current < 3)
+            {
+                // Version 3: services' lines are kept with the run, named by their service (NULL for a step's line).
+                using var service = Command(db, "ALTER TABLE log_lines ADD COLUMN service TEXT; PRAGMA user_version = 3;");
+                service.ExecuteNonQuery();
             }
         }
 

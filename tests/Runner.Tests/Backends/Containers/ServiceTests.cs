@@ -1,0 +1,148 @@
+using CliWrap;
+using CliWrap.Buffered;
+
+namespace Ci.Runner.Tests.Backends.Containers;
+
+/// <summary>
+/// A job's services, run for real: containers from an image in the store (busybox, imported as
+/// <c>localhost/box:1</c>), started before the first step in the job's network, checked for
+/// readiness, reached from the steps by their aliases, kept with the run, and gone afterwards.
+/// </summary>
+public sealed class ServiceTests : ExecFixture
+{
+    private const string Image = "localhost/box:1";
+    private string _state = null!;
+
+    [OneTimeSetUp]
+    public async Task ImportBusyboxAsync()
+    {
+        if (!File.Exists("/bin/busybox") || !File.Exists("/usr/lib/cni/ptp"))
+        {
+            Assert.Ignore("needs busybox-static and containernetworking-plugins (.ci/run installs them)");
+        }
+
+        var rootfs = Path.Combine(Dir, "box");
+        Directory.CreateDirectory(Path.Combine(rootfs, "bin"));
+        Directory.CreateDirectory(Path.Combine(rootfs, "tmp"));
+        File.Copy("/bin/busybox", Path.Combine(rootfs, "bin", "busybox"));
+        var applets = await CliWrap.Cli.Wrap("/bin/busybox").WithArguments("--list").ExecuteBufferedAsync();
+        foreach (var applet in applets.StandardOutput.Split('\n', StringSplitOptions.RemoveEmptyEntries).Where(a => a != "busybox"))
+        {
+            File.CreateSymbolicLink(Path.Combine(rootfs, "bin", applet), "busybox");
+        }
+
+        var tar = Path.Combine(Dir, "box.tar");
+        await CliWrap.Cli.Wrap("tar").WithArguments(["-C", rootfs, "-cf", tar, "."]).ExecuteAsync();
+        _state = NewState("services");
+        var import = await Runner(_state, "image", "import", tar, "--tag", Image);
+        Assert.That(import.ExitCode, Is.EqualTo(0), import.StandardError);
+    }
+
+    [Test, CancelAfter(120_000)]
+    public async Task Services_are_ready_before_the_first_step_and_every_step_reaches_them_by_their_aliases(CancellationToken ct)
+    {
+        var repo = await RepositoryAsync($$"""
+            image: {{Image}}
+            jobs:
+              test:
+                services:
+                  - image: {{Image}}
+                    alias: web
+                    command: [sh, -c, "echo web starting; mkdir -p /www && echo hello-from-web > /www/index.html && exec httpd -f -p 8080 -h /www"]
+                    readiness: { http: "http://web:8080/", interval: 100ms }
+                  - image: {{Image}}
+                    alias: echo
+                    command: [sh, -c, "sleep 0.5; exec nc -ll -p 7000 -e cat"]
+                    readiness: { tcp: 7000, interval: 100ms }
+                steps:
+                  - run: wget -q -O - http://web:8080/
+                  - run: echo ping | nc -w 1 echo 7000
+            """);
+
+        var run = await ExecInAsync(_state, repo);
+        var logs = await Runner(_state, "logs", "last", "test", "--service", "web");
+        var none = await Runner(_state, "logs", "last", "test", "--service", "db");
+
+        Assert.That(run.ExitCode, Is.EqualTo(0), run.StandardError + run.StandardOutput);
+        Assert.That(run.StandardOutput, Does.Contain("[test:1] hello-from-web\n"));
+        Assert.That(run.StandardOutput, Does.Contain("[test:2] ping\n"));
+        Assert.That(run.StandardError, Does.Match(@"service web ready after \d"));
+        Assert.That(run.StandardError, Does.Match(@"service echo ready after \d"));
+        Assert.That(run.StandardOutput, Does.Not.Contain("web starting"), "a service's output is kept with the run, not shown live");
+        Assert.That(logs.StandardOutput, Is.EqualTo("[test:web] web starting\n"), logs.StandardError);
+        Assert.That(none.ExitCode, Is.EqualTo(2));
+        Assert.That(none.StandardError, Does.Match("^runner: job 'test' of run [0-9]+ has no service 'db' that printed anything; its services: web\n$"));
+        Assert.That(Ci.Tests.Shared.HostProcesses.WithCommandLine("httpd -f -p 8080"), Is.Empty, "the service is stopped after the job");
+    }
+
+    [Test, CancelAfter(120_000)]
+    public async Task A_service_that_is_never_ready_fails_the_job_with_its_check_and_its_last_lines(CancellationToken ct)
+    {
+        var repo = await RepositoryAsync($$"""
+            image: {{Image}}
+            jobs:
+              test:
+                services:
+                  - image: {{Image}}
+                    alias: db
+                    command: [sh, -c, "echo could not open the data directory >&2; exec sleep 600"]
+                    readiness: { tcp: 5432, interval: 200ms, timeout: 2s }
+                steps:
+                  - run: echo the step ran
+            """);
+
+        var run = await ExecInAsync(_state, repo);
+
+        Assert.That(run.ExitCode, Is.EqualTo(1), run.StandardError);
+        Assert.That(run.StandardOutput, Does.Not.Contain("the step ran"));
+        Assert.That(run.StandardError, Does.Contain($"service 'db' ({Image}) was not ready after"));
+        Assert.That(run.StandardError, Does.Contain("tcp 5432: connection refused"));
+        Assert.That(run.StandardError, Does.Contain("could not open the data directory"), "its last lines");
+        Assert.That(Ci.Tests.Shared.HostProcesses.WithCommandLine("sleep 600"), Is.Empty, "the service is stopped");
+    }
+
+    [Test, CancelAfter(120_000)]
+    public async Task A_service_that_ends_during_the_job_is_said_in_the_step_output_and_the_summary(CancellationToken ct)
+    {
+        var repo = await RepositoryAsync($$"""
+            image: {{Image}}
+            jobs:
+              test:
+                services:
+                  - image: {{Image}}
+                    alias: db
+                    command: [sh, -c, "sleep 1; echo out of disk space >&2; exit 3"]
+                steps:
+                  - run: sleep 3; nc -w 1 db 5432 </dev/null || exit 7
+            """);
+
+        var run = await ExecInAsync(_state, repo);
+
+        Assert.That(run.ExitCode, Is.EqualTo(1), run.StandardError);
+        Assert.That(run.StandardError, Does.Contain("[test:1] runner: service 'db' exited with code 3 while this step ran"));
+        Assert.That(run.StandardError, Does.Contain("service db exited with code 3 during the job; its last lines:"));
+        Assert.That(run.StandardOutput, Does.Match(@"\ntest\s+FAILED\s+\S+\s+service db exited with code 3 during the job\n"), "the summary says why");
+    }
+
+    [Test, CancelAfter(120_000)]
+    public async Task Two_jobs_run_a_service_on_one_port_at_once(CancellationToken ct)
+    {
+        string Job(string name) => $$"""
+              {{name}}:
+                services:
+                  - image: {{Image}}
+                    alias: web
+                    command: [sh, -c, "mkdir -p /www && echo {{name}} > /www/index.html && exec httpd -f -p 8080 -h /www"]
+                    readiness: { http: "http://localhost:8080/", interval: 100ms }
+                steps:
+                  - run: sleep 1; wget -q -O - http://web:8080/
+            """;
+        var repo = await RepositoryAsync($"image: {Image}\njobs:\n{Job("one")}\n{Job("two")}\n");
+
+        var run = await ExecInAsync(_state, repo); // two jobs at once is the default
+
+        Assert.That(run.ExitCode, Is.EqualTo(0), run.StandardError);
+        Assert.That(run.StandardOutput, Does.Contain("[one:1] one\n"));
+        Assert.That(run.StandardOutput, Does.Contain("[two:1] two\n"));
+    }
+}
