@@ -125,6 +125,69 @@ public sealed class ServiceTests : ExecFixture
     }
 
     [Test, CancelAfter(120_000)]
+    public async Task After_a_kill_9_of_the_runner_the_next_start_leaves_no_service_network_lease_or_rule(CancellationToken ct)
+    {
+        var state = NewState("killed");
+        var import = await Runner(state, "image", "import", Path.Combine(Dir, "box.tar"), "--tag", Image);
+        Assert.That(import.ExitCode, Is.EqualTo(0), import.StandardError);
+        var repo = await RepositoryAsync($$"""
+            image: {{Image}}
+            jobs:
+              test:
+                services:
+                  - image: {{Image}}
+                    alias: db
+                    command: [sh, -c, "exec sleep 4242"]
+                steps:
+                  - run: echo step-started; ip -4 -o addr show eth0; sleep 4343
+            """);
+        var output = new System.Text.StringBuilder();
+        var started = new TaskCompletionSource();
+        using var kill = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        var runner = RunnerCommand(state, "exec", "-C", repo)
+            .WithStandardOutputPipe(PipeTarget.ToDelegate(line =>
+            {
+                lock (output)
+                {
+                    output.AppendLine(line);
+                }
+
+                if (line.Contains("inet ", StringComparison.Ordinal))
+                {
+                    started.TrySetResult();
+                }
+            }))
+            .ExecuteAsync(CancellationToken.None, kill.Token);
+        await started.Task.WaitAsync(TimeSpan.FromSeconds(60), ct);
+        var address = System.Text.RegularExpressions.Regex.Match(output.ToString(), @"inet (\d+\.\d+\.\d+\.\d+)/").Groups[1].Value;
+        var lease = Path.Combine("/run/runner-network/ipam/runner", address);
+        Assert.That(File.Exists(lease), Is.True, $"the job's lease while it runs\n{output}");
+
+        await CliWrap.Cli.Wrap("kill").WithArguments(["-KILL", runner.ProcessId.ToString()]).ExecuteAsync(ct);
+        try
+        {
+            await runner;
+        }
+        catch (CliWrap.Exceptions.CommandExecutionException)
+        {
+            // killed, as the test meant
+        }
+
+        var next = await ExecInAsync(state, await RepositoryAsync($"image: {Image}\njobs:\n  t:\n    network: none\n    steps: [\"true\"]\n"));
+
+        Assert.That(next.ExitCode, Is.EqualTo(0), next.StandardError);
+        Assert.That(Ci.Tests.Shared.HostProcesses.WithCommandLine("sleep 4242"), Is.Empty, "the service");
+        Assert.That(Ci.Tests.Shared.HostProcesses.WithCommandLine("sleep 4343"), Is.Empty, "the step");
+        Assert.That(File.Exists(lease), Is.False, "the address lease");
+        var routes = await CliWrap.Cli.Wrap("ip").WithArguments(["route"]).ExecuteBufferedAsync(ct);
+        Assert.That(routes.StandardOutput, Does.Not.Contain(address + " "), "the host's route (and veth) to the job");
+        var nat = await CliWrap.Cli.Wrap("iptables").WithArguments(["-t", "nat", "-S", "POSTROUTING"]).ExecuteBufferedAsync(ct);
+        Assert.That(nat.StandardOutput, Does.Not.Contain(address + "/32"), "the job's NAT rule");
+        Assert.That(Directory.EnumerateFiles(Path.Combine(state, "n"), "*", SearchOption.AllDirectories), Is.Empty, "namespace files and records");
+        Assert.That(File.ReadAllText("/proc/self/mountinfo"), Does.Not.Contain(Path.Combine(state, "n")), "namespace mounts");
+    }
+
+    [Test, CancelAfter(120_000)]
     public async Task Two_jobs_run_a_service_on_one_port_at_once(CancellationToken ct)
     {
         string Job(string name) => $$"""
