@@ -20,9 +20,15 @@ public sealed partial class PipelineCompiler
                 _diagnostics.Error(s.Position, DiagnosticCodes.DuplicateKey, $"two services of job '{spec.Name.Value}' are reachable as '{alias}'; give one an alias");
             }
 
+            var http = s.Readiness?.Http is { } url ? Expand(url, vars) : null;
+            if (http is not null && s.Readiness!.Http is { } given && !Parsing.PipelineReader.IsHttpUrl(http))
+            {
+                _diagnostics.Error(given.Position, DiagnosticCodes.InvalidValue, $"readiness.http '{http}' must be an http:// URL, such as http://localhost:8080/health");
+            }
+
             var readiness = s.Readiness is { } r
                 ? new PlannedReadiness(r.Command?.Select(c => Expand(c, vars) ?? c.Value).ToList(), r.TcpPort, r.Interval, r.Timeout, r.Retries,
-                    r.Http is { } http ? Expand(http, vars) : null)
+                    http)
                 : null;
             list.Add(new PlannedService(alias, image, ResolveEnv(s.Env, new Dictionary<string, string>(vars, StringComparer.Ordinal), []),
                 s.Command?.Select(c => Expand(c, vars) ?? c.Value).ToList(), readiness, s.Resources is null ? null : Limits(s.Resources)));

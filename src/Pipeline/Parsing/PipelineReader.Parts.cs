@@ -270,7 +270,7 @@ internal static partial class PipelineReader
 
         var r = new ReadinessSpec();
         ReadinessSchema.Read(c, map, r);
-        if (r.Command is null && r.TcpPort is null && r.Http is null)
+        if (r.Command is null && r.TcpPort is null && r.Http is null && map.Find("http") is null)
         {
             c.Error(n, DiagnosticCodes.MissingKey, "readiness needs 'command', 'tcp' or 'http'");
         }
@@ -282,7 +282,8 @@ internal static partial class PipelineReader
     private static Text? ReadHttpCheck(ReadContext c, YamlNode n)
     {
         var t = c.String(n, "readiness.http");
-        if (t is { } url && (!Uri.TryCreate(url.Value, UriKind.Absolute, out var uri) || uri.Scheme != "http"))
+        // With ${{ }} in it, the compiler checks the URL it expands to.
+        if (t is { } url && !url.Value.Contains("${{", StringComparison.Ordinal) && !IsHttpUrl(url.Value))
         {
             c.Error(n, DiagnosticCodes.InvalidValue, $"readiness.http '{url.Value}' must be an http:// URL, such as http://localhost:8080/health");
             return null;
@@ -290,6 +291,8 @@ internal static partial class PipelineReader
 
         return t;
     }
+
+    internal static bool IsHttpUrl(string text) => Uri.TryCreate(text, UriKind.Absolute, out var uri) && uri.Scheme == "http";
 
     private static IReadOnlyList<CacheSpec> ReadCaches(ReadContext c, YamlNode n)
     {
