@@ -53,7 +53,7 @@ public sealed partial class ContainerRuntime
 
     /// <summary>Makes a network namespace with loopback only, for several containers to share (see <see cref="ContainerNetwork.Shared"/>).</summary>
     public async Task<NetworkNamespace> CreateNetworkNamespaceAsync(CancellationToken cancellationToken = default) =>
-        NetworkNamespace.LoopbackOnly(await NetworkNamespace.CreateFileAsync(OwnNetworksDirectory, _options.UnsharePath, cancellationToken));
+        NetworkNamespace.LoopbackOnly(await NetworkNamespace.CreateFileAsync(OwnNetworksDirectory, cancellationToken));
 
     /// <summary>
     /// Makes a network namespace with a private address, egress through NAT, the host's reachable name servers,
@@ -62,7 +62,7 @@ public sealed partial class ContainerRuntime
     /// </summary>
     public async Task<NetworkNamespace> CreateBridgedNetworkAsync(IReadOnlyList<Networking.PortMapping> ports, CancellationToken cancellationToken = default)
     {
-        var path = await NetworkNamespace.CreateFileAsync(OwnNetworksDirectory, _options.UnsharePath, cancellationToken);
+        var path = await NetworkNamespace.CreateFileAsync(OwnNetworksDirectory, cancellationToken);
         try
         {
             var address = await _networks.AttachAsync(path, ports, cancellationToken);

@@ -1,4 +1,3 @@
-using CliWrap;
 using Ci.Isolation.Native;
 
 namespace Ci.Isolation.Containers;
@@ -31,20 +30,41 @@ public sealed class NetworkNamespace : IAsyncDisposable
     /// <summary>The name servers its containers use (the host's that it can reach); none with loopback only.</summary>
     public IReadOnlyList<string> Nameservers { get; }
 
-    internal static async Task<string> CreateFileAsync(string directory, string unshare, CancellationToken cancellationToken)
+    /// <summary>
+    /// Makes a namespace and bind-mounts it on a new file, so it lives on with no process in it (as
+    /// <c>ip netns add</c> does). A network namespace belongs to a thread: a short-lived thread of our
+    /// own unshares one and mounts it; no other thread of the runner changes namespace.
+    /// </summary>
+    internal static async Task<string> CreateFileAsync(string directory, CancellationToken cancellationToken)
     {
         Directory.CreateDirectory(directory);
         var path = System.IO.Path.Combine(directory, Random.Shared.NextInt64(1L << 40).ToString("x10"));
         await File.WriteAllBytesAsync(path, [], cancellationToken);
+        var made = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var thread = new Thread(() =>
+        {
+            const int CloneNewNet = 0x40000000;
+            if (Libc.unshare(CloneNewNet) != 0 || Libc.BindMount("/proc/thread-self/ns/net", path) != 0)
+            {
+                made.SetException(new IsolationException($"cannot create a network namespace at {path}: {Libc.Describe(Libc.LastError)}"));
+                return;
+            }
+
+            made.SetResult(); // the mount holds the namespace; this thread ends in it
+        })
+        {
+            IsBackground = true,
+            Name = "netns create",
+        };
+        thread.Start();
         try
         {
-            // `unshare --net=FILE` makes the namespace and bind-mounts it on FILE, so it lives on after unshare exits.
-            await Cli.Wrap(unshare).WithArguments(["--net=" + path, "true"]).ExecuteAsync(cancellationToken);
+            await made.Task;
         }
-        catch (Exception ex) when (ex is CliWrap.Exceptions.CommandExecutionException or OperationCanceledException)
+        catch
         {
             File.Delete(path);
-            throw new IsolationException($"cannot create a network namespace at {path}: {ex.Message}", ex);
+            throw;
         }
 
         return path;

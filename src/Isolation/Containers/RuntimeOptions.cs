@@ -25,9 +25,6 @@ public sealed record RuntimeOptions
     /// </summary>
     public long? WritableLimitBytes { get; init; }
 
-    /// <summary>util-linux unshare: makes the network namespaces that a job's containers share.</summary>
-    public string UnsharePath { get; init; } = "unshare";
-
     /// <summary>Bridged networks: the subnet, the CNI plugins, the guard's exceptions.</summary>
     public Networking.NetworkOptions Network { get; init; } = new();
 }

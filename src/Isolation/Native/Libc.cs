@@ -19,6 +19,21 @@ internal static partial class Libc
 
     public static int kill(int pid, int signal) => LibC.kill(pid, signal);
 
+    /// <summary>unshare(2) of the calling thread: for CLONE_NEWNET, a new network namespace for this thread alone.</summary>
+    public static int unshare(int flags) => LibC.unshare(flags);
+
+    public const ulong MsBind = 4096;
+
+    /// <summary>mount(2) of a bind: <paramref name="source"/> on <paramref name="target"/>.</summary>
+    public static unsafe int BindMount(string source, string target)
+    {
+        fixed (byte* s = Utf8(source))
+        fixed (byte* t = Utf8(target))
+        {
+            return LibC.mount(s, t, null, (uint)MsBind, null);
+        }
+    }
+
     /// <summary>setns(2): moves the calling thread (only it) into the namespace of <paramref name="fd"/>.</summary>
     public static int setns(int fd, int nstype) => LibC.setns(fd, nstype);
 

@@ -25,7 +25,8 @@ internal sealed class BridgedNetworks(NetworkOptions options)
     /// <summary>Attaches <paramref name="ns"/>: returns its address. On failure, what was made is released.</summary>
     public async Task<string> AttachAsync(string ns, IReadOnlyList<PortMapping> ports, CancellationToken cancellationToken)
     {
-        await _guard.EnsureAsync(LockPath, cancellationToken);
+        // The guard is checked (or installed) while the plugins run: it must stand before a container starts, not before ADD.
+        var guard = _guard.EnsureAsync(LockPath, cancellationToken);
         var id = Path.GetFileName(ns);
         var chain = Chain(ports);
         await File.WriteAllTextAsync(ns + RecordSuffix, new JsonObject { ["netns"] = ns, ["plugins"] = new JsonArray([.. chain.Select(c => c.DeepClone())]) }.ToJsonString(),
@@ -51,6 +52,7 @@ internal sealed class BridgedNetworks(NetworkOptions options)
                 throw new IsolationException("CNI ptp gave the namespace no IPv4 address");
             }
 
+            await guard;
             await _guard.AllowAsync(address, cancellationToken);
             var record = JsonNode.Parse(await File.ReadAllTextAsync(ns + RecordSuffix, CancellationToken.None))!.AsObject();
             record["address"] = address;
@@ -59,6 +61,7 @@ internal sealed class BridgedNetworks(NetworkOptions options)
         }
         catch
         {
+            await guard.ContinueWith(_ => { }, TaskScheduler.Default); // observed: its failure, if any, is not the first
             await DetachAsync(ns, CancellationToken.None);
             throw;
         }
@@ -113,7 +116,7 @@ internal sealed class BridgedNetworks(NetworkOptions options)
                 ["cniVersion"] = CniPlugin.Version,
                 ["name"] = "runner",
                 ["type"] = "ptp",
-                ["ipMasq"] = true,
+                ["ipMasq"] = false, // the guard's one standing MASQUERADE rule for the subnet does it
                 ["ipam"] = new JsonObject
                 {
                     ["type"] = "host-local",

@@ -37,7 +37,8 @@ internal sealed class HostGuard(NetworkOptions options)
 
             using (await Files.FileLock.AcquireAsync(lockPath, "the runner's firewall rules", cancellationToken: cancellationToken))
             {
-                if (!await HoldsAsync(["-C", "FORWARD", "-s", options.Subnet, "-j", ForwardChain], cancellationToken))
+                // The last rule InstallAsync adds: when it is there, so is the rest.
+                if (!await HoldsAsync(["-t", "nat", "-C", "POSTROUTING", "-s", options.Subnet, "!", "-d", options.Subnet, "-j", "MASQUERADE"], cancellationToken))
                 {
                     await InstallAsync(cancellationToken);
                 }
@@ -87,6 +88,10 @@ internal sealed class HostGuard(NetworkOptions options)
                 await RunAsync(["-I", chain, "1", match, subnet, "-j", target], cancellationToken);
             }
         }
+
+        // Egress NAT for the whole subnet, one standing rule (ptp's per-job masquerade chain would cost every job's ADD and DEL
+        // three iptables changes each). Added last: EnsureAsync takes it for the sign that the rest is there.
+        await RunAsync(["-t", "nat", "-A", "POSTROUTING", "-s", subnet, "!", "-d", subnet, "-j", "MASQUERADE"], cancellationToken);
     }
 
     /// <summary>The rules that let one job's address reach the allowed networks (first in both chains).</summary>

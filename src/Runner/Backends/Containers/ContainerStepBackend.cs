@@ -23,6 +23,8 @@ public sealed class ContainerStepBackend(
     CacheScope cacheScope,
     Action<RunEvent>? notice = null) : IStepBackend, IInteractiveBackend
 {
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<Task, byte> _releases = new();
+
     private sealed class Handle(PlannedJob job, Workspace workspace, string directory) : IJobHandle
     {
         public PlannedJob Job { get; } = job;
@@ -102,6 +104,37 @@ public sealed class ContainerStepBackend(
     private async Task PrepareAsync(Handle handle, JobStart start, CancellationToken cancellationToken)
     {
         var job = start.Job;
+        // The network (a namespace and CNI's ADD: tens of milliseconds) is made while the image is found or pulled.
+        var network = JobNetwork.CreateAsync(runtime, job.Network, cancellationToken);
+        try
+        {
+            await ResolveJobImageAsync(handle, job, cancellationToken);
+        }
+        catch
+        {
+            if (await network.ContinueWith(t => t.IsCompletedSuccessfully ? t.Result : null, TaskScheduler.Default) is { } made)
+            {
+                await made.DisposeAsync();
+            }
+
+            throw;
+        }
+
+        handle.Network = await network;
+
+        // Artifacts of the jobs it needs sit above the checkout, under the same /workspace paths.
+        handle.ArtifactLayers.AddRange(start.NeededArtifacts.Select(a => a.Location));
+        if (job.Services.Count > 0)
+        {
+            handle.Services = await JobServices.StartAsync(job, new JobServices.Context(runtime, ResolveAsync, Resolve,
+                JobNetwork.For(job.Network, handle.Network), handle.Network, KillNow), start.Services, cancellationToken);
+        }
+
+        OpenCaches(handle);
+    }
+
+    private async Task ResolveJobImageAsync(Handle handle, PlannedJob job, CancellationToken cancellationToken)
+    {
         ImageRoot root;
         if (job.Image is null)
         {
@@ -121,18 +154,6 @@ public sealed class ContainerStepBackend(
         handle.ImageLayers.AddRange(root.Layers);
         handle.ImageMounts.AddRange(root.Mounts);
         handle.Config = root.Config;
-
-        // Artifacts of the jobs it needs sit above the checkout, under the same /workspace paths.
-        handle.ArtifactLayers.AddRange(start.NeededArtifacts.Select(a => a.Location));
-
-        handle.Network = await JobNetwork.CreateAsync(runtime, job.Network, cancellationToken);
-        if (job.Services.Count > 0)
-        {
-            handle.Services = await JobServices.StartAsync(job, new JobServices.Context(runtime, ResolveAsync, Resolve,
-                JobNetwork.For(job.Network, handle.Network), handle.Network, KillNow), start.Services, cancellationToken);
-        }
-
-        OpenCaches(handle);
     }
 
     public async Task<StepOutcome> RunStepAsync(IJobHandle job, PlannedStep step, int attempt, Action<StepOutput> output, CancellationToken cancellationToken)
@@ -382,8 +403,12 @@ public sealed class ContainerStepBackend(
         return kept;
     }
 
-    /// <summary>Stops the job's services, then releases its network and scratch directory.</summary>
-    private static async Task ReleaseAsync(Handle handle)
+    /// <summary>
+    /// Stops the job's services, then releases its network and scratch directory. The network goes in the
+    /// background (CNI's DEL takes tens of milliseconds), off the path to the next job and the run's end;
+    /// <see cref="DisposeAsync"/> waits for it.
+    /// </summary>
+    private async Task ReleaseAsync(Handle handle)
     {
         if (handle.Services is { } services)
         {
@@ -393,7 +418,8 @@ public sealed class ContainerStepBackend(
 
         if (handle.Network is { } ns)
         {
-            await ns.DisposeAsync();
+            var release = ns.DisposeAsync().AsTask();
+            _releases[release] = 0;
             handle.Network = null;
         }
 
@@ -409,6 +435,18 @@ public sealed class ContainerStepBackend(
     /// <summary>Waits for the containers' clean-up still in hand, then removes the run's scratch directory (their upper and work directories).</summary>
     public async ValueTask DisposeAsync()
     {
+        foreach (var release in _releases.Keys)
+        {
+            try
+            {
+                await release;
+            }
+            catch (IsolationException ex)
+            {
+                notice?.Invoke(new JobNotice("", $"a job's network could not be released ({ex.Message}); the next runner start releases it"));
+            }
+        }
+
         await runtime.DrainAsync();
         if (Directory.Exists(runDirectory))
         {
