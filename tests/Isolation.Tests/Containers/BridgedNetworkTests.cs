@@ -79,6 +79,42 @@ public sealed class BridgedNetworkTests : ContainerFixture
     }
 
     [Test, CancelAfter(60_000)]
+    public async Task An_address_the_runners_configuration_allows_is_reached_and_only_by_jobs_of_that_runtime(CancellationToken ct)
+    {
+        using var listener = new TcpListener(IPAddress.Any, 0);
+        listener.Start();
+        var port = ((IPEndPoint)listener.LocalEndpoint).Port;
+        // Accepts and closes at once, so that a client that got in (busybox nc waits for the other side to close) ends.
+        _ = Task.Run(async () =>
+        {
+            while (!ct.IsCancellationRequested)
+            {
+                using var client = await listener.AcceptTcpClientAsync(ct);
+            }
+        }, ct);
+        var allowing = ContainerRuntime.Create(Host.Runtime.Options with
+        {
+            Network = Host.Runtime.Options.Network with { Allow = [_outside.HostSide + "/32"] },
+        });
+        await using var allowed = await allowing.CreateBridgedNetworkAsync([], ct);
+        await using var guarded = await Host.Runtime.CreateBridgedNetworkAsync([], ct);
+        var probe = $"if nc -w 2 {_outside.HostSide} {port} </dev/null; then echo reached; else echo blocked; fi";
+
+        var yes = await Host.RunAsync(Host.Spec("/bin/sh", "-c", probe) with { Network = ContainerNetwork.Shared(allowed) }, ct);
+        var no = await Host.RunAsync(Host.Spec("/bin/sh", "-c", probe) with { Network = ContainerNetwork.Shared(guarded) }, ct);
+        var rules = await Cli.Wrap("iptables").WithArguments(["-S", HostGuardChain]).ExecuteBufferedAsync(ct);
+        await allowed.DisposeAsync();
+        var after = await Cli.Wrap("iptables").WithArguments(["-S", HostGuardChain]).ExecuteBufferedAsync(ct);
+
+        Assert.That(yes.Stdout, Is.EqualTo("reached"), yes.ToString());
+        Assert.That(no.Stdout, Is.EqualTo("blocked"), no.ToString());
+        Assert.That(rules.StandardOutput, Does.Contain($"-s {allowed.Address}/32 -d {_outside.HostSide}/32 -j ACCEPT"));
+        Assert.That(after.StandardOutput, Does.Not.Contain($"-s {allowed.Address}/32"), "the exception goes with the job's network");
+    }
+
+    private const string HostGuardChain = "RUNNER-INPUT";
+
+    [Test, CancelAfter(60_000)]
     public async Task Two_jobs_listen_on_one_port_at_once_and_cannot_reach_each_other(CancellationToken ct)
     {
         await using var first = await Host.Runtime.CreateBridgedNetworkAsync([], ct);
