@@ -47,6 +47,19 @@ public sealed class ExampleRunTests : ExecFixture
         Assert.That(service.StandardError, Does.Contain("database system is ready to accept connections"), "PostgreSQL's own log (stderr), kept with the run");
     }
 
+    [Test, CancelAfter(600_000)]
+    public async Task Dotnet_library_restores_builds_tests_and_packs_on_a_tag(CancellationToken ct)
+    {
+        var example = Path.Combine(RunnerCli.RepositoryRoot, "pipelines-examples", "dotnet-library");
+
+        var run = await Runner(_state, "exec", "-C", example, "--worktree", "--event", "tag", "--tag", "v1.2.3");
+        var packed = await Runner(_state, "artifacts", "last", "pack");
+
+        Assert.That(run.ExitCode, Is.EqualTo(0), run.StandardError + run.StandardOutput);
+        Assert.That(run.StandardOutput, Does.Contain("Passed!  - Failed:     0"), "the library's tests");
+        Assert.That(packed.StandardOutput, Does.Contain("out/Slugs.1.2.3.nupkg"), packed.StandardError);
+    }
+
     [Test, CancelAfter(300_000)]
     public async Task C_make_passes_on_the_built_in_image(CancellationToken ct)
     {
