@@ -37,7 +37,8 @@ make_repo() { # NAME PIPELINE [FILE CONTENT]
     git -C "$1" init -q -b main && git -C "$1" add . && git -C "$1" -c user.email=b@b -c user.name=b commit -qm bench
 }
 steps() { # N: a pipeline of N trivial steps
-    printf 'jobs:\n  j:\n    image: localhost/bench-busybox\n    steps:\n'
+    # network: none, as the podman side runs: bench/job-network.sh measures what a bridged network adds.
+    printf 'jobs:\n  j:\n    image: localhost/bench-busybox\n    network: none\n    steps:\n'
     for _ in $(seq "$1"); do printf '      - run: "true"\n'; done
 }
 make_repo steps20 "$(steps 20)"
@@ -46,6 +47,7 @@ make_repo steps1 "$(steps 1)"
 make_repo setup "jobs:
   j:
     image: localhost/bench-busybox
+    network: none
     steps:
       - name: setup
         run: sleep 20; dd if=/dev/urandom of=/opt/deps bs=1M count=200 2>/dev/null
