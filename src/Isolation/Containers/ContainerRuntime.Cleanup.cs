@@ -87,24 +87,26 @@ public sealed partial class ContainerRuntime
                 continue;
             }
 
-            // First the CNI attachments (addresses, host interfaces, NAT and port rules), then the namespaces.
+            // First the namespaces (the kernel removes their veth pairs and routes), then the CNI attachments of those that had
+            // one (leases, port rules), from their records: also of a namespace removed before its release failed or was cut short.
             foreach (var file in Directory.EnumerateFiles(owner).Where(f => !Networking.BridgedNetworks.IsRecord(f)))
             {
                 _log.Information("Removing network namespace {Id} left behind by runner {Owner}", Path.GetFileName(file), Path.GetFileName(owner));
-                try
-                {
-                    _networks.RemoveLeftover(file);
-                }
-                catch (IsolationException ex)
-                {
-                    _log.Warning("Could not release the network of {Id}: {Message}", Path.GetFileName(file), ex.Message);
-                }
-
                 NetworkNamespace.Remove(file);
             }
 
             foreach (var record in Directory.EnumerateFiles(owner).Where(Networking.BridgedNetworks.IsRecord))
             {
+                var ns = Networking.BridgedNetworks.NamespaceOf(record);
+                try
+                {
+                    _networks.RemoveLeftover(ns);
+                }
+                catch (IsolationException ex)
+                {
+                    _log.Warning("Could not release the network of {Id}: {Message}", Path.GetFileName(ns), ex.Message);
+                }
+
                 File.Delete(record);
             }
 

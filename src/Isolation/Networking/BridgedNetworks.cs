@@ -107,6 +107,9 @@ internal sealed class BridgedNetworks(NetworkOptions options)
 
     public static bool IsRecord(string path) => path.EndsWith(RecordSuffix, StringComparison.Ordinal);
 
+    /// <summary>The namespace file a record belongs to (which may be gone).</summary>
+    public static string NamespaceOf(string record) => record[..^RecordSuffix.Length];
+
     private List<JsonObject> Chain(IReadOnlyList<PortMapping> ports)
     {
         List<JsonObject> chain =
