@@ -79,7 +79,25 @@ internal sealed class JobServices : IAsyncDisposable
                 await services.StartOneAsync(service, context, cancellationToken);
             }
 
-            await Task.WhenAll(services._services.Select(s => services.WaitReadyAsync(s, context, cancellationToken)));
+            // The first service that is not ready fails the job at once: the others' checks stop with it.
+            using var checks = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            var waits = services._services.Select(s => services.WaitReadyAsync(s, context, checks.Token)).ToList();
+            try
+            {
+                while (waits.Count > 0)
+                {
+                    var done = await Task.WhenAny(waits);
+                    waits.Remove(done);
+                    await done;
+                }
+            }
+            catch
+            {
+                await checks.CancelAsync();
+                await Task.WhenAll(waits).ContinueWith(_ => { }, TaskScheduler.Default); // the others end before their containers are stopped
+                throw;
+            }
+
             return services;
         }
         catch

@@ -101,6 +101,35 @@ public sealed class ServiceTests : ExecFixture
         Assert.That(Ci.Tests.Shared.HostProcesses.WithCommandLine("sleep 600"), Is.Empty, "the service is stopped");
     }
 
+    [Test, CancelAfter(180_000)]
+    public async Task The_first_service_that_is_not_ready_fails_the_job_without_waiting_for_the_others(CancellationToken ct)
+    {
+        // 'slow' would be checked for 90 s and then reported not ready; the job fails as soon as 'db' gives up, and slow's checks stop.
+        var repo = await RepositoryAsync($$"""
+            image: {{Image}}
+            jobs:
+              test:
+                services:
+                  - image: {{Image}}
+                    alias: slow
+                    command: [sleep, "600"]
+                    readiness: { tcp: 7777, interval: 500ms, timeout: 90s, retries: 1000 }
+                  - image: {{Image}}
+                    alias: db
+                    command: [sleep, "600"]
+                    readiness: { tcp: 5432, interval: 200ms, timeout: 1s }
+                steps:
+                  - run: echo the step ran
+            """);
+
+        var run = await ExecInAsync(_state, repo);
+
+        Assert.That(run.ExitCode, Is.EqualTo(1), run.StandardError);
+        Assert.That(run.StandardError, Does.Contain("failed: service 'db'"));
+        Assert.That(run.StandardError, Does.Not.Contain("service slow was not ready"), "the other service's checks stopped with the job, not at their own timeout");
+        Assert.That(Ci.Tests.Shared.HostProcesses.WithCommandLine("sleep 600"), Is.Empty, "both services are stopped");
+    }
+
     [Test, CancelAfter(120_000)]
     public async Task A_service_that_ends_during_the_job_is_said_in_the_step_output_and_the_summary(CancellationToken ct)
     {
