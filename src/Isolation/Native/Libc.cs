@@ -1,6 +1,5 @@
 using System.Runtime.InteropServices;
 using Tmds.Linux;
-using static Tmds.Linux.LibC;
 
 namespace Ci.Isolation.Native;
 

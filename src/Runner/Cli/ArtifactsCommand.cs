@@ -1,8 +1,5 @@
 using System.CommandLine;
 using Ci.Pipeline.Values;
-using Ci.Runner.Engine.Records;
-using Ci.Runner.Records;
-using Ci.Runner.Settings;
 
 namespace Ci.Runner.Cli;
 

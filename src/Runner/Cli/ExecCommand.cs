@@ -1,11 +1,7 @@
 using System.CommandLine;
-using Ci.Pipeline.Compilation;
 using Ci.Pipeline.Secrets;
-using Ci.Runner.Backends.Containers;
 using Ci.Runner.Engine;
 using Ci.Runner.Output;
-using Ci.Runner.Settings;
-using Ci.Runner.Sources;
 
 namespace Ci.Runner.Cli;
 

@@ -1,6 +1,5 @@
 using System.CommandLine;
 using Ci.Runner.Engine.Records;
-using Ci.Runner.Settings;
 
 namespace Ci.Runner.Cli;
 

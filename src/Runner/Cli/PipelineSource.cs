@@ -1,6 +1,4 @@
 using Ci.Pipeline.Sources;
-using Ci.Runner.Engine.Records;
-using Ci.Runner.Records;
 using Ci.Runner.Sources;
 using LibGit2Sharp;
 

@@ -1,6 +1,5 @@
 using System.CommandLine;
 using Ci.Pipeline.Compilation;
-using Ci.Runner.Engine.Records;
 using Ci.Runner.Output;
 using Serilog;
 

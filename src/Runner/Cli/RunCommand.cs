@@ -3,9 +3,6 @@ using Ci.Isolation.Containers;
 using Ci.Isolation.Networking;
 using Ci.Isolation.Images;
 using Ci.Pipeline.Values;
-using Ci.Runner.Engine.Records;
-using Ci.Runner.Records;
-using Ci.Runner.Settings;
 using Serilog;
 
 namespace Ci.Runner.Cli;

@@ -1,7 +1,6 @@
 using System.CommandLine;
 using System.Globalization;
 using Ci.Pipeline.Values;
-using Ci.Runner.Engine.Records;
 using Ci.Runner.Output;
 
 namespace Ci.Runner.Cli;

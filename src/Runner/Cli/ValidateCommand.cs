@@ -1,7 +1,6 @@
 using System.CommandLine;
 using Ci.Pipeline.Compilation;
 using Ci.Pipeline.Plan;
-using Ci.Runner.Engine.Records;
 using Ci.Runner.Output;
 using Serilog;
 

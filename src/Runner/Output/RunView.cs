@@ -1,7 +1,6 @@
 using Ci.Pipeline.Secrets;
 using Ci.Pipeline.Values;
 using Ci.Runner.Engine;
-using Ci.Runner.Sources;
 
 namespace Ci.Runner.Output;
 

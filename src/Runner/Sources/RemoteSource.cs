@@ -1,5 +1,4 @@
 using Ci.Runner.Engine;
-using Ci.Runner.Records;
 using LibGit2Sharp;
 
 namespace Ci.Runner.Sources;

@@ -1,5 +1,3 @@
-using System.Text;
-using System.Text.Json.Nodes;
 using CliWrap;
 using CliWrap.Buffered;
 using Ci.Isolation.Containers;

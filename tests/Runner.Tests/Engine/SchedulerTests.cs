@@ -1,7 +1,6 @@
 using Ci.Pipeline.Compilation;
 using Ci.Pipeline.Plan;
 using Ci.Runner.Engine;
-using Ci.Runner.Sources;
 
 namespace Ci.Runner.Tests.Engine;
 

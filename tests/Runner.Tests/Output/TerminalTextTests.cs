@@ -1,6 +1,5 @@
 using System.Text.RegularExpressions;
 using Ci.Runner.Engine;
-using Ci.Runner.Sources;
 
 namespace Ci.Runner.Tests.Output;
 

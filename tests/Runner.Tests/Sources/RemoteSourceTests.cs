@@ -1,5 +1,3 @@
-using Ci.Runner.Engine.Records;
-using Ci.Runner.Records;
 using Ci.Runner.Sources;
 using CliWrap;
 using CliWrap.Buffered;

@@ -3,7 +3,6 @@ using Ci.Isolation.Images;
 using Ci.Pipeline.Model;
 using Ci.Pipeline.Plan;
 using Ci.Runner.Engine;
-using Ci.Runner.Sources;
 
 namespace Ci.Runner.Backends.Containers;
 

@@ -5,7 +5,6 @@ using Ci.Isolation.Processes;
 using Ci.Pipeline.Model;
 using Ci.Pipeline.Plan;
 using Ci.Runner.Engine;
-using Ci.Runner.Sources;
 
 namespace Ci.Runner.Backends.Containers;
 

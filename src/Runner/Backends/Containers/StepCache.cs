@@ -1,6 +1,5 @@
 using System.Globalization;
 using Ci.Runner.Engine;
-using Ci.Runner.Sources;
 
 namespace Ci.Runner.Backends.Containers;
 

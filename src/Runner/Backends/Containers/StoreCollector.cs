@@ -1,7 +1,5 @@
 using Ci.Runner.Engine;
 using Ci.Isolation.Images;
-using Ci.Runner.Records;
-using Ci.Runner.Sources;
 
 namespace Ci.Runner.Backends.Containers;
 

@@ -1,6 +1,5 @@
 using System.Net;
 using System.Net.Sockets;
-using CliWrap;
 using CliWrap.Buffered;
 using Ci.Tests.Shared;
 

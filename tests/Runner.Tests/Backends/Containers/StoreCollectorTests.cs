@@ -1,8 +1,5 @@
 using Ci.Isolation.Images;
 using Ci.Runner.Backends.Containers;
-using Ci.Runner.Records;
-using Ci.Runner.Sources;
-using CliWrap;
 
 namespace Ci.Runner.Tests.Backends.Containers;
 
