@@ -37,6 +37,7 @@ debian_root() {
     if [[ ! -f $tar || -n $(find "$tar" -mtime +7) ]]; then
         echo "stand-ins: making a Debian 12 root with ${packages[$name]} (about a minute)" >&2
         [[ $name != dotnet || -x /usr/share/dotnet/dotnet ]] || { echo "stand-ins: the dotnet stand-in copies the host's SDK from /usr/share/dotnet, which is not there" >&2; exit 3; }
+        rm -f "$tar.tmp.tar" # what a build that was killed left
         mmdebstrap --variant=minbase --quiet --include="${packages[$name]}" ${extra[$name]:+"${extra[$name]}"} bookworm "$tar.tmp.tar"
         mv "$tar.tmp.tar" "$tar"
     fi
