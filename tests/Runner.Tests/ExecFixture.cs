@@ -43,6 +43,23 @@ public abstract class ExecFixture
 
     protected string NewState(string name) => Path.Combine(Dir, $"state-{name}-" + Guid.NewGuid().ToString("N")[..6]);
 
+    /// <summary>The busybox test image, <c>localhost/box:1</c>, imported into <paramref name="state"/> (its tarball made once per fixture).</summary>
+    protected async Task ImportBusyboxAsync(string state)
+    {
+        var tar = Path.Combine(Dir, "box.tar");
+        if (!File.Exists(tar))
+        {
+            var rootfs = Path.Combine(Dir, "box");
+            await Ci.Tests.Shared.BusyboxRoot.CreateAsync(rootfs, "tmp");
+            await CliWrap.Cli.Wrap("tar").WithArguments(["-C", rootfs, "-cf", tar, "."]).ExecuteAsync();
+        }
+
+        var import = await Runner(state, "image", "import", tar, "--tag", BusyboxImage);
+        Assert.That(import.ExitCode, Is.EqualTo(0), import.StandardError);
+    }
+
+    protected const string BusyboxImage = "localhost/box:1";
+
     protected async Task<string> RepositoryAsync(string pipeline, params (string Path, string Content)[] files)
     {
         var repo = Directory.CreateDirectory(Path.Combine(Dir, "repo-" + Guid.NewGuid().ToString("N")[..8])).FullName;

@@ -40,17 +40,7 @@ public sealed class ContainerHost : IDisposable
 
         var dir = System.IO.Directory.CreateTempSubdirectory("rt-").FullName;
         var rootfs = Path.Combine(dir, "busybox");
-        foreach (var sub in (string[])["bin", "etc", "tmp", "root", "data"])
-        {
-            System.IO.Directory.CreateDirectory(Path.Combine(rootfs, sub));
-        }
-
-        File.Copy("/bin/busybox", Path.Combine(rootfs, "bin", "busybox"));
-        var applets = await Cli.Wrap("/bin/busybox").WithArguments("--list").ExecuteBufferedAsync();
-        foreach (var applet in applets.StandardOutput.Split('\n', StringSplitOptions.RemoveEmptyEntries).Where(a => a != "busybox"))
-        {
-            File.CreateSymbolicLink(Path.Combine(rootfs, "bin", applet), "busybox");
-        }
+        await Ci.Tests.Shared.BusyboxRoot.CreateAsync(rootfs, "etc", "tmp", "root", "data");
 
         File.WriteAllText(Path.Combine(rootfs, "etc", "passwd"), "root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/:/bin/false\n");
         File.SetUnixFileMode(Path.Combine(rootfs, "tmp"), (UnixFileMode)0b1_111_111_111);

@@ -23,13 +23,7 @@ public sealed class RunCommandTests
         _dir = Directory.CreateTempSubdirectory("rr-").FullName;
         _rootfs = Path.Combine(_dir, "rootfs");
         _state = Path.Combine(_dir, "state");
-        Directory.CreateDirectory(Path.Combine(_rootfs, "bin"));
-        File.Copy("/bin/busybox", Path.Combine(_rootfs, "bin", "busybox"));
-        var applets = await CliWrap.Cli.Wrap("/bin/busybox").WithArguments("--list").ExecuteBufferedAsync();
-        foreach (var applet in applets.StandardOutput.Split('\n', StringSplitOptions.RemoveEmptyEntries).Where(a => a != "busybox"))
-        {
-            File.CreateSymbolicLink(Path.Combine(_rootfs, "bin", applet), "busybox");
-        }
+        await Ci.Tests.Shared.BusyboxRoot.CreateAsync(_rootfs);
     }
 
     [OneTimeTearDown]

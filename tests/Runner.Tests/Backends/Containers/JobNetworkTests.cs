@@ -1,6 +1,5 @@
 using System.Net;
 using System.Net.Sockets;
-using CliWrap.Buffered;
 using Ci.Tests.Shared;
 
 namespace Ci.Runner.Tests.Backends.Containers;
@@ -12,32 +11,19 @@ namespace Ci.Runner.Tests.Backends.Containers;
 /// </summary>
 public sealed class JobNetworkTests : ExecFixture
 {
-    private const string Image = "localhost/box:1";
+    private const string Image = BusyboxImage;
     private string _state = null!;
-    private string _tar = null!;
 
     [OneTimeSetUp]
-    public async Task ImportBusyboxAsync()
+    public async Task ImportImageAsync()
     {
         if (!File.Exists("/bin/busybox") || !File.Exists("/usr/lib/cni/ptp"))
         {
             Assert.Ignore("needs busybox-static and containernetworking-plugins (.ci/run installs them)");
         }
 
-        var rootfs = Path.Combine(Dir, "box");
-        Directory.CreateDirectory(Path.Combine(rootfs, "bin"));
-        File.Copy("/bin/busybox", Path.Combine(rootfs, "bin", "busybox"));
-        var applets = await CliWrap.Cli.Wrap("/bin/busybox").WithArguments("--list").ExecuteBufferedAsync();
-        foreach (var applet in applets.StandardOutput.Split('\n', StringSplitOptions.RemoveEmptyEntries).Where(a => a != "busybox"))
-        {
-            File.CreateSymbolicLink(Path.Combine(rootfs, "bin", applet), "busybox");
-        }
-
-        _tar = Path.Combine(Dir, "box.tar");
-        await CliWrap.Cli.Wrap("tar").WithArguments(["-C", rootfs, "-cf", _tar, "."]).ExecuteAsync();
         _state = NewState("networks");
-        var import = await Runner(_state, "image", "import", _tar, "--tag", Image);
-        Assert.That(import.ExitCode, Is.EqualTo(0), import.StandardError);
+        await ImportBusyboxAsync(_state);
     }
 
     [Test, CancelAfter(120_000)]

@@ -10,32 +10,19 @@ namespace Ci.Runner.Tests.Backends.Containers;
 /// </summary>
 public sealed class ServiceTests : ExecFixture
 {
-    private const string Image = "localhost/box:1";
+    private const string Image = BusyboxImage;
     private string _state = null!;
 
     [OneTimeSetUp]
-    public async Task ImportBusyboxAsync()
+    public async Task ImportImageAsync()
     {
         if (!File.Exists("/bin/busybox") || !File.Exists("/usr/lib/cni/ptp"))
         {
             Assert.Ignore("needs busybox-static and containernetworking-plugins (.ci/run installs them)");
         }
 
-        var rootfs = Path.Combine(Dir, "box");
-        Directory.CreateDirectory(Path.Combine(rootfs, "bin"));
-        Directory.CreateDirectory(Path.Combine(rootfs, "tmp"));
-        File.Copy("/bin/busybox", Path.Combine(rootfs, "bin", "busybox"));
-        var applets = await CliWrap.Cli.Wrap("/bin/busybox").WithArguments("--list").ExecuteBufferedAsync();
-        foreach (var applet in applets.StandardOutput.Split('\n', StringSplitOptions.RemoveEmptyEntries).Where(a => a != "busybox"))
-        {
-            File.CreateSymbolicLink(Path.Combine(rootfs, "bin", applet), "busybox");
-        }
-
-        var tar = Path.Combine(Dir, "box.tar");
-        await CliWrap.Cli.Wrap("tar").WithArguments(["-C", rootfs, "-cf", tar, "."]).ExecuteAsync();
         _state = NewState("services");
-        var import = await Runner(_state, "image", "import", tar, "--tag", Image);
-        Assert.That(import.ExitCode, Is.EqualTo(0), import.StandardError);
+        await ImportBusyboxAsync(_state);
     }
 
     [Test, CancelAfter(120_000)]
@@ -157,8 +144,7 @@ public sealed class ServiceTests : ExecFixture
     public async Task After_a_kill_9_of_the_runner_the_next_start_leaves_no_service_network_lease_or_rule(CancellationToken ct)
     {
         var state = NewState("killed");
-        var import = await Runner(state, "image", "import", Path.Combine(Dir, "box.tar"), "--tag", Image);
-        Assert.That(import.ExitCode, Is.EqualTo(0), import.StandardError);
+        await ImportBusyboxAsync(state);
         var repo = await RepositoryAsync($$"""
             image: {{Image}}
             jobs:
