@@ -40,26 +40,15 @@ public sealed class NetworkNamespace : IAsyncDisposable
         Directory.CreateDirectory(directory);
         var path = System.IO.Path.Combine(directory, Random.Shared.NextInt64(1L << 40).ToString("x10"));
         await File.WriteAllBytesAsync(path, [], cancellationToken);
-        var made = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        var thread = new Thread(() =>
-        {
-            const int CloneNewNet = 0x40000000;
-            if (Libc.unshare(CloneNewNet) != 0 || Libc.BindMount("/proc/thread-self/ns/net", path) != 0)
-            {
-                made.SetException(new IsolationException($"cannot create a network namespace at {path}: {Libc.Describe(Libc.LastError)}"));
-                return;
-            }
-
-            made.SetResult(); // the mount holds the namespace; this thread ends in it
-        })
-        {
-            IsBackground = true,
-            Name = "netns create",
-        };
-        thread.Start();
         try
         {
-            await made.Task;
+            await Networking.NamespaceThread.RunAsync("netns create", () =>
+            {
+                const int CloneNewNet = 0x40000000;
+                return Libc.unshare(CloneNewNet) == 0 && Libc.BindMount("/proc/thread-self/ns/net", path) == 0
+                    ? true // the mount holds the namespace
+                    : throw new IsolationException($"cannot create a network namespace at {path}: {Libc.Describe(Libc.LastError)}");
+            });
         }
         catch
         {

@@ -29,8 +29,8 @@ internal sealed class BridgedNetworks(NetworkOptions options)
         var guard = _guard.EnsureAsync(LockPath, cancellationToken);
         var id = Path.GetFileName(ns);
         var chain = Chain(ports);
-        await File.WriteAllTextAsync(ns + RecordSuffix, new JsonObject { ["netns"] = ns, ["plugins"] = new JsonArray([.. chain.Select(c => c.DeepClone())]) }.ToJsonString(),
-            CancellationToken.None);
+        var record = new JsonObject { ["netns"] = ns, ["plugins"] = new JsonArray([.. chain.Select(c => c.DeepClone())]) };
+        await File.WriteAllTextAsync(ns + RecordSuffix, record.ToJsonString(), CancellationToken.None);
         string? address = null;
         try
         {
@@ -52,11 +52,12 @@ internal sealed class BridgedNetworks(NetworkOptions options)
                 throw new IsolationException("CNI ptp gave the namespace no IPv4 address");
             }
 
-            await guard;
-            await _guard.AllowAsync(address, cancellationToken);
-            var record = JsonNode.Parse(await File.ReadAllTextAsync(ns + RecordSuffix, CancellationToken.None))!.AsObject();
+            // The address is recorded before its exceptions are allowed: a runner killed in between must not leave an
+            // exception that a later job given the same address would inherit (the release forgets them by the record).
             record["address"] = address;
             await File.WriteAllTextAsync(ns + RecordSuffix, record.ToJsonString(), CancellationToken.None);
+            await guard;
+            await _guard.AllowAsync(address, cancellationToken);
             return address;
         }
         catch

@@ -97,26 +97,27 @@ internal sealed class HostGuard(NetworkOptions options)
     /// <summary>The rules that let one job's address reach the allowed networks (first in both chains).</summary>
     public async Task AllowAsync(string address, CancellationToken cancellationToken)
     {
-        foreach (var rule in AllowRules(address, "-I"))
+        foreach (var (chain, match) in AllowRules(address))
         {
-            await RunAsync(rule, cancellationToken);
+            await RunAsync(["-I", chain, "1", .. match], cancellationToken);
         }
     }
 
     /// <summary>Removes what <see cref="AllowAsync"/> added; rules already gone are no error.</summary>
     public async Task ForgetAsync(string address, CancellationToken cancellationToken)
     {
-        foreach (var rule in AllowRules(address, "-D"))
+        foreach (var (chain, match) in AllowRules(address))
         {
-            await HoldsAsync(rule, cancellationToken);
+            await HoldsAsync(["-D", chain, .. match], cancellationToken);
         }
     }
 
-    private IEnumerable<string[]> AllowRules(string address, string verb) =>
-        options.Allow.SelectMany(cidr => (string[][])
+    /// <summary>Each allowed network in both chains, as a chain and the rule's match.</summary>
+    private IEnumerable<(string Chain, string[] Match)> AllowRules(string address) =>
+        options.Allow.SelectMany(cidr => ((string Chain, string[] Match)[])
         [
-            verb == "-I" ? [verb, InputChain, "1", "-s", address, "-d", cidr, "-j", "ACCEPT"] : [verb, InputChain, "-s", address, "-d", cidr, "-j", "ACCEPT"],
-            verb == "-I" ? [verb, ForwardChain, "1", "-s", address, "-d", cidr, "-j", "ACCEPT"] : [verb, ForwardChain, "-s", address, "-d", cidr, "-j", "ACCEPT"],
+            (InputChain, ["-s", address, "-d", cidr, "-j", "ACCEPT"]),
+            (ForwardChain, ["-s", address, "-d", cidr, "-j", "ACCEPT"]),
         ]);
 
     private async Task RunAsync(string[] arguments, CancellationToken cancellationToken)

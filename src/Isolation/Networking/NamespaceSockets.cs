@@ -46,43 +46,26 @@ public static class NamespaceSockets
 
     private static Socket NewSocket() => new(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
 
-    private static Task<Socket> CreateInAsync(string nsPath)
+    private static Task<Socket> CreateInAsync(string nsPath) => NamespaceThread.RunAsync("netns socket", () =>
     {
-        var created = new TaskCompletionSource<Socket>(TaskCreationOptions.RunContinuationsAsynchronously);
-        var thread = new Thread(() =>
+        var fd = Libc.openat(Libc.AtFdcwd, nsPath, Libc.ORdonly | Libc.OCloexec, 0);
+        if (fd < 0)
         {
-            try
-            {
-                var fd = Libc.openat(Libc.AtFdcwd, nsPath, Libc.ORdonly | Libc.OCloexec, 0);
-                if (fd < 0)
-                {
-                    throw new IsolationException($"open {nsPath}: {Libc.Describe(Libc.LastError)}");
-                }
+            throw new IsolationException($"open {nsPath}: {Libc.Describe(Libc.LastError)}");
+        }
 
-                try
-                {
-                    if (Libc.setns(fd, CloneNewNet) != 0)
-                    {
-                        throw new IsolationException($"setns {nsPath}: {Libc.Describe(Libc.LastError)}");
-                    }
-                }
-                finally
-                {
-                    Libc.close(fd);
-                }
-
-                created.SetResult(NewSocket()); // this thread is in the namespace now, and ends here
-            }
-            catch (Exception ex)
-            {
-                created.SetException(ex);
-            }
-        })
+        try
         {
-            IsBackground = true,
-            Name = "netns socket",
-        };
-        thread.Start();
-        return created.Task;
-    }
+            if (Libc.setns(fd, CloneNewNet) != 0)
+            {
+                throw new IsolationException($"setns {nsPath}: {Libc.Describe(Libc.LastError)}");
+            }
+        }
+        finally
+        {
+            Libc.close(fd);
+        }
+
+        return NewSocket(); // made in the namespace, which this thread's end leaves behind
+    });
 }
