@@ -27,3 +27,10 @@ events_logger = "file"
 CONF
     export CONTAINERS_CONF="$1/containers.conf"
 }
+
+bench_make_repo() { # NAME PIPELINE [FILE CONTENT]: a git repository with one commit
+    mkdir -p "$1"
+    printf '%s\n' "$2" > "$1/.runner.yml"
+    [[ $# -lt 4 ]] || printf '%s\n' "$4" > "$1/$3"
+    git -C "$1" init -q -b main && git -C "$1" add . && git -C "$1" -c user.email=b@b -c user.name=b commit -qm bench
+}

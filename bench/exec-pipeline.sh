@@ -30,21 +30,15 @@ $runner image import rootfs.tar --tag localhost/bench-busybox >/dev/null
 bench_podman_config "$work"
 podman import -q rootfs.tar localhost/bench-busybox >/dev/null
 
-make_repo() { # NAME PIPELINE [FILE CONTENT]
-    mkdir -p "$1"
-    printf '%s\n' "$2" > "$1/.runner.yml"
-    [[ $# -lt 4 ]] || printf '%s\n' "$4" > "$1/$3"
-    git -C "$1" init -q -b main && git -C "$1" add . && git -C "$1" -c user.email=b@b -c user.name=b commit -qm bench
-}
 steps() { # N: a pipeline of N trivial steps
     # network: none, as the podman side runs: bench/job-network.sh measures what a bridged network adds.
     printf 'jobs:\n  j:\n    image: localhost/bench-busybox\n    network: none\n    steps:\n'
     for _ in $(seq "$1"); do printf '      - run: "true"\n'; done
 }
-make_repo steps20 "$(steps 20)"
-make_repo steps21 "$(steps 21)"
-make_repo steps1 "$(steps 1)"
-make_repo setup "jobs:
+bench_make_repo steps20 "$(steps 20)"
+bench_make_repo steps21 "$(steps 21)"
+bench_make_repo steps1 "$(steps 1)"
+bench_make_repo setup "jobs:
   j:
     image: localhost/bench-busybox
     network: none

@@ -35,19 +35,14 @@ $runner image import rootfs.tar --tag localhost/bench-busybox >/dev/null
 bench_podman_config "$work"
 podman import -q rootfs.tar localhost/bench-busybox >/dev/null
 
-make_repo() { # NAME PIPELINE
-    mkdir -p "$1"
-    printf '%s\n' "$2" > "$1/.runner.yml"
-    git -C "$1" init -q -b main && git -C "$1" add . && git -C "$1" -c user.email=b@b -c user.name=b commit -qm bench
-}
 job() { # NETWORK [SERVICE]
     printf 'jobs:\n  j:\n    image: localhost/bench-busybox\n    network: %s\n' "$1"
     [[ $# -lt 2 ]] || printf '    services:\n      - image: localhost/bench-busybox\n        alias: svc\n        command: [sleep, "600"]\n'
     printf '    steps: ["true"]\n'
 }
-make_repo none "$(job none)"
-make_repo bridge "$(job bridge)"
-make_repo service "$(job bridge service)"
+bench_make_repo none "$(job none)"
+bench_make_repo bridge "$(job bridge)"
+bench_make_repo service "$(job bridge service)"
 for r in none bridge service; do $runner exec -C $r >/dev/null; done # checkouts and image present from here on
 
 hyperfine -N --warmup 2 --runs "$RUNS" --export-json n.json \
