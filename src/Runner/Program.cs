@@ -25,6 +25,7 @@ public static class Program
         root.Subcommands.Add(RunsCommand.Create(host));
         root.Subcommands.Add(LogsCommand.Create(host));
         root.Subcommands.Add(ArtifactsCommand.Create(host));
+        root.Subcommands.Add(ServeCommand.Create(secrets));
         GlobalOptions.AddTo(root);
 
         var parse = root.Parse(args);

@@ -20,15 +20,17 @@ namespace Ci.Runner;
 /// </summary>
 internal sealed class RunnerHost : IDisposable
 {
-    private readonly Lazy<RunnerSettings> _settings = new(RunnerSettings.FromEnvironment);
+    private readonly Lazy<RunnerSettings> _settings;
     private readonly Lazy<HttpClient> _http = new(() => new HttpClient { Timeout = TimeSpan.FromMinutes(30) });
     private readonly Lazy<RegistryClient> _registry;
     private readonly Lazy<ImageStore> _images;
     private readonly Lazy<RunStore> _records;
     private readonly Lazy<ArtifactStore> _artifacts;
 
-    public RunnerHost()
+    /// <param name="settings">The settings; default: read from the environment on first use.</param>
+    public RunnerHost(Func<RunnerSettings>? settings = null)
     {
+        _settings = new(settings ?? RunnerSettings.FromEnvironment);
         _registry = new(() => new RegistryClient(_http.Value, new RegistryOptions { Insecure = Settings.InsecureRegistries }, Serilog.Log.Logger));
         _images = new(() => new ImageStore(Settings.StateDirectory, new LayerStore(Settings.StateDirectory) { Limits = Settings.UnpackLimits }));
         _records = new(() => RunStore.Open(Settings.StateDirectory, new RunnerIdentity(ProcessIdentity.Current.Token, ProcessIdentity.IsAliveToken)));
@@ -50,10 +52,14 @@ internal sealed class RunnerHost : IDisposable
     /// The engine for this process's runs: git sources, the container backend and the records.
     /// <paramref name="pull"/> is the host's, because how a pull shows its progress is the host's (the CLI's bars, the server's events).
     /// </summary>
-    public RunService Runs(Func<ImageReference, CancellationToken, Task<Image>> pull) => new(
-        new GitSources(Settings.StateDirectory, Settings.GitCredentials),
-        new ContainerBackendFactory(Settings.RuntimeOptions, Images, pull, Artifacts, Settings.StoreLimit),
-        Records);
+    public RunService Runs(Func<ImageReference, CancellationToken, Task<Image>> pull) => Runs(Backends(pull), Settings.GitCredentials);
+
+    /// <summary>The engine on a backend the host keeps (a server's runs share one), fetching with these credentials.</summary>
+    public RunService Runs(ContainerBackendFactory backends, (string? Username, string? Password) gitCredentials) =>
+        new(new GitSources(Settings.StateDirectory, gitCredentials), backends, Records);
+
+    public ContainerBackendFactory Backends(Func<ImageReference, CancellationToken, Task<Image>> pull) =>
+        new(Settings.RuntimeOptions, Images, pull, Artifacts, Settings.StoreLimit);
 
     public void Dispose()
     {

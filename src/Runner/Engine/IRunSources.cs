@@ -24,6 +24,13 @@ public sealed record SourceRequest
 
     public bool Submodules { get; init; }
 
+    /// <summary>
+    /// With <see cref="Url"/>: list the files the commit changes against this commit (a push's
+    /// previous head) or branch (a pull request's target, from their merge base), for a trigger
+    /// that does not list them itself.
+    /// </summary>
+    public string? ChangesSince { get; init; }
+
     /// <summary>With <see cref="Url"/>: a new mirror keeps the last N commits of each branch (0: all).</summary>
     public int Depth { get; init; }
 }
@@ -35,6 +42,9 @@ public sealed record SourceRequest
 /// </summary>
 public sealed record PreparedSource(Workspace Workspace, ISourceTree Tree, string Branch, string DefaultBranch, string? LeftOut) : IDisposable
 {
+    /// <summary>What <see cref="SourceRequest.ChangesSince"/> asked for; null when not asked or not known.</summary>
+    public IReadOnlyList<string>? ChangedFiles { get; init; }
+
     public void Dispose() => (Tree as IDisposable)?.Dispose();
 }
 

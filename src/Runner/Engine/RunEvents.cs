@@ -8,6 +8,7 @@ namespace Ci.Runner.Engine;
 /// --json, and later the server's event stream).
 /// </summary>
 [JsonPolymorphic(TypeDiscriminatorPropertyName = "type")]
+[JsonDerivedType(typeof(RunStarted), "run_started")]
 [JsonDerivedType(typeof(JobStarted), "job_started")]
 [JsonDerivedType(typeof(StepStarted), "step_started")]
 [JsonDerivedType(typeof(StepOutputEvent), "output")]
@@ -25,6 +26,15 @@ public abstract record RunEvent(string Job)
     /// <summary>The line a person reads.</summary>
     public abstract string Describe();
 }
+
+/// <summary>The first event of a run: its number in the record and its jobs as planned (the graph a viewer draws).</summary>
+public sealed record RunStarted(long Run, IReadOnlyList<PlannedJobView> Jobs) : RunEvent("")
+{
+    public override string Describe() => $"run {Run} ('runner logs {Run}' prints it again)";
+}
+
+/// <summary>A job as a viewer of the run needs it before it runs: what it needs and its steps' names.</summary>
+public sealed record PlannedJobView(string Id, string Name, IReadOnlyList<string> Needs, IReadOnlyList<string> Steps, string? SkipReason);
 
 public sealed record JobStarted(string Job, string Name) : RunEvent(Job)
 {

@@ -53,6 +53,13 @@ public sealed class RunSecrets
         return new RunSecrets(fromFile, allowed);
     }
 
+    /// <summary>Values the host read itself (the server's configuration), by secret name.</summary>
+    public static RunSecrets FromValues(IReadOnlyDictionary<string, string> values) =>
+        new(new Dictionary<string, string>(values, StringComparer.Ordinal), new Dictionary<string, string>(StringComparer.Ordinal));
+
+    /// <summary>No secrets at all (a pull request from a fork).</summary>
+    public static RunSecrets None => FromValues(new Dictionary<string, string>());
+
     /// <summary>What the compiler checks required secrets against.</summary>
     public SecretAvailability Availability => new(_file.Keys.ToHashSet(StringComparer.Ordinal), _allowed.Keys.ToHashSet(StringComparer.Ordinal));
 

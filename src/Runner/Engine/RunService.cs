@@ -104,6 +104,7 @@ public sealed class RunService(IRunSources sources, IStepBackendFactory backends
         {
             Commit = source.Workspace.Commit,
             Branch = request.Branch ?? source.Branch,
+            ChangedFiles = request.Trigger.ChangedFiles ?? source.ChangedFiles,
             AvailableSecrets = request.Secrets.Availability,
         };
         run.Trigger = trigger;
@@ -166,7 +167,7 @@ public sealed class RunService(IRunSources sources, IStepBackendFactory backends
             report(e);
         }
 
-        Report(new JobNotice("", $"run {runId} ('runner logs {runId}' prints it again)"));
+        Report(new RunStarted(runId, [.. Scheduler.Select(plan, request.Jobs).Select(j => new PlannedJobView(j.Id, j.DisplayName, j.Needs, [.. j.Steps.Select(s => s.Name)], j.SkipReason))]));
         // Caches belong to the repository (its URL, or its path) and to the branch; a pull request's are its own.
         var scope = new CacheScope(workspace.Repository, trigger.Branch ?? "", source.DefaultBranch, trigger.Event == Ci.Pipeline.Model.TriggerEvent.PullRequest);
         IReadOnlyList<JobResult> jobs;

@@ -75,7 +75,7 @@ public sealed class Scheduler(IStepBackend backend, int maxParallel, SecretMaske
     }
 
     /// <summary>The plan's jobs, or with <c>-j</c> the named ones and everything they need.</summary>
-    private static List<PlannedJob> Select(ExecutionPlan plan, IReadOnlySet<string>? only)
+    internal static List<PlannedJob> Select(ExecutionPlan plan, IReadOnlySet<string>? only)
     {
         if (only is null)
         {

@@ -13,6 +13,9 @@ public sealed record StateLayout(string Root)
     /// <summary>The run records (SQLite): runs, jobs, steps, every line.</summary>
     public string RunRecords => Path.Combine(Root, "runs.db");
 
+    /// <summary>The server's queue of runs to do (SQLite): what hooks asked for, before and while it runs.</summary>
+    public string RunQueue => Path.Combine(Root, "queue.db");
+
     /// <summary>Artifacts kept with their runs until they expire.</summary>
     public string Artifacts => Path.Combine(Root, "artifacts");
 

@@ -14,12 +14,13 @@ public sealed class GitSources(string stateDirectory, (string? Username, string?
         IReadOnlyList<string> layers;
         string commit, branch, key, defaultBranch;
         string? leftOut = null;
+        IReadOnlyList<string>? changed = null;
         try
         {
             if (request.Url is { } url)
             {
-                (layers, commit, branch, key, defaultBranch) = await RemoteSource.PrepareAsync(
-                    url, request.Ref, stateDirectory, credentials, request.Submodules, request.Depth, cancellationToken);
+                (layers, commit, branch, key, defaultBranch, changed) = await RemoteSource.PrepareAsync(
+                    url, request.Ref, stateDirectory, credentials, request.Submodules, request.Depth, request.ChangesSince, cancellationToken);
             }
             else
             {
@@ -38,6 +39,6 @@ public sealed class GitSources(string stateDirectory, (string? Username, string?
         // The plan is compiled from the sources the steps see: the committed tree, or with --worktree the working directory.
         var tree = request.Worktree ? new RootedSourceTree(request.LocalPath!)
             : new RootedSourceTree(Path.Combine(layers[^1], Checkout.WorkspaceDirectory), request.Url is null ? $"commit {commit[..12]}" : $"commit {commit[..12]} of {repository}");
-        return new PreparedSource(new Workspace(layers, key, repository, commit), tree, branch, defaultBranch, leftOut);
+        return new PreparedSource(new Workspace(layers, key, repository, commit), tree, branch, defaultBranch, leftOut) { ChangedFiles = changed };
     }
 }

@@ -22,17 +22,18 @@ public static class RemoteSource
     /// The wait for the mirror's lock holds no thread; libgit2's fetch and checkout run on a worker thread,
     /// and a cancelled token stops a fetch at its next progress report.
     /// </summary>
-    public static async Task<(IReadOnlyList<string> Layers, string Commit, string Branch, string Key, string DefaultBranch)> PrepareAsync(
+    /// <param name="changesSince">A commit or branch to list the changed files against (<see cref="CommitChanges"/>); null: none listed.</param>
+    public static async Task<(IReadOnlyList<string> Layers, string Commit, string Branch, string Key, string DefaultBranch, IReadOnlyList<string>? Changed)> PrepareAsync(
         string url, string? reference, string stateDirectory, (string? Username, string? Password) credentials = default,
-        bool submodules = false, int depth = 0, CancellationToken cancellationToken = default)
+        bool submodules = false, int depth = 0, string? changesSince = null, CancellationToken cancellationToken = default)
     {
         var mirror = await MirrorAsync(url, stateDirectory, credentials, depth, cancellationToken);
-        return await Task.Run(() => CheckOut(mirror, url, reference, stateDirectory, credentials, submodules, cancellationToken), cancellationToken);
+        return await Task.Run(() => CheckOut(mirror, url, reference, stateDirectory, credentials, submodules, changesSince, cancellationToken), cancellationToken);
     }
 
-    private static (IReadOnlyList<string> Layers, string Commit, string Branch, string Key, string DefaultBranch) CheckOut(
+    private static (IReadOnlyList<string> Layers, string Commit, string Branch, string Key, string DefaultBranch, IReadOnlyList<string>? Changed) CheckOut(
         string mirror, string url, string? reference, string stateDirectory, (string? Username, string? Password) credentials, bool submodules,
-        CancellationToken cancellationToken)
+        string? changesSince, CancellationToken cancellationToken)
     {
         var opened = new List<Repository>();
         try
@@ -53,7 +54,7 @@ public static class RemoteSource
             : null;
             // The mirror's HEAD is the remote's default branch (see Mirror).
             return ([Checkout.Export(commit.Tree, stateDirectory, resolver, url)], commit.Sha, branch, commit.Tree.Sha + (submodules ? "-sub" : ""),
-                repo.Info.IsHeadDetached ? "" : repo.Head.FriendlyName);
+                repo.Info.IsHeadDetached ? "" : repo.Head.FriendlyName, changesSince is null ? null : CommitChanges.Between(repo, commit, changesSince));
         }
         finally
         {

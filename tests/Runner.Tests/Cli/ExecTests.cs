@@ -161,7 +161,7 @@ public sealed class ExecTests : ExecFixture
         Assert.That(result.ExitCode, Is.EqualTo(1));
         Assert.That(events.Select(e => e.GetProperty("type").GetString()), Is.EqualTo(new[]
         {
-            "notice", "job_started", "step_started", "output", "step_finished", "step_started", "step_finished", "job_finished", "run_finished",
+            "run_started", "job_started", "step_started", "output", "step_finished", "step_started", "step_finished", "job_finished", "run_finished",
         }));
         Assert.That(events[3].GetProperty("line").GetString(), Is.EqualTo("hello"));
         Assert.That(events[6].GetProperty("result").GetProperty("outcome").GetProperty("exitCode").GetInt32(), Is.EqualTo(3));

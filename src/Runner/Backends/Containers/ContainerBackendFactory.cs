@@ -23,8 +23,12 @@ public sealed class ContainerBackendFactory(
     private readonly Lock _gate = new();
     private ContainerRuntime? _runtime;
 
-    /// <summary>Thread-safe: a server makes backends for runs that start at the same time, and they share one runtime.</summary>
-    public IStepBackend Create(RunContext context)
+    /// <summary>
+    /// Makes the runtime now, which removes what dead runners left (containers, mounts, cgroups,
+    /// networks): a server does this at its start, before it runs again what a killed server was running.
+    /// Throws <see cref="BackendException"/> when containers cannot run here.
+    /// </summary>
+    public void Start()
     {
         try
         {
@@ -38,9 +42,15 @@ public sealed class ContainerBackendFactory(
         {
             throw new BackendException($"cannot start containers here: {ex.Message}", infrastructure: true, ex);
         }
+    }
+
+    /// <summary>Thread-safe: a server makes backends for runs that start at the same time, and they share one runtime.</summary>
+    public IStepBackend Create(RunContext context)
+    {
+        Start();
 
         var expiry = TimeSpan.FromDays(7);
-        return new ContainerStepBackend(_runtime, images, pull, RunDirectories.Create(options.StateDirectory, $"run{context.RunId}"), options.StateDirectory,
+        return new ContainerStepBackend(_runtime!, images, pull, RunDirectories.Create(options.StateDirectory, $"run{context.RunId}"), options.StateDirectory,
             context.Secrets,
             job => artifacts.Directory(context.RunId, job.Id, DateTimeOffset.UtcNow + (job.Artifacts?.ExpireIn ?? expiry)),
             context.CacheScope, context.Report)

@@ -6,8 +6,21 @@ namespace Ci.Runner.Engine.Records;
 public sealed record RunSummary(long Id, DateTimeOffset Started, DateTimeOffset? Finished, string Status, string Repository,
     string Commit, string Branch, string Event, int JobsPassed, int JobsFailed);
 
-/// <summary>A step of a recorded run.</summary>
-public sealed record StepRecord(string Job, int Index, string Name, string Status, int? ExitCode, long? DurationMs);
+/// <summary>A step of a recorded run: how it ended, what it cost, whether its layer came from the cache, and why it did not pass.</summary>
+public sealed record StepRecord(string Job, int Index, string Name, string Status, int? ExitCode, long? DurationMs)
+{
+    public long? CpuMs { get; init; }
+
+    public long? PeakMemoryBytes { get; init; }
+
+    public bool OomKilled { get; init; }
+
+    public bool TimedOut { get; init; }
+
+    public DateTimeOffset? CachedFrom { get; init; }
+
+    public string? Reason { get; init; }
+}
 
 /// <summary>A job of a recorded run: how it ended, and why when it did not pass (a pull that failed, a refused setting).</summary>
 public sealed record JobRecord(string Job, string Status, string? Reason);
@@ -53,13 +66,24 @@ public sealed partial class RunStore
     public IReadOnlyList<StepRecord> Steps(long runId)
     {
         using var db = Connect();
-        using var query = Command(db, "SELECT job_id, step_index, name, status, exit_code, duration_ms FROM steps WHERE run_id = $run ORDER BY job_id, step_index", ("$run", runId));
+        using var query = Command(db, """
+            SELECT job_id, step_index, name, status, exit_code, duration_ms, cpu_ms, peak_memory, oom_killed, timed_out, cached_from, reason
+            FROM steps WHERE run_id = $run ORDER BY job_id, step_index
+            """, ("$run", runId));
         using var reader = query.ExecuteReader();
         var steps = new List<StepRecord>();
         while (reader.Read())
         {
             steps.Add(new StepRecord(reader.GetString(0), reader.GetInt32(1), reader.GetString(2), reader.GetString(3),
-                reader.IsDBNull(4) ? null : reader.GetInt32(4), reader.IsDBNull(5) ? null : reader.GetInt64(5)));
+                reader.IsDBNull(4) ? null : reader.GetInt32(4), reader.IsDBNull(5) ? null : reader.GetInt64(5))
+            {
+                CpuMs = reader.IsDBNull(6) ? null : reader.GetInt64(6),
+                PeakMemoryBytes = reader.IsDBNull(7) ? null : reader.GetInt64(7),
+                OomKilled = reader.GetInt64(8) != 0,
+                TimedOut = reader.GetInt64(9) != 0,
+                CachedFrom = reader.IsDBNull(10) ? null : DateTimeOffset.Parse(reader.GetString(10), System.Globalization.CultureInfo.InvariantCulture),
+                Reason = reader.IsDBNull(11) ? null : reader.GetString(11),
+            });
         }
 
         return steps;

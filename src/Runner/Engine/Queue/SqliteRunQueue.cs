@@ -1,0 +1,195 @@
+using System.Globalization;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using Microsoft.Data.Sqlite;
+
+namespace Ci.Runner.Engine.Queue;
+
+/// <summary>
+/// The embedded <see cref="IRunQueue"/>: one SQLite database in the state directory
+/// (STATE/queue.db), WAL, and synchronous FULL so that a run the server has answered for is on
+/// the disk, not only in the page cache, before the answer goes out. Claims take the write lock
+/// first (BEGIN IMMEDIATE), so two processes on one store never claim one run.
+/// </summary>
+public sealed partial class SqliteRunQueue : IRunQueue
+{
+    private const int SchemaVersion = 1;
+    private readonly string _connectionString;
+
+    private SqliteRunQueue(string path) =>
+        _connectionString = new SqliteConnectionStringBuilder { DataSource = path, Pooling = true, DefaultTimeout = 30 }.ToString();
+
+    public static SqliteRunQueue Open(string stateDirectory)
+    {
+        Directory.CreateDirectory(stateDirectory);
+        var queue = new SqliteRunQueue(new StateLayout(stateDirectory).RunQueue);
+        using var db = queue.Connect();
+        Execute(db, "PRAGMA journal_mode = WAL");
+        var current = Convert.ToInt32(Scalar(db, "PRAGMA user_version"), CultureInfo.InvariantCulture);
+        if (current > SchemaVersion)
+        {
+            throw new InvalidOperationException($"the run queue {new StateLayout(stateDirectory).RunQueue} is of a newer runner (schema {current}; this one knows {SchemaVersion})");
+        }
+
+        Execute(db, """
+            CREATE TABLE IF NOT EXISTS queue (
+                id INTEGER PRIMARY KEY AUTOINCREMENT, delivery_key TEXT NOT NULL UNIQUE, repository TEXT NOT NULL, grp TEXT NOT NULL,
+                ticket TEXT NOT NULL, state TEXT NOT NULL, status TEXT, note TEXT, attempt INTEGER NOT NULL DEFAULT 0,
+                queued TEXT NOT NULL, started TEXT, finished TEXT, run_ids TEXT NOT NULL DEFAULT '', owner TEXT);
+            CREATE INDEX IF NOT EXISTS queue_by_state ON queue (state, id);
+            CREATE INDEX IF NOT EXISTS queue_by_group ON queue (repository, grp, state);
+            PRAGMA user_version = 1;
+            """);
+        return queue;
+    }
+
+    public Enqueued Enqueue(RunTicket ticket, bool supersede)
+    {
+        using var db = Connect();
+        using var transaction = db.BeginTransaction(deferred: false);
+        var id = Scalar(db, """
+            INSERT INTO queue (delivery_key, repository, grp, ticket, state, queued) VALUES ($key, $repo, $group, $ticket, 'queued', $now)
+            ON CONFLICT (delivery_key) DO NOTHING RETURNING id
+            """, ("$key", ticket.DeliveryKey), ("$repo", ticket.Repository), ("$group", ticket.Group),
+            ("$ticket", JsonSerializer.Serialize(ticket, QueueJson.Default.RunTicket)), ("$now", Now()));
+        if (id is not long created)
+        {
+            var existing = Read(db, "WHERE delivery_key = $key", ("$key", ticket.DeliveryKey))[0];
+            transaction.Commit();
+            return new Enqueued(existing, false, []);
+        }
+
+        var superseded = new List<QueuedRun>();
+        if (supersede)
+        {
+            superseded.AddRange(Read(db, "WHERE repository = $repo AND grp = $group AND state IN ('queued', 'running') AND id < $id",
+                ("$repo", ticket.Repository), ("$group", ticket.Group), ("$id", created)));
+            Execute(db, """
+                UPDATE queue SET state = 'done', status = 'cancelled', note = $note, finished = $now
+                WHERE repository = $repo AND grp = $group AND state = 'queued' AND id < $id
+                """, ("$note", $"superseded by run {created}"), ("$now", Now()), ("$repo", ticket.Repository), ("$group", ticket.Group), ("$id", created));
+        }
+
+        var run = Read(db, "WHERE id = $id", ("$id", created))[0];
+        transaction.Commit();
+        return new Enqueued(run, true, superseded);
+    }
+
+    public QueuedRun? Claim(string owner, Func<QueuedRun, bool> admissible)
+    {
+        using var db = Connect();
+        using var transaction = db.BeginTransaction(deferred: false);
+        foreach (var candidate in Read(db, "WHERE state = 'queued' ORDER BY id LIMIT 500"))
+        {
+            if (!admissible(candidate))
+            {
+                continue;
+            }
+
+            Execute(db, "UPDATE queue SET state = 'running', owner = $owner, started = $now, attempt = attempt + 1 WHERE id = $id",
+                ("$owner", owner), ("$now", Now()), ("$id", candidate.Id));
+            var claimed = Read(db, "WHERE id = $id", ("$id", candidate.Id))[0];
+            transaction.Commit();
+            return claimed;
+        }
+
+        return null;
+    }
+
+    public void Attach(long id, long runId)
+    {
+        using var db = Connect();
+        Execute(db, "UPDATE queue SET run_ids = trim(run_ids || ' ' || $run) WHERE id = $id", ("$run", runId.ToString(CultureInfo.InvariantCulture)), ("$id", id));
+    }
+
+    public void Finish(long id, string status, string? note)
+    {
+        using var db = Connect();
+        Execute(db, "UPDATE queue SET state = 'done', status = $status, note = coalesce($note, note), finished = $now WHERE id = $id",
+            ("$status", status), ("$note", note), ("$now", Now()), ("$id", id));
+    }
+
+    public QueuedRun? Cancel(long id, string note)
+    {
+        using var db = Connect();
+        using var transaction = db.BeginTransaction(deferred: false);
+        var found = Read(db, "WHERE id = $id", ("$id", id)).FirstOrDefault();
+        if (found is { State: QueueState.Queued })
+        {
+            Execute(db, "UPDATE queue SET state = 'done', status = 'cancelled', note = $note, finished = $now WHERE id = $id",
+                ("$note", note), ("$now", Now()), ("$id", id));
+        }
+
+        transaction.Commit();
+        return found is { State: QueueState.Running } ? found : null;
+    }
+
+    public IReadOnlyList<QueuedRun> Active(string repository, string group)
+    {
+        using var db = Connect();
+        return Read(db, "WHERE repository = $repo AND grp = $group AND state IN ('queued', 'running') ORDER BY id", ("$repo", repository), ("$group", group));
+    }
+
+    public void Requeue(long id, string note)
+    {
+        using var db = Connect();
+        Execute(db, "UPDATE queue SET state = 'queued', owner = NULL, note = $note WHERE id = $id AND state = 'running'", ("$note", note), ("$id", id));
+    }
+
+    public IReadOnlyList<QueuedRun> Recover(Func<string, bool> isAlive, int maxAttempts)
+    {
+        using var db = Connect();
+        using var transaction = db.BeginTransaction(deferred: false);
+        var orphans = Read(db, "WHERE state = 'running' ORDER BY id").Where(r => r.Owner is null || !isAlive(r.Owner)).ToList();
+        foreach (var run in orphans)
+        {
+            if (run.Attempt >= maxAttempts)
+            {
+                Execute(db, "UPDATE queue SET state = 'done', status = 'error', note = $note, finished = $now WHERE id = $id",
+                    ("$note", $"the server stopped during this run {run.Attempt} times; not run again"), ("$now", Now()), ("$id", run.Id));
+            }
+            else
+            {
+                Execute(db, "UPDATE queue SET state = 'queued', owner = NULL, note = $note WHERE id = $id",
+                    ("$note", "retry: the server was restarted while this run was running"), ("$id", run.Id));
+            }
+        }
+
+        transaction.Commit();
+        return orphans;
+    }
+
+    public QueuedRun Rerun(long id, string deliveryKey)
+    {
+        var original = Find(id) ?? throw new InvalidOperationException($"there is no run {id}");
+        return Enqueue(original.Ticket with { DeliveryKey = deliveryKey }, supersede: false).Run;
+    }
+
+    public QueuedRun? Find(long id)
+    {
+        using var db = Connect();
+        return Read(db, "WHERE id = $id", ("$id", id)).FirstOrDefault();
+    }
+
+    public IReadOnlyList<QueuedRun> List(int limit, string? repository = null)
+    {
+        using var db = Connect();
+        return repository is null
+            ? Read(db, "ORDER BY id DESC LIMIT $limit", ("$limit", limit))
+            : Read(db, "WHERE repository = $repo ORDER BY id DESC LIMIT $limit", ("$repo", repository), ("$limit", limit));
+    }
+
+    public (int Depth, TimeSpan OldestWait) Waiting()
+    {
+        using var db = Connect();
+        using var query = Command(db, "SELECT count(*), min(queued) FROM queue WHERE state = 'queued'");
+        using var reader = query.ExecuteReader();
+        reader.Read();
+        var oldest = reader.IsDBNull(1) ? TimeSpan.Zero : DateTimeOffset.UtcNow - Time(reader.GetString(1));
+        return (reader.GetInt32(0), oldest < TimeSpan.Zero ? TimeSpan.Zero : oldest);
+    }
+}
+
+/// <summary>The ticket's stored form: source-generated, for NativeAOT.</summary>
+[JsonSerializable(typeof(RunTicket))]
+internal sealed partial class QueueJson : JsonSerializerContext;

@@ -1,0 +1,100 @@
+using System.Threading.Channels;
+using Ci.Runner.Engine;
+
+namespace Ci.Runner.Server.Dispatch;
+
+/// <summary>
+/// The events of the runs in progress, for viewers that follow them (the run page's live log, the
+/// API's event stream): each run keeps what happened so far (bounded), and every follower gets
+/// that, then each new event, until the run ends. A finished run is read from the records.
+/// </summary>
+public sealed class LiveRuns
+{
+    /// <summary>Events kept per run for late followers; past it the oldest output lines go (the records keep every line).</summary>
+    public const int MaxKept = 20_000;
+
+    private readonly Lock _gate = new();
+    private readonly Dictionary<long, Live> _runs = [];
+
+    private sealed class Live
+    {
+        public List<RunEvent> Events { get; } = [];
+
+        public List<Channel<RunEvent>> Followers { get; } = [];
+    }
+
+    public void Begin(long id)
+    {
+        lock (_gate)
+        {
+            _runs[id] = new Live();
+        }
+    }
+
+    public void Report(long id, RunEvent e)
+    {
+        lock (_gate)
+        {
+            if (!_runs.TryGetValue(id, out var live))
+            {
+                return;
+            }
+
+            if (live.Events.Count >= MaxKept && live.Events.FindIndex(x => x is StepOutputEvent) is var oldest and >= 0)
+            {
+                live.Events.RemoveAt(oldest);
+            }
+
+            live.Events.Add(e);
+            foreach (var follower in live.Followers)
+            {
+                follower.Writer.TryWrite(e); // unbounded: a slow viewer costs memory, not the run's time
+            }
+        }
+    }
+
+    public void End(long id)
+    {
+        lock (_gate)
+        {
+            if (_runs.Remove(id, out var live))
+            {
+                live.Followers.ForEach(f => f.Writer.TryComplete());
+            }
+        }
+    }
+
+    /// <summary>What happened so far and what happens next; null when the run is not in progress here.</summary>
+    public ChannelReader<RunEvent>? Follow(long id, CancellationToken cancellationToken)
+    {
+        lock (_gate)
+        {
+            if (!_runs.TryGetValue(id, out var live))
+            {
+                return null;
+            }
+
+            var channel = Channel.CreateUnbounded<RunEvent>(new UnboundedChannelOptions { SingleReader = true });
+            live.Events.ForEach(e => channel.Writer.TryWrite(e));
+            live.Followers.Add(channel);
+            cancellationToken.Register(() =>
+            {
+                lock (_gate)
+                {
+                    live.Followers.Remove(channel);
+                }
+
+                channel.Writer.TryComplete();
+            });
+            return channel.Reader;
+        }
+    }
+
+    public bool IsLive(long id)
+    {
+        lock (_gate)
+        {
+            return _runs.ContainsKey(id);
+        }
+    }
+}
