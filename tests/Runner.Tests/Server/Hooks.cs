@@ -18,7 +18,7 @@ internal static class Hooks
         ["created"] = before == NoCommit,
         ["deleted"] = after == NoCommit,
         ["forced"] = false,
-        ["compare"] = $"https://github.com/{repository}/compare/{before[..12]}...{after[..12]}",
+        ["compare"] = $"https://github.com/{repository}/compare/{before}...{after}",
         ["commits"] = new JsonArray(new JsonObject
         {
             ["id"] = after, ["message"] = message, ["author"] = new JsonObject { ["name"] = "Ada", ["email"] = "ada@example.org" },
