@@ -1,4 +1,5 @@
 using System.Net;
+using CliWrap;
 using System.Text.Json;
 using Ci.Runner.Tests.Sources;
 
@@ -16,8 +17,26 @@ public sealed class ServeTests : ExecFixture
     private const string AdminToken = "admin-token-0d4f";
     private const string Repository = "acme/app";
 
-    private sealed record Setup(ServerProcess Server, FakeForge Forge, GitHttpServer Git, string Work, string State) : IAsyncDisposable
+    private sealed record Setup(ServerProcess Server, FakeForge Forge, GitHttpServer Git, string Work, string State, string Config, Command Command) : IAsyncDisposable
     {
+        public ServerProcess Server { get; set; } = Server;
+
+        /// <summary>Commits <paramref name="pipeline"/> and pushes it to the served repository; returns the commit.</summary>
+        public async Task<string> PushAsync(string pipeline)
+        {
+            await CommitAsync(Work, ".runner.yml", pipeline);
+            await GitAsync(Work, "push", "-q", "served", "HEAD:main");
+            return await GitAsync(Work, "rev-parse", "HEAD");
+        }
+
+        /// <summary>The server again, with the same configuration and state (after a stop or a kill).</summary>
+        public async Task RestartAsync()
+        {
+            await Server.DisposeAsync();
+            Server = new ServerProcess(Server.Port);
+            await Server.StartAsync(Command);
+        }
+
         public async ValueTask DisposeAsync()
         {
             await Server.DisposeAsync();
@@ -32,6 +51,7 @@ public sealed class ServeTests : ExecFixture
         var work = await RepositoryAsync(pipeline);
         var served = Directory.CreateDirectory(Path.Combine(Dir, "served-" + Guid.NewGuid().ToString("N")[..6])).FullName;
         await GitAsync(Dir, "clone", "-q", "--bare", work, Path.Combine(served, "app.git"));
+        await GitAsync(work, "remote", "add", "served", Path.Combine(served, "app.git"));
         var git = GitHttpServer.Start(served);
         var forge = new FakeForge("github", ForgeToken);
         state ??= NewState("serve");
@@ -59,9 +79,10 @@ public sealed class ServeTests : ExecFixture
             {{extraConfig}}
             """);
         var server = new ServerProcess(port);
-        await server.StartAsync(WithFixture(Cli.RunnerCli.Command("serve", "--config", config), state,
-            ("TEST_HOOK_SECRET", Secret), ("TEST_FORGE_TOKEN", ForgeToken), ("TEST_ADMIN_TOKEN", AdminToken)));
-        return new Setup(server, forge, git, work, state);
+        var command = WithFixture(Cli.RunnerCli.Command("serve", "--config", config), state,
+            ("TEST_HOOK_SECRET", Secret), ("TEST_FORGE_TOKEN", ForgeToken), ("TEST_ADMIN_TOKEN", AdminToken));
+        await server.StartAsync(command);
+        return new Setup(server, forge, git, work, state, config, command);
     }
 
     private static async Task<JsonElement> SendAsync(ServerProcess server, HttpRequestMessage request, HttpStatusCode expected)
@@ -164,5 +185,147 @@ public sealed class ServeTests : ExecFixture
         var metrics = await setup.Server.Http.GetStringAsync($"{setup.Server.Url}metrics");
         Assert.That(metrics, Does.Contain("runner_hooks_rejected_total{reason=\"bad_signature\"} 3"));
         Assert.That(setup.Server.Log, Does.Not.Contain(Secret).And.Not.Contain("\"commits\""), "the log names the delivery and the reason, never the secret or the body");
+    }
+
+    private static string Pipeline(string script) => $"""
+        jobs:
+          build:
+            image: {BusyboxImage}
+            steps:
+              - run: {script}
+        """;
+
+    private static async Task<long> PushHookAsync(Setup setup, string commit, string branch = "main")
+    {
+        var push = Hooks.GitHubPush(Repository, branch, Hooks.NoCommit, commit, "change");
+        var answer = await SendAsync(setup.Server, Hooks.GitHub(setup.Server.Url, "push", push, Secret), HttpStatusCode.Created);
+        return answer.GetProperty("run").GetInt64();
+    }
+
+    private static bool InState(JsonElement run, string state) => run.GetProperty("run").GetProperty("state").GetString() == state;
+
+    private static int SleepProcesses(string marker) =>
+        Directory.GetDirectories("/proc").Count(d => int.TryParse(Path.GetFileName(d), out _)
+            && Try(() => File.ReadAllText(Path.Combine(d, "cmdline")).Replace('\0', ' ')) is { } cmd && cmd.Contains(marker, StringComparison.Ordinal));
+
+    private static string? Try(Func<string> read)
+    {
+        try
+        {
+            return read();
+        }
+        catch (IOException)
+        {
+            return null;
+        }
+    }
+
+    [Test]
+    [CancelAfter(180_000)]
+    public async Task After_a_kill_9_of_the_server_its_running_run_is_cleaned_up_and_run_again_once_marked_as_a_retry()
+    {
+        await using var setup = await StartAsync(Pipeline("sleep 3.71 && echo finished"));
+        var head = await GitAsync(setup.Work, "rev-parse", "HEAD");
+        var id = await PushHookAsync(setup, head);
+        await WaitForRunAsync(setup.Server, id, run => InState(run, "running") && run.GetProperty("run").GetProperty("records").GetArrayLength() == 1);
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+        while (SleepProcesses("sleep 3.71") == 0 && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(50);
+        }
+
+        await setup.Server.KillAsync();
+        await Task.Delay(200);
+        Assert.That(SleepProcesses("sleep 3.71"), Is.EqualTo(0), "a container's init dies with its runner (its parent-death signal)");
+
+        await setup.RestartAsync();
+        var done = await WaitForRunAsync(setup.Server, id);
+        var run = done.GetProperty("run");
+        Assert.That((run.GetProperty("status").GetString(), run.GetProperty("attempt").GetInt32(), run.GetProperty("records").GetArrayLength()),
+            Is.EqualTo(("passed", 2, 2)), done.ToString());
+        Assert.That(run.GetProperty("note").GetString(), Does.StartWith("passed"));
+        var leftovers = Directory.GetDirectories("/sys/fs/cgroup").Select(h => Path.Combine(h, CgroupParent)).Where(Directory.Exists)
+            .SelectMany(Directory.GetDirectories).ToList();
+        Assert.That(leftovers, Is.Empty, "the restart removed the killed server's cgroups");
+        Assert.That(setup.Server.Log, Does.Contain($"Run {id} of {Repository} was running when the server stopped; it runs again"));
+        var logs = await setup.Server.Http.GetStringAsync($"{setup.Server.Url}api/runs/{id}/logs");
+        Assert.That(logs, Does.Contain("finished"));
+    }
+
+    [Test]
+    [CancelAfter(180_000)]
+    public async Task A_SIGTERM_lets_the_running_run_finish_and_leaves_the_queued_one_for_the_next_start()
+    {
+        await using var setup = await StartAsync(Pipeline("sleep 1.5 && echo finished"), extraConfig: "runs_at_once: 1");
+        var head = await GitAsync(setup.Work, "rev-parse", "HEAD");
+        var first = await PushHookAsync(setup, head, "main");
+        var second = await PushHookAsync(setup, head, "dev");
+        await WaitForRunAsync(setup.Server, first, run => InState(run, "running"));
+
+        Assert.That(await setup.Server.StopAsync(), Is.EqualTo(0), setup.Server.Log);
+        var queue = Ci.Runner.Engine.Queue.SqliteRunQueue.Open(setup.State);
+        Assert.That((queue.Find(first)!.Status, queue.Find(second)!.State), Is.EqualTo(("passed", Ci.Runner.Engine.Queue.QueueState.Queued)));
+
+        await setup.RestartAsync();
+        var done = await WaitForRunAsync(setup.Server, second);
+        Assert.That(done.GetProperty("run").GetProperty("status").GetString(), Is.EqualTo("passed"));
+    }
+
+    [Test]
+    [CancelAfter(180_000)]
+    public async Task A_newer_push_to_the_branch_cancels_the_running_run_and_the_commit_says_so()
+    {
+        await using var setup = await StartAsync(Pipeline("sleep 60"));
+        var slow = await GitAsync(setup.Work, "rev-parse", "HEAD");
+        var first = await PushHookAsync(setup, slow);
+        await WaitForRunAsync(setup.Server, first, run => InState(run, "running") && run.GetProperty("run").GetProperty("records").GetArrayLength() == 1);
+
+        var fast = await setup.PushAsync(Pipeline("echo fast"));
+        var second = await PushHookAsync(setup, fast);
+        var cancelled = (await WaitForRunAsync(setup.Server, first)).GetProperty("run");
+        Assert.That((cancelled.GetProperty("status").GetString(), cancelled.GetProperty("note").GetString()),
+            Is.EqualTo(("cancelled", $"cancelled: superseded by run {second}")));
+        Assert.That((await WaitForRunAsync(setup.Server, second)).GetProperty("run").GetProperty("status").GetString(), Is.EqualTo("passed"));
+
+        await setup.Server.StopAsync();
+        Assert.That(setup.Forge.States("runner").Count, Is.GreaterThanOrEqualTo(4));
+        var forSlow = setup.Forge.Requests.Where(r => r.Answer == 201 && r.Path.EndsWith(slow, StringComparison.Ordinal)).ToList();
+        Assert.That((forSlow[^1].Body.GetProperty("state").GetString(), forSlow[^1].Body.GetProperty("description").GetString()),
+            Is.EqualTo(("error", $"cancelled: superseded by run {second}")));
+    }
+
+    [Test]
+    [CancelAfter(180_000)]
+    public async Task Cancel_needs_the_admin_token_in_a_header_and_refuses_another_sites_request()
+    {
+        await using var setup = await StartAsync(Pipeline("sleep 60"));
+        var id = await PushHookAsync(setup, await GitAsync(setup.Work, "rev-parse", "HEAD"));
+        await WaitForRunAsync(setup.Server, id, run => InState(run, "running") && run.GetProperty("run").GetProperty("records").GetArrayLength() == 1);
+
+        HttpRequestMessage Cancel(string? token, string? origin = null)
+        {
+            var request = new HttpRequestMessage(HttpMethod.Post, $"{setup.Server.Url}api/runs/{id}/cancel");
+            if (token is not null)
+            {
+                request.Headers.Authorization = new("Bearer", token);
+            }
+
+            if (origin is not null)
+            {
+                request.Headers.Add("Origin", origin);
+            }
+
+            return request;
+        }
+
+        await SendAsync(setup.Server, Cancel(null), HttpStatusCode.Unauthorized);
+        await SendAsync(setup.Server, Cancel("wrong"), HttpStatusCode.Unauthorized);
+        await SendAsync(setup.Server, Cancel(AdminToken, "https://evil.example"), HttpStatusCode.Forbidden);
+        Assert.That(InState(JsonDocument.Parse(await setup.Server.Http.GetStringAsync($"{setup.Server.Url}api/runs/{id}")).RootElement, "running"));
+
+        await SendAsync(setup.Server, Cancel(AdminToken, setup.Server.Url.TrimEnd('/')), HttpStatusCode.Accepted);
+        var run = (await WaitForRunAsync(setup.Server, id)).GetProperty("run");
+        Assert.That(run.GetProperty("status").GetString(), Is.EqualTo("cancelled"));
+        Assert.That(SleepProcesses("sleep 60"), Is.EqualTo(0));
     }
 }

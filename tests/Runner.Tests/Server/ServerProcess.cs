@@ -14,7 +14,13 @@ internal sealed class ServerProcess : IAsyncDisposable
     private readonly StringBuilder _log = new();
     private CommandTask<CommandResult>? _task;
 
-    public ServerProcess(int port) => Url = $"http://127.0.0.1:{port}/";
+    public ServerProcess(int port)
+    {
+        Port = port;
+        Url = $"http://127.0.0.1:{port}/";
+    }
+
+    public int Port { get; }
 
     public string Url { get; }
 
@@ -69,18 +75,11 @@ internal sealed class ServerProcess : IAsyncDisposable
         throw new TimeoutException($"runner serve did not answer /healthz in 30 s:\n{Log}");
     }
 
-    /// <summary>SIGINT (the server treats it as SIGTERM); its exit code.</summary>
+    /// <summary>SIGTERM, as systemd stops a service; its exit code.</summary>
     public async Task<int> StopAsync()
     {
-        await _graceful.CancelAsync();
-        try
-        {
-            return (await _task!).ExitCode;
-        }
-        catch (OperationCanceledException)
-        {
-            return -1;
-        }
+        await CliWrap.Cli.Wrap("kill").WithArguments(["-TERM", _task!.ProcessId.ToString(System.Globalization.CultureInfo.InvariantCulture)]).ExecuteAsync();
+        return (await _task).ExitCode;
     }
 
     /// <summary>kill -9: no clean-up at all.</summary>
