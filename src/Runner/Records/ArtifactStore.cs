@@ -81,6 +81,23 @@ public sealed class ArtifactStore
         return count;
     }
 
+    /// <summary>
+    /// One artifact file to read (a download), named as <see cref="List"/> names it; null when the
+    /// run's job kept no such file. Only listed regular files are opened, through the job's
+    /// directory as a root and without following links: a name cannot reach anything else.
+    /// </summary>
+    public (FileStream Stream, ArtifactFile File)? OpenRead(long runId, string job, string path)
+    {
+        if (List(runId, job).FirstOrDefault(f => f.Path == path && f.LinkTarget is null) is not { } file)
+        {
+            return null;
+        }
+
+        using var tree = RootedDirectory.Open(Path.Combine(_root, runId.ToString(CultureInfo.InvariantCulture), job));
+        var stream = (tree.Stat("workspace/" + path) is { Kind: EntryKind.File } ? tree.OpenRead("workspace/" + path) : null) ?? tree.OpenRead(path);
+        return stream is null ? null : (stream, file);
+    }
+
     private void RemoveExpired(DateTimeOffset now)
     {
         foreach (var run in System.IO.Directory.EnumerateDirectories(_root))

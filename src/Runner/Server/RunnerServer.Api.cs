@@ -33,9 +33,10 @@ public sealed partial class RunnerServer
             var lines = Records.Logs(record, job, step).Select(l => new ApiLogLine(l.Job, l.Step, l.IsError, l.Time, l.Text)).ToList();
             return Json(context, 200, JsonSerializer.Serialize(lines, ServerJson.Default.ListApiLogLine));
         }));
+        app.MapGet("/api/runs/{id:long}/artifacts/{job}/{**path}", context => Viewer(context, () => DownloadAsync(context, Id(context))));
         app.MapGet("/api/runs/{id:long}/events", context => Viewer(context, () => StreamEventsAsync(context, Id(context))));
         app.MapPost("/api/runs/{id:long}/cancel", context => Admin(context, () =>
-            Dispatcher.Cancel(Id(context), "cancelled from the server's page or API")
+            Dispatcher.Cancel(Id(context), "by an admin (the server's page or API)")
                 ? Json(context, 202, "{\"cancelled\":true}")
                 : Json(context, 409, "{\"error\":\"the run is not queued or running\"}")));
         app.MapPost("/api/runs/{id:long}/rerun", context => Admin(context, () =>
@@ -61,7 +62,32 @@ public sealed partial class RunnerServer
             jobs.AddRange(Records.Jobs(record).Select(j => new ApiJob(j.Job, j.Status, j.Reason, [.. steps.Where(s => s.Job == j.Job)])));
         }
 
-        return new ApiRunDetail(ApiRun.From(run), jobs, Live.IsLive(id));
+        var artifacts = run.RunId is { } r
+            ? Artifacts.List(r).Where(f => f.LinkTarget is null)
+                .Select(f => new ApiArtifact(f.Job, f.Path, f.Size, $"/api/runs/{id}/artifacts/{Uri.EscapeDataString(f.Job)}/{string.Join('/', f.Path.Split('/').Select(Uri.EscapeDataString))}")).ToList()
+            : [];
+        return new ApiRunDetail(ApiRun.From(run), run.Jobs, jobs, artifacts, Live.IsLive(id));
+    }
+
+    /// <summary>One artifact file, as a download: only files its job kept, read without following links.</summary>
+    private async Task DownloadAsync(HttpContext context, long id)
+    {
+        var job = (string)context.Request.RouteValues["job"]!;
+        var path = (string?)context.Request.RouteValues["path"] ?? "";
+        if (Queue.Find(id)?.RunId is not { } record || Artifacts.OpenRead(record, job, path) is not var (stream, file))
+        {
+            await Json(context, 404, "{\"error\":\"there is no such artifact\"}");
+            return;
+        }
+
+        await using (stream)
+        {
+            context.Response.ContentType = "application/octet-stream";
+            context.Response.ContentLength = file.Size;
+            context.Response.Headers.ContentDisposition = new System.Net.Mime.ContentDisposition { FileName = Path.GetFileName(file.Path) }.ToString();
+            context.Response.Headers["X-Content-Type-Options"] = "nosniff";
+            await stream.CopyToAsync(context.Response.Body, context.RequestAborted);
+        }
     }
 
     /// <summary>

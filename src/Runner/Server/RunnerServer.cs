@@ -33,6 +33,7 @@ public sealed partial class RunnerServer : IAsyncDisposable
         _log = log;
         Queue = SqliteRunQueue.Open(host.Settings.StateDirectory);
         Records = host.Records;
+        Artifacts = host.Artifacts;
         Statuses = new StatusPublisher(_http, log);
         var backends = host.Backends((reference, ct) => Cli.ImageCommand.PullOrThrowAsync(host, reference, quiet: true, ct));
         Backends = backends;
@@ -46,6 +47,8 @@ public sealed partial class RunnerServer : IAsyncDisposable
     public IRunQueue Queue { get; }
 
     internal Engine.Records.RunStore Records { get; }
+
+    internal Records.ArtifactStore Artifacts { get; }
 
     public StatusPublisher Statuses { get; }
 

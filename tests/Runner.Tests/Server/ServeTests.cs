@@ -328,4 +328,69 @@ public sealed class ServeTests : ExecFixture
         Assert.That(run.GetProperty("status").GetString(), Is.EqualTo("cancelled"));
         Assert.That(SleepProcesses("sleep 60"), Is.EqualTo(0));
     }
+
+    [Test]
+    [Category("Browser")]
+    [CancelAfter(240_000)]
+    public async Task In_a_browser_the_run_appears_its_log_grows_live_as_text_and_cancel_stops_it()
+    {
+        if (!File.Exists(Browser.Chromium))
+        {
+            Assert.Ignore($"no browser: {Browser.Chromium} (apt-get install chromium; CI installs it)");
+        }
+
+        await using var setup = await StartAsync($$"""
+            jobs:
+              build:
+                image: {{BusyboxImage}}
+                steps:
+                  - run: echo '<script>alert(1)</script><b>bold</b>'
+                  - run: for i in 1 2 3 4 5 6 7 8 9 10; do echo line $i; sleep 0.4; done
+              deploy:
+                image: {{BusyboxImage}}
+                needs: [build]
+                steps:
+                  - run: sleep 60
+            """);
+        await using var browser = await Browser.LaunchAsync();
+        var page = await browser.NewPageAsync();
+        var alerts = 0;
+        page.Dialog += async (_, dialog) =>
+        {
+            if (dialog.Type == "prompt")
+            {
+                await dialog.AcceptAsync(AdminToken);
+            }
+            else
+            {
+                alerts++;
+                await dialog.DismissAsync();
+            }
+        };
+
+        await page.GotoAsync(setup.Server.Url);
+        var id = await PushHookAsync(setup, await GitAsync(setup.Work, "rev-parse", "HEAD"));
+        var row = page.Locator($"tr[data-run='{id}']");
+        await row.WaitForAsync(new() { Timeout = 15_000 }); // the list refreshes itself
+        await row.Locator("a").ClickAsync();
+        await page.WaitForURLAsync($"**/runs/{id}");
+
+        var log = page.Locator("#log");
+        await Microsoft.Playwright.Assertions.Expect(log).ToContainTextAsync("line 2", new() { Timeout = 60_000 });
+        var early = await log.InnerTextAsync();
+        await Microsoft.Playwright.Assertions.Expect(log).ToContainTextAsync("line 9", new() { Timeout = 30_000 });
+        Assert.That(early, Does.Not.Contain("line 9"), "the log grew while the step ran, not all at once at its end");
+        Assert.That(await log.InnerTextAsync(), Does.Contain("<script>alert(1)</script><b>bold</b>"), "markup a step prints is shown as text");
+        Assert.That(await log.Locator("b").CountAsync(), Is.EqualTo(0));
+
+        await Microsoft.Playwright.Assertions.Expect(page.Locator("#node-deploy .badge")).ToHaveTextAsync("running", new() { Timeout = 30_000 });
+        await page.Locator("#cancel").ClickAsync();
+        await Microsoft.Playwright.Assertions.Expect(page.Locator("#title .badge")).ToHaveTextAsync("cancelled", new() { Timeout = 30_000 });
+        Assert.That(alerts, Is.EqualTo(0), "no script from a log ran");
+        Assert.That(SleepProcesses("sleep 60"), Is.EqualTo(0));
+
+        var screenshot = Path.Combine(TestContext.CurrentContext.WorkDirectory, "run-page.png");
+        await page.ScreenshotAsync(new() { Path = screenshot, FullPage = true });
+        TestContext.AddTestAttachment(screenshot, "the run page after cancel");
+    }
 }

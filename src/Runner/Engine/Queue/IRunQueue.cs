@@ -26,8 +26,8 @@ public interface IRunQueue
     /// </summary>
     QueuedRun? Claim(string owner, Func<QueuedRun, bool> admissible);
 
-    /// <summary>Names the engine's run record of the current attempt.</summary>
-    void Attach(long id, long runId);
+    /// <summary>Names the engine's run record of the current attempt, and its jobs as planned (the graph its page draws).</summary>
+    void Attach(long id, long runId, IReadOnlyList<PlannedJobView> jobs);
 
     /// <summary>Ends a run with its outcome (passed, failed, cancelled, error, skipped) and a note.</summary>
     void Finish(long id, string status, string? note);

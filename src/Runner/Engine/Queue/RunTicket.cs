@@ -55,6 +55,9 @@ public enum QueueState
 public sealed record QueuedRun(long Id, RunTicket Ticket, QueueState State, string? Status, string? Note, int Attempt,
     DateTimeOffset Queued, DateTimeOffset? Started, DateTimeOffset? Finished, IReadOnlyList<long> RunIds, string? Owner)
 {
+    /// <summary>The current attempt's jobs as planned; empty before it started.</summary>
+    public IReadOnlyList<PlannedJobView> Jobs { get; init; } = [];
+
     public long? RunId => RunIds.Count > 0 ? RunIds[^1] : null;
 }
 

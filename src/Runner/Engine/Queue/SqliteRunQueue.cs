@@ -35,7 +35,7 @@ public sealed partial class SqliteRunQueue : IRunQueue
             CREATE TABLE IF NOT EXISTS queue (
                 id INTEGER PRIMARY KEY AUTOINCREMENT, delivery_key TEXT NOT NULL UNIQUE, repository TEXT NOT NULL, grp TEXT NOT NULL,
                 ticket TEXT NOT NULL, state TEXT NOT NULL, status TEXT, note TEXT, attempt INTEGER NOT NULL DEFAULT 0,
-                queued TEXT NOT NULL, started TEXT, finished TEXT, run_ids TEXT NOT NULL DEFAULT '', owner TEXT);
+                queued TEXT NOT NULL, started TEXT, finished TEXT, run_ids TEXT NOT NULL DEFAULT '', owner TEXT, jobs TEXT);
             CREATE INDEX IF NOT EXISTS queue_by_state ON queue (state, id);
             CREATE INDEX IF NOT EXISTS queue_by_group ON queue (repository, grp, state);
             PRAGMA user_version = 1;
@@ -96,10 +96,11 @@ public sealed partial class SqliteRunQueue : IRunQueue
         return null;
     }
 
-    public void Attach(long id, long runId)
+    public void Attach(long id, long runId, IReadOnlyList<PlannedJobView> jobs)
     {
         using var db = Connect();
-        Execute(db, "UPDATE queue SET run_ids = trim(run_ids || ' ' || $run) WHERE id = $id", ("$run", runId.ToString(CultureInfo.InvariantCulture)), ("$id", id));
+        Execute(db, "UPDATE queue SET run_ids = trim(run_ids || ' ' || $run), jobs = $jobs WHERE id = $id", ("$run", runId.ToString(CultureInfo.InvariantCulture)),
+            ("$jobs", JsonSerializer.Serialize(jobs.ToList(), QueueJson.Default.ListPlannedJobView)), ("$id", id));
     }
 
     public void Finish(long id, string status, string? note)
@@ -192,4 +193,5 @@ public sealed partial class SqliteRunQueue : IRunQueue
 
 /// <summary>The ticket's stored form: source-generated, for NativeAOT.</summary>
 [JsonSerializable(typeof(RunTicket))]
+[JsonSerializable(typeof(List<PlannedJobView>))]
 internal sealed partial class QueueJson : JsonSerializerContext;

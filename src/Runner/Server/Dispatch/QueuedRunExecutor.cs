@@ -127,7 +127,7 @@ public sealed class QueuedRunExecutor(
         switch (e)
         {
             case RunStarted started:
-                queue.Attach(run.Id, started.Run);
+                queue.Attach(run.Id, started.Run, started.Jobs);
                 break;
             case StepFinished finished:
                 metrics.Step(finished.Result);

@@ -16,7 +16,10 @@ public sealed record ApiRun(long Id, string Repository, string Event, string Bra
 }
 
 /// <summary>One run with its jobs and steps as recorded (after it ends; while it runs, its events say more).</summary>
-public sealed record ApiRunDetail(ApiRun Run, IReadOnlyList<ApiJob> Jobs, bool Live);
+/// <param name="Graph">The jobs as planned, with what each needs: the graph the page draws.</param>
+public sealed record ApiRunDetail(ApiRun Run, IReadOnlyList<Engine.PlannedJobView> Graph, IReadOnlyList<ApiJob> Jobs, IReadOnlyList<ApiArtifact> Artifacts, bool Live);
+
+public sealed record ApiArtifact(string Job, string Path, long Size, string Url);
 
 public sealed record ApiJob(string Id, string Status, string? Reason, IReadOnlyList<Engine.Records.StepRecord> Steps);
 
