@@ -16,6 +16,13 @@ public sealed record RunnerSettings
     public const string WritableLimitVariable = "RUNNER_WRITABLE_LIMIT";
     public const string NetworkSubnetVariable = "RUNNER_NETWORK_SUBNET";
     public const string NetworkAllowVariable = "RUNNER_NETWORK_ALLOW";
+    public const string ServerTokenVariable = "RUNNER_SERVER_TOKEN";
+
+    /// <summary>
+    /// The token <c>runner runs/logs --server</c> give a server that needs one to view runs
+    /// (RUNNER_SERVER_TOKEN); read alone, without the settings of a runner that runs containers.
+    /// </summary>
+    public static string? ServerToken() => Environment.GetEnvironmentVariable(ServerTokenVariable) is { Length: > 0 } token ? token : null;
 
     /// <summary>Containers, layers, images and run records live here.</summary>
     public string StateDirectory { get; init; } = "/var/lib/runner";

@@ -1,5 +1,6 @@
 using System.Net;
 using CliWrap;
+using CliWrap.Buffered;
 using System.Text.Json;
 using Ci.Runner.Tests.Sources;
 
@@ -46,7 +47,7 @@ public sealed class ServeTests : ExecFixture
     }
 
     /// <summary>A repository (pushed to a bare one the git server serves), the forge, and the server configured for them, started.</summary>
-    private async Task<Setup> StartAsync(string pipeline, string extraConfig = "", string? state = null)
+    private async Task<Setup> StartAsync(string pipeline, string extraConfig = "", string? state = null, string repositoryConfig = "")
     {
         var work = await RepositoryAsync(pipeline);
         var served = Directory.CreateDirectory(Path.Combine(Dir, "served-" + Guid.NewGuid().ToString("N")[..6])).FullName;
@@ -76,11 +77,12 @@ public sealed class ServeTests : ExecFixture
                 status:
                   api_url: {{forge.BaseUrl}}
                   token: { env: TEST_FORGE_TOKEN }
+            {{repositoryConfig}}
             {{extraConfig}}
             """);
         var server = new ServerProcess(port);
         var command = WithFixture(Cli.RunnerCli.Command("serve", "--config", config), state,
-            ("TEST_HOOK_SECRET", Secret), ("TEST_FORGE_TOKEN", ForgeToken), ("TEST_ADMIN_TOKEN", AdminToken));
+            ("TEST_HOOK_SECRET", Secret), ("TEST_FORGE_TOKEN", ForgeToken), ("TEST_ADMIN_TOKEN", AdminToken), ("TEST_DEPLOY", "deploy-value-5e7"));
         await server.StartAsync(command);
         return new Setup(server, forge, git, work, state, config, command);
     }
@@ -143,6 +145,12 @@ public sealed class ServeTests : ExecFixture
         Assert.That(logs, Does.Contain("built main"));
         var runs = JsonDocument.Parse(await setup.Server.Http.GetStringAsync($"{setup.Server.Url}api/runs")).RootElement;
         Assert.That(runs.GetArrayLength(), Is.EqualTo(1));
+
+        // The CLI reads the same from the server.
+        var listed = await Cli.RunnerCli.Command("runs", "--server", setup.Server.Url).ExecuteBufferedAsync();
+        Assert.That(listed.StandardOutput, Does.Match($@"(?m)^\s*{id}\s+\S+ \S+\s+passed\s+.*main\s+{head[..8]}\s+{Repository}"), listed.StandardError);
+        var printed = await Cli.RunnerCli.Command("logs", id.ToString(System.Globalization.CultureInfo.InvariantCulture), "--server", setup.Server.Url).ExecuteBufferedAsync();
+        Assert.That(printed.StandardOutput, Is.EqualTo("[build:1] built main\n"), printed.StandardError);
 
         await setup.Server.StopAsync(); // statuses are posted before it exits
         Assert.That(setup.Forge.States("runner"), Is.EqualTo(new[] { "pending", "pending", "success" }));
@@ -392,5 +400,72 @@ public sealed class ServeTests : ExecFixture
         var screenshot = Path.Combine(TestContext.CurrentContext.WorkDirectory, "run-page.png");
         await page.ScreenshotAsync(new() { Path = screenshot, FullPage = true });
         TestContext.AddTestAttachment(screenshot, "the run page after cancel");
+    }
+
+    private static async Task<long> PullRequestHookAsync(Setup setup, string head, string headRepository, string headBranch, int number)
+    {
+        var pr = Hooks.GitHubPullRequest(Repository, "opened", number, head, headRepository, "main", headBranch);
+        var answer = await SendAsync(setup.Server, Hooks.GitHub(setup.Server.Url, "pull_request", pr, Secret), HttpStatusCode.Created);
+        return answer.GetProperty("run").GetInt64();
+    }
+
+    [Test]
+    [CancelAfter(180_000)]
+    public async Task A_pull_request_from_a_fork_runs_without_the_repositorys_secrets()
+    {
+        await using var setup = await StartAsync($$$"""
+            secrets:
+              - DEPLOY_TOKEN: { optional: true }
+            jobs:
+              build:
+                image: {{{BusyboxImage}}}
+                env: { DEPLOY_TOKEN: "${{ secrets.DEPLOY_TOKEN }}" }
+                steps:
+                  - run: if [ -n "$DEPLOY_TOKEN" ]; then echo "has secret $DEPLOY_TOKEN"; else echo no secret; fi
+            """, repositoryConfig: "    secrets: { DEPLOY_TOKEN: { env: TEST_DEPLOY } }");
+        var head = await GitAsync(setup.Work, "rev-parse", "HEAD");
+        var own = await PullRequestHookAsync(setup, head, Repository, "feature", 1);
+        var fork = await PullRequestHookAsync(setup, head, "mallory/app", "evil", 2);
+        foreach (var id in new[] { own, fork })
+        {
+            Assert.That((await WaitForRunAsync(setup.Server, id)).GetProperty("run").GetProperty("status").GetString(), Is.EqualTo("passed"));
+        }
+
+        var ownLog = await setup.Server.Http.GetStringAsync($"{setup.Server.Url}api/runs/{own}/logs");
+        var forkLog = await setup.Server.Http.GetStringAsync($"{setup.Server.Url}api/runs/{fork}/logs");
+        Assert.That(ownLog, Does.Contain("has secret ***").And.Not.Contain("deploy-value-5e7"), "the repository's own pull request has it, masked");
+        Assert.That(forkLog, Does.Contain("no secret"));
+        var runs = JsonDocument.Parse(await setup.Server.Http.GetStringAsync($"{setup.Server.Url}api/runs")).RootElement;
+        Assert.That(runs.EnumerateArray().Single(r => r.GetProperty("id").GetInt64() == fork).GetProperty("untrusted").GetBoolean(), Is.True);
+    }
+
+    [Test]
+    [CancelAfter(180_000)]
+    public async Task A_pull_requests_paths_filter_is_matched_against_the_files_it_changes_from_the_mirror()
+    {
+        var pipeline = $$"""
+            on:
+              pull_request:
+                paths: ["src/**"]
+            jobs:
+              build:
+                image: {{BusyboxImage}}
+                steps:
+                  - run: echo built
+            """;
+        await using var setup = await StartAsync(pipeline);
+        await GitAsync(setup.Work, "checkout", "-q", "-b", "docs");
+        await CommitAsync(setup.Work, "README.md", "words\n");
+        var docs = await GitAsync(setup.Work, "rev-parse", "HEAD");
+        await GitAsync(setup.Work, "checkout", "-q", "-b", "code", "main");
+        Directory.CreateDirectory(Path.Combine(setup.Work, "src"));
+        await CommitAsync(setup.Work, "src/a.c", "int main;\n");
+        var code = await GitAsync(setup.Work, "rev-parse", "HEAD");
+        await GitAsync(setup.Work, "push", "-q", "served", "docs", "code");
+
+        var skipped = (await WaitForRunAsync(setup.Server, await PullRequestHookAsync(setup, docs, Repository, "docs", 3))).GetProperty("run");
+        Assert.That((skipped.GetProperty("status").GetString(), skipped.GetProperty("note").GetString()), Is.EqualTo(("skipped", "not triggered: no changed file matches on.pull_request.paths")));
+        var built = (await WaitForRunAsync(setup.Server, await PullRequestHookAsync(setup, code, Repository, "code", 4))).GetProperty("run");
+        Assert.That(built.GetProperty("status").GetString(), Is.EqualTo("passed"));
     }
 }
