@@ -47,7 +47,7 @@ public sealed class ServeTests : ExecFixture
     }
 
     /// <summary>A repository (pushed to a bare one the git server serves), the forge, and the server configured for them, started.</summary>
-    private async Task<Setup> StartAsync(string pipeline, string extraConfig = "", string? state = null, string repositoryConfig = "")
+    private async Task<Setup> StartAsync(string pipeline, string extraConfig = "", string? state = null, string repositoryConfig = "", string scheme = "http", HttpClient? https = null)
     {
         var work = await RepositoryAsync(pipeline);
         var served = Directory.CreateDirectory(Path.Combine(Dir, "served-" + Guid.NewGuid().ToString("N")[..6])).FullName;
@@ -65,7 +65,7 @@ public sealed class ServeTests : ExecFixture
         var port = Ci.Tests.Shared.LoopbackHttp.FreePort();
         var config = Path.Combine(Dir, $"server-{port}.yml");
         await File.WriteAllTextAsync(config, $$"""
-            listen: http://127.0.0.1:{{port}}
+            listen: {{scheme}}://127.0.0.1:{{port}}
             state_dir: {{state}}
             admin_token: { env: TEST_ADMIN_TOKEN }
             shutdown_grace: 5s
@@ -80,7 +80,7 @@ public sealed class ServeTests : ExecFixture
             {{repositoryConfig}}
             {{extraConfig}}
             """);
-        var server = new ServerProcess(port);
+        var server = new ServerProcess(port, https);
         var command = WithFixture(Cli.RunnerCli.Command("serve", "--config", config), state,
             ("TEST_HOOK_SECRET", Secret), ("TEST_FORGE_TOKEN", ForgeToken), ("TEST_ADMIN_TOKEN", AdminToken), ("TEST_DEPLOY", "deploy-value-5e7"));
         await server.StartAsync(command);
@@ -467,5 +467,51 @@ public sealed class ServeTests : ExecFixture
         Assert.That((skipped.GetProperty("status").GetString(), skipped.GetProperty("note").GetString()), Is.EqualTo(("skipped", "not triggered: no changed file matches on.pull_request.paths")));
         var built = (await WaitForRunAsync(setup.Server, await PullRequestHookAsync(setup, code, Repository, "code", 4))).GetProperty("run");
         Assert.That(built.GetProperty("status").GetString(), Is.EqualTo("passed"));
+    }
+
+    [Test]
+    [CancelAfter(120_000)]
+    public async Task Over_https_from_certificate_files_with_view_token_viewing_needs_the_token()
+    {
+        using var key = System.Security.Cryptography.RSA.Create(2048);
+        var request = new System.Security.Cryptography.X509Certificates.CertificateRequest("CN=127.0.0.1", key,
+            System.Security.Cryptography.HashAlgorithmName.SHA256, System.Security.Cryptography.RSASignaturePadding.Pkcs1);
+        var names = new System.Security.Cryptography.X509Certificates.SubjectAlternativeNameBuilder();
+        names.AddIpAddress(IPAddress.Loopback);
+        request.CertificateExtensions.Add(names.Build());
+        using var certificate = request.CreateSelfSigned(DateTimeOffset.UtcNow.AddDays(-1), DateTimeOffset.UtcNow.AddDays(1));
+        var certFile = Path.Combine(Dir, "tls.crt");
+        var keyFile = Path.Combine(Dir, "tls.key");
+        await File.WriteAllTextAsync(certFile, certificate.ExportCertificatePem());
+        await File.WriteAllTextAsync(keyFile, key.ExportPkcs8PrivateKeyPem());
+        var thumbprint = certificate.Thumbprint;
+        using var https = new HttpClient(new HttpClientHandler
+        {
+            ServerCertificateCustomValidationCallback = (_, cert, _, _) => cert?.Thumbprint == thumbprint, // this certificate and no other
+        }) { Timeout = TimeSpan.FromSeconds(30) };
+
+        await using var setup = await StartAsync(Pipeline("echo over-tls"), extraConfig: $$"""
+            tls: { certificate: {{certFile}}, key: {{keyFile}} }
+            view: token
+            view_token: { env: TEST_FORGE_TOKEN }
+            """, scheme: "https", https: https);
+        var id = await PushHookAsync(setup, await GitAsync(setup.Work, "rev-parse", "HEAD"));
+
+        using (var anonymous = await https.GetAsync($"{setup.Server.Url}api/runs/{id}"))
+        {
+            Assert.That(anonymous.StatusCode, Is.EqualTo(HttpStatusCode.Unauthorized));
+        }
+
+        https.DefaultRequestHeaders.Authorization = new("Bearer", ForgeToken);
+        var done = await WaitForRunAsync(setup.Server, id);
+        Assert.That(done.GetProperty("run").GetProperty("status").GetString(), Is.EqualTo("passed"));
+
+        // Re-run: the same trigger as a new run.
+        using var rerun = new HttpRequestMessage(HttpMethod.Post, $"{setup.Server.Url}api/runs/{id}/rerun");
+        rerun.Headers.Authorization = new("Bearer", AdminToken);
+        var again = (await SendAsync(setup.Server, rerun, HttpStatusCode.Created)).GetProperty("run").GetInt64();
+        var second = (await WaitForRunAsync(setup.Server, again)).GetProperty("run");
+        Assert.That((again, second.GetProperty("status").GetString(), second.GetProperty("commit").GetString()),
+            Is.EqualTo((id + 1, "passed", done.GetProperty("run").GetProperty("commit").GetString())));
     }
 }

@@ -14,17 +14,19 @@ internal sealed class ServerProcess : IAsyncDisposable
     private readonly StringBuilder _log = new();
     private CommandTask<CommandResult>? _task;
 
-    public ServerProcess(int port)
+    /// <param name="https">Reached over https with this client (one that trusts the test's certificate).</param>
+    public ServerProcess(int port, HttpClient? https = null)
     {
         Port = port;
-        Url = $"http://127.0.0.1:{port}/";
+        Url = $"{(https is null ? "http" : "https")}://127.0.0.1:{port}/";
+        Http = https ?? new HttpClient { Timeout = TimeSpan.FromSeconds(30) };
     }
 
     public int Port { get; }
 
     public string Url { get; }
 
-    public HttpClient Http { get; } = new() { Timeout = TimeSpan.FromSeconds(30) };
+    public HttpClient Http { get; }
 
     /// <summary>What the server logged so far.</summary>
     public string Log
