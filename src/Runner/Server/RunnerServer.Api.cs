@@ -39,10 +39,17 @@ public sealed partial class RunnerServer
             Dispatcher.Cancel(Id(context), "by an admin (the server's page or API)")
                 ? Json(context, 202, "{\"cancelled\":true}")
                 : Json(context, 409, "{\"error\":\"the run is not queued or running\"}")));
-        app.MapPost("/api/runs/{id:long}/rerun", context => Admin(context, () =>
-            Dispatcher.Rerun(Id(context)) is { } run
-                ? Json(context, 201, JsonSerializer.Serialize(new ApiHookAnswer(run.Id, Executor.RunPage(run.Id).AbsoluteUri), ServerJson.Default.ApiHookAnswer))
-                : NotFound(context, Id(context))));
+        app.MapPost("/api/runs/{id:long}/rerun", context => Admin(context, async () =>
+        {
+            if (await Dispatcher.RerunAsync(Id(context)) is { } run)
+            {
+                await Json(context, 201, JsonSerializer.Serialize(new ApiHookAnswer(run.Id, Executor.RunPage(run.Id).AbsoluteUri), ServerJson.Default.ApiHookAnswer));
+            }
+            else
+            {
+                await NotFound(context, Id(context));
+            }
+        }));
     }
 
     /// <summary>The {id:long} of the route (its constraint made sure it is one).</summary>

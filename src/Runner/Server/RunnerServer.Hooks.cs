@@ -59,13 +59,21 @@ public sealed partial class RunnerServer
                     await AnswerAsync(context, 202, new ApiHookAnswer(Cancelled: cancelled));
                     return;
                 default:
-                    var enqueued = Dispatcher.Accept(hook, repository);
+                    var enqueued = await Dispatcher.AcceptAsync(hook, repository);
                     _log.Information("Hook {Delivery}: {Event} of {Repository} at {Commit} is run {Run}{Duplicate}", hook.DeliveryId, hook.Event, hook.Repository,
                         hook.Commit[..12], enqueued.Run.Id, enqueued.Created ? "" : " (a redelivery)");
                     await AnswerAsync(context, enqueued.Created ? 201 : 200,
                         new ApiHookAnswer(enqueued.Run.Id, Executor.RunPage(enqueued.Run.Id).AbsoluteUri, !enqueued.Created));
                     return;
             }
+        }
+        catch (Microsoft.Data.Sqlite.SqliteException ex)
+        {
+            // Not stored, so not accepted: the forge (or a person with "Redeliver") must send it again.
+            Metrics.HookRejected("not_stored");
+            _log.Error(ex, "Could not store hook {Delivery} in the queue", Clip(delivery));
+            context.Response.Headers.RetryAfter = "10";
+            await AnswerAsync(context, 503, new ApiHookAnswer(Error: $"the server could not store the hook ({ex.SqliteErrorCode}); send it again"));
         }
         catch (HookRejectedException ex)
         {

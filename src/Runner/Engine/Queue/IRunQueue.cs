@@ -16,15 +16,16 @@ public interface IRunQueue
     /// Queues <paramref name="ticket"/> unless a run with its delivery key exists (then returns
     /// that one, Created false). With <paramref name="supersede"/>, older runs of its repository
     /// and group that are queued end as cancelled, and those running are returned so that the
-    /// caller stops them.
+    /// caller stops them. Completes when the run is durably stored (the caller answers its
+    /// trigger then); calls that arrive together may share one commit.
     /// </summary>
-    Enqueued Enqueue(RunTicket ticket, bool supersede);
+    Task<Enqueued> EnqueueAsync(RunTicket ticket, bool supersede);
 
     /// <summary>
-    /// Claims the oldest queued run that <paramref name="admissible"/> accepts (the caller's
-    /// concurrency limits) for <paramref name="owner"/>: it becomes running. Null when none.
+    /// Claims the oldest queued run whose repository <paramref name="admissible"/> accepts (the
+    /// caller's concurrency limits) for <paramref name="owner"/>: it becomes running. Null when none.
     /// </summary>
-    QueuedRun? Claim(string owner, Func<QueuedRun, bool> admissible);
+    QueuedRun? Claim(string owner, Func<string, bool> admissible);
 
     /// <summary>Names the engine's run record of the current attempt, and its jobs as planned (the graph its page draws).</summary>
     void Attach(long id, long runId, IReadOnlyList<PlannedJobView> jobs);
@@ -48,7 +49,7 @@ public interface IRunQueue
     IReadOnlyList<QueuedRun> Recover(Func<string, bool> isAlive, int maxAttempts);
 
     /// <summary>A new run of the same ticket (re-run), queued now.</summary>
-    QueuedRun Rerun(long id, string deliveryKey);
+    Task<QueuedRun> RerunAsync(long id, string deliveryKey);
 
     QueuedRun? Find(long id);
 

@@ -15,6 +15,9 @@ public sealed partial class SqliteRunQueue : IRunQueue
 {
     private const int SchemaVersion = 1;
     private readonly string _connectionString;
+    private readonly Lock _writeGate = new();
+    private List<PendingEnqueue> _waiting = [];
+    private bool _writing;
 
     private SqliteRunQueue(string path) =>
         _connectionString = new SqliteConnectionStringBuilder { DataSource = path, Pooling = true, DefaultTimeout = 30 }.ToString();
@@ -43,10 +46,66 @@ public sealed partial class SqliteRunQueue : IRunQueue
         return queue;
     }
 
-    public Enqueued Enqueue(RunTicket ticket, bool supersede)
+    public Task<Enqueued> EnqueueAsync(RunTicket ticket, bool supersede)
     {
-        using var db = Connect();
-        using var transaction = db.BeginTransaction(deferred: false);
+        var pending = new PendingEnqueue(ticket, supersede, new TaskCompletionSource<Enqueued>(TaskCreationOptions.RunContinuationsAsynchronously));
+        lock (_writeGate)
+        {
+            _waiting.Add(pending);
+            if (!_writing)
+            {
+                _writing = true;
+                _ = Task.Run(WriteBatches);
+            }
+        }
+
+        return pending.Done.Task;
+    }
+
+    /// <summary>
+    /// Group commit: every enqueue that arrived while the last commit was being synced goes in the
+    /// next transaction, so a burst of hooks costs one fsync per batch, not one per hook, and each
+    /// caller still hears back only after its run is on the disk.
+    /// </summary>
+    private void WriteBatches()
+    {
+        while (true)
+        {
+            List<PendingEnqueue> batch;
+            lock (_writeGate)
+            {
+                if (_waiting.Count == 0)
+                {
+                    _writing = false;
+                    return;
+                }
+
+                batch = _waiting;
+                _waiting = [];
+            }
+
+            try
+            {
+                using var db = Connect();
+                using var transaction = db.BeginTransaction(deferred: false);
+                var results = batch.Select(p => EnqueueIn(db, p.Ticket, p.Supersede)).ToList();
+                transaction.Commit();
+                for (var i = 0; i < batch.Count; i++)
+                {
+                    batch[i].Done.SetResult(results[i]);
+                }
+            }
+            catch (Exception ex)
+            {
+                batch.ForEach(p => p.Done.TrySetException(ex));
+            }
+        }
+    }
+
+    private sealed record PendingEnqueue(RunTicket Ticket, bool Supersede, TaskCompletionSource<Enqueued> Done);
+
+    private static Enqueued EnqueueIn(SqliteConnection db, RunTicket ticket, bool supersede)
+    {
         var id = Scalar(db, """
             INSERT INTO queue (delivery_key, repository, grp, ticket, state, queued) VALUES ($key, $repo, $group, $ticket, 'queued', $now)
             ON CONFLICT (delivery_key) DO NOTHING RETURNING id
@@ -54,9 +113,7 @@ public sealed partial class SqliteRunQueue : IRunQueue
             ("$ticket", JsonSerializer.Serialize(ticket, QueueJson.Default.RunTicket)), ("$now", Now()));
         if (id is not long created)
         {
-            var existing = Read(db, "WHERE delivery_key = $key", ("$key", ticket.DeliveryKey))[0];
-            transaction.Commit();
-            return new Enqueued(existing, false, []);
+            return new Enqueued(Read(db, "WHERE delivery_key = $key", ("$key", ticket.DeliveryKey))[0], false, []);
         }
 
         var superseded = new List<QueuedRun>();
@@ -70,30 +127,39 @@ public sealed partial class SqliteRunQueue : IRunQueue
                 """, ("$note", $"superseded by run {created}"), ("$now", Now()), ("$repo", ticket.Repository), ("$group", ticket.Group), ("$id", created));
         }
 
-        var run = Read(db, "WHERE id = $id", ("$id", created))[0];
-        transaction.Commit();
-        return new Enqueued(run, true, superseded);
+        return new Enqueued(Read(db, "WHERE id = $id", ("$id", created))[0], true, superseded);
     }
 
-    public QueuedRun? Claim(string owner, Func<QueuedRun, bool> admissible)
+    public QueuedRun? Claim(string owner, Func<string, bool> admissible)
     {
         using var db = Connect();
         using var transaction = db.BeginTransaction(deferred: false);
-        foreach (var candidate in Read(db, "WHERE state = 'queued' ORDER BY id LIMIT 500"))
+        long? chosen = null;
+        using (var query = Command(db, "SELECT id, repository FROM queue WHERE state = 'queued' ORDER BY id"))
+        using (var reader = query.ExecuteReader())
         {
-            if (!admissible(candidate))
+            var refused = new HashSet<string>(StringComparer.Ordinal);
+            while (reader.Read())
             {
-                continue;
+                var repository = reader.GetString(1);
+                if (!refused.Contains(repository) && (admissible(repository) || !refused.Add(repository)))
+                {
+                    chosen = reader.GetInt64(0);
+                    break;
+                }
             }
-
-            Execute(db, "UPDATE queue SET state = 'running', owner = $owner, started = $now, attempt = attempt + 1 WHERE id = $id",
-                ("$owner", owner), ("$now", Now()), ("$id", candidate.Id));
-            var claimed = Read(db, "WHERE id = $id", ("$id", candidate.Id))[0];
-            transaction.Commit();
-            return claimed;
         }
 
-        return null;
+        if (chosen is not { } id)
+        {
+            return null;
+        }
+
+        Execute(db, "UPDATE queue SET state = 'running', owner = $owner, started = $now, attempt = attempt + 1 WHERE id = $id",
+            ("$owner", owner), ("$now", Now()), ("$id", id));
+        var claimed = Read(db, "WHERE id = $id", ("$id", id))[0];
+        transaction.Commit();
+        return claimed;
     }
 
     public void Attach(long id, long runId, IReadOnlyList<PlannedJobView> jobs)
@@ -160,10 +226,10 @@ public sealed partial class SqliteRunQueue : IRunQueue
         return orphans;
     }
 
-    public QueuedRun Rerun(long id, string deliveryKey)
+    public async Task<QueuedRun> RerunAsync(long id, string deliveryKey)
     {
         var original = Find(id) ?? throw new InvalidOperationException($"there is no run {id}");
-        return Enqueue(original.Ticket with { DeliveryKey = deliveryKey }, supersede: false).Run;
+        return (await EnqueueAsync(original.Ticket with { DeliveryKey = deliveryKey }, supersede: false)).Run;
     }
 
     public QueuedRun? Find(long id)

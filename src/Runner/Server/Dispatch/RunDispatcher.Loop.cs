@@ -45,8 +45,8 @@ public sealed partial class RunDispatcher
             perRepository = _active.Values.GroupBy(a => a.Run.Ticket.Repository).ToDictionary(g => g.Key, g => g.Count());
         }
 
-        return queue.Claim(owner, candidate =>
-            executor.Repository(candidate.Ticket.Repository) is not { } repo
+        return queue.Claim(owner, repository =>
+            executor.Repository(repository) is not { } repo
             || perRepository.GetValueOrDefault(repo.Name) < repo.RunsAtOnce);
     }
 

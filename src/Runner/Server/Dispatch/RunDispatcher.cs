@@ -50,7 +50,7 @@ public sealed partial class RunDispatcher(
     }
 
     /// <summary>Queues a hook's run (or finds it already queued for that delivery) and answers with it.</summary>
-    public Enqueued Accept(HookEvent hook, RepositoryConfig repository)
+    public async Task<Enqueued> AcceptAsync(HookEvent hook, RepositoryConfig repository)
     {
         var ticket = new RunTicket
         {
@@ -69,7 +69,7 @@ public sealed partial class RunDispatcher(
             Title = hook.Title,
             Author = hook.Author,
         };
-        var enqueued = queue.Enqueue(ticket, supersede: repository.CancelRedundant && hook.Event != Ci.Pipeline.Model.TriggerEvent.Tag);
+        var enqueued = await queue.EnqueueAsync(ticket, supersede: repository.CancelRedundant && hook.Event != Ci.Pipeline.Model.TriggerEvent.Tag);
         if (enqueued.Created)
         {
             metrics.Queued();
@@ -128,14 +128,14 @@ public sealed partial class RunDispatcher(
     }
 
     /// <summary>Queues the same trigger again as a new run.</summary>
-    public QueuedRun? Rerun(long id)
+    public async Task<QueuedRun?> RerunAsync(long id)
     {
         if (queue.Find(id) is null)
         {
             return null;
         }
 
-        var run = queue.Rerun(id, $"rerun:{id}:{Guid.NewGuid()}");
+        var run = await queue.RerunAsync(id, $"rerun:{id}:{Guid.NewGuid()}");
         if (executor.Repository(run.Ticket.Repository) is { } repo)
         {
             statuses.Post(executor.Status(repo, run, CommitState.Pending, "queued (re-run)"));
