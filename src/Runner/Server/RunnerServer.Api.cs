@@ -99,8 +99,8 @@ public sealed partial class RunnerServer
 
     /// <summary>
     /// Server-Sent Events: each event of the run as one JSON line (the shapes of <c>runner exec
-    /// --json</c>), from its start, live while it runs; then an <c>end</c> event. A run that has
-    /// ended sends only <c>end</c>: its record has the rest.
+    /// --json</c>, masked), from its start, live while it runs; then an <c>end</c> event. A queued
+    /// run is waited for; a run that has ended sends only <c>end</c>: its record has the rest.
     /// </summary>
     private async Task StreamEventsAsync(HttpContext context, long id)
     {
@@ -113,14 +113,23 @@ public sealed partial class RunnerServer
         context.Response.ContentType = "text/event-stream";
         context.Response.Headers.CacheControl = "no-cache";
         context.Response.Headers["X-Accel-Buffering"] = "no"; // nginx: do not hold the stream back
+        // A queued run is waited for: a viewer who opens its page before it starts sees it start.
         var events = Live.Follow(id, context.RequestAborted);
+        while (events is null && Queue.Find(id) is { State: not Engine.Queue.QueueState.Done } && !context.RequestAborted.IsCancellationRequested)
+        {
+            await context.Response.WriteAsync(": waiting\n\n", context.RequestAborted); // a comment line: keeps proxies from timing out
+            await context.Response.Body.FlushAsync(context.RequestAborted);
+            await Task.Delay(250, context.RequestAborted).ContinueWith(_ => { }, TaskScheduler.Default);
+            events = Live.Follow(id, context.RequestAborted);
+        }
+
         if (events is not null)
         {
             try
             {
-                await foreach (var e in events.ReadAllAsync(context.RequestAborted))
+                await foreach (var json in events.ReadAllAsync(context.RequestAborted))
                 {
-                    await context.Response.WriteAsync($"data: {Output.JsonOutput.Line(e)}\n\n", context.RequestAborted);
+                    await context.Response.WriteAsync($"data: {json}\n\n", context.RequestAborted);
                     await context.Response.Body.FlushAsync(context.RequestAborted);
                 }
             }

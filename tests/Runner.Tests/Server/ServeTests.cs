@@ -425,6 +425,10 @@ public sealed class ServeTests : ExecFixture
             """, repositoryConfig: "    secrets: { DEPLOY_TOKEN: { env: TEST_DEPLOY } }");
         var head = await GitAsync(setup.Work, "rev-parse", "HEAD");
         var own = await PullRequestHookAsync(setup, head, Repository, "feature", 1);
+        // Followed live from before it starts: the stream is masked as the records are.
+        var stream = await setup.Server.Http.GetStringAsync($"{setup.Server.Url}api/runs/{own}/events");
+        Assert.That(stream, Does.Contain("has secret ***").And.Not.Contain("deploy-value-5e7"));
+        Assert.That(stream, Does.Contain("\"type\":\"run_started\"").And.EndWith("event: end\ndata: {}\n\n"));
         var fork = await PullRequestHookAsync(setup, head, "mallory/app", "evil", 2);
         foreach (var id in new[] { own, fork })
         {

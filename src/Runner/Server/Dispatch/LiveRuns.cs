@@ -5,8 +5,10 @@ namespace Ci.Runner.Server.Dispatch;
 
 /// <summary>
 /// The events of the runs in progress, for viewers that follow them (the run page's live log, the
-/// API's event stream): each run keeps what happened so far (bounded), and every follower gets
-/// that, then each new event, until the run ends. A finished run is read from the records.
+/// API's event stream), as the JSON lines of <c>runner exec --json</c>, each passed through its
+/// run's secret masker before anyone can see it. Each run keeps what happened so far (bounded),
+/// and every follower gets that, then each new event, until the run ends. A finished run is read
+/// from the records.
 /// </summary>
 public sealed class LiveRuns
 {
@@ -16,18 +18,21 @@ public sealed class LiveRuns
     private readonly Lock _gate = new();
     private readonly Dictionary<long, Live> _runs = [];
 
-    private sealed class Live
+    private sealed class Live(Ci.Pipeline.Secrets.SecretMasker masker)
     {
-        public List<RunEvent> Events { get; } = [];
+        public Ci.Pipeline.Secrets.SecretMasker Masker { get; } = masker;
 
-        public List<Channel<RunEvent>> Followers { get; } = [];
+        public List<(bool IsOutput, string Json)> Events { get; } = [];
+
+        public List<Channel<string>> Followers { get; } = [];
     }
 
-    public void Begin(long id)
+    /// <param name="masker">The run's masker (its secrets are added to it when the run starts).</param>
+    public void Begin(long id, Ci.Pipeline.Secrets.SecretMasker masker)
     {
         lock (_gate)
         {
-            _runs[id] = new Live();
+            _runs[id] = new Live(masker);
         }
     }
 
@@ -40,15 +45,16 @@ public sealed class LiveRuns
                 return;
             }
 
-            if (live.Events.Count >= MaxKept && live.Events.FindIndex(x => x is StepOutputEvent) is var oldest and >= 0)
+            if (live.Events.Count >= MaxKept && live.Events.FindIndex(x => x.IsOutput) is var oldest and >= 0)
             {
                 live.Events.RemoveAt(oldest);
             }
 
-            live.Events.Add(e);
+            var json = live.Masker.Apply(Output.JsonOutput.Line(e));
+            live.Events.Add((e is StepOutputEvent, json));
             foreach (var follower in live.Followers)
             {
-                follower.Writer.TryWrite(e); // unbounded: a slow viewer costs memory, not the run's time
+                follower.Writer.TryWrite(json); // unbounded: a slow viewer costs memory, not the run's time
             }
         }
     }
@@ -64,8 +70,8 @@ public sealed class LiveRuns
         }
     }
 
-    /// <summary>What happened so far and what happens next; null when the run is not in progress here.</summary>
-    public ChannelReader<RunEvent>? Follow(long id, CancellationToken cancellationToken)
+    /// <summary>What happened so far and what happens next, as masked JSON lines; null when the run is not in progress here.</summary>
+    public ChannelReader<string>? Follow(long id, CancellationToken cancellationToken)
     {
         lock (_gate)
         {
@@ -74,8 +80,8 @@ public sealed class LiveRuns
                 return null;
             }
 
-            var channel = Channel.CreateUnbounded<RunEvent>(new UnboundedChannelOptions { SingleReader = true });
-            live.Events.ForEach(e => channel.Writer.TryWrite(e));
+            var channel = Channel.CreateUnbounded<string>(new UnboundedChannelOptions { SingleReader = true });
+            live.Events.ForEach(e => channel.Writer.TryWrite(e.Json));
             live.Followers.Add(channel);
             cancellationToken.Register(() =>
             {

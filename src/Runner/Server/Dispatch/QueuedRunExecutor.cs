@@ -48,20 +48,21 @@ public sealed class QueuedRunExecutor(
         }
 
         var (repo, engine) = repository;
-        live.Begin(run.Id);
+        var masker = new SecretMasker();
+        live.Begin(run.Id, masker);
         try
         {
             var started = DateTimeOffset.UtcNow;
             metrics.Started(started - run.Queued);
             statuses.Post(Status(repo, run, CommitState.Running, run.Attempt > 1 ? "running (again: the server restarted)" : "running"));
-            var (status, note) = await RunEngineAsync(run, repo, engine, stop);
+            var (status, note) = await RunEngineAsync(run, repo, engine, stop, masker);
             _stopNotes.TryRemove(run.Id, out var stopNote);
             if (requeued())
             {
                 return; // it runs again after the server's restart; its status stays "running"
             }
 
-            note = stopNote is not null && status == "cancelled" ? $"cancelled: {stopNote}" : note;
+            note = masker.Apply(stopNote is not null && status == "cancelled" ? $"cancelled: {stopNote}" : note ?? "");
             queue.Finish(run.Id, status, note);
             metrics.Finished(status, DateTimeOffset.UtcNow - started);
             statuses.Post(Status(repo, run, status switch
@@ -79,7 +80,7 @@ public sealed class QueuedRunExecutor(
         }
     }
 
-    private async Task<(string Status, string? Note)> RunEngineAsync(QueuedRun run, RepositoryConfig repo, RunService engine, RunStop stop)
+    private async Task<(string Status, string? Note)> RunEngineAsync(QueuedRun run, RepositoryConfig repo, RunService engine, RunStop stop, SecretMasker masker)
     {
         var ticket = run.Ticket;
         var isPullRequest = ticket.Event == Ci.Pipeline.Model.TriggerEvent.PullRequest;
@@ -110,7 +111,6 @@ public sealed class QueuedRunExecutor(
             return (prepared.Error is null ? "invalid" : "error", prepared.Error is null ? "the pipeline is invalid: " + problems.Split('\n')[0] : problems);
         }
 
-        var masker = new SecretMasker();
         var outcome = await engine.RunAsync(prepared, masker, e => Observe(run, repo, e), stop);
         var failed = outcome.Jobs.Where(j => j.Status == RunStatus.Failed).Select(j => j.Id).ToList();
         return (outcome.Status, outcome.Status switch

@@ -242,8 +242,7 @@ async function showRun() {
     $('live').hidden = true;
     const done = await loadRun();
     showSummary(done);
-    if (done.run.state !== 'done') setTimeout(() => location.reload(), 1000); // queued: it has not started yet
-    else showRecorded(done);
+    showRecorded(done);
   });
 }
 
