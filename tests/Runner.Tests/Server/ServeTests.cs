@@ -47,7 +47,7 @@ public sealed class ServeTests : ExecFixture
     }
 
     /// <summary>A repository (pushed to a bare one the git server serves), the forge, and the server configured for them, started.</summary>
-    private async Task<Setup> StartAsync(string pipeline, string extraConfig = "", string? state = null, string repositoryConfig = "", string scheme = "http", HttpClient? https = null)
+    private async Task<Setup> StartAsync(string pipeline, string extraConfig = "", string? state = null, string repositoryConfig = "", string scheme = "http", HttpClient? https = null, bool perJob = false, string logFormat = "text")
     {
         var work = await RepositoryAsync(pipeline);
         var served = Directory.CreateDirectory(Path.Combine(Dir, "served-" + Guid.NewGuid().ToString("N")[..6])).FullName;
@@ -77,11 +77,12 @@ public sealed class ServeTests : ExecFixture
                 status:
                   api_url: {{forge.BaseUrl}}
                   token: { env: TEST_FORGE_TOKEN }
+                  per_job: {{(perJob ? "true" : "false")}}
             {{repositoryConfig}}
             {{extraConfig}}
             """);
         var server = new ServerProcess(port, https);
-        var command = WithFixture(Cli.RunnerCli.Command("serve", "--config", config), state,
+        var command = WithFixture(Cli.RunnerCli.Command("serve", "--config", config, "--log-format", logFormat), state,
             ("TEST_HOOK_SECRET", Secret), ("TEST_FORGE_TOKEN", ForgeToken), ("TEST_ADMIN_TOKEN", AdminToken), ("TEST_DEPLOY", "deploy-value-5e7"));
         await server.StartAsync(command);
         return new Setup(server, forge, git, work, state, config, command);
@@ -517,5 +518,50 @@ public sealed class ServeTests : ExecFixture
         var second = (await WaitForRunAsync(setup.Server, again)).GetProperty("run");
         Assert.That((again, second.GetProperty("status").GetString(), second.GetProperty("commit").GetString()),
             Is.EqualTo((id + 1, "passed", done.GetProperty("run").GetProperty("commit").GetString())));
+    }
+
+    [Test]
+    [CancelAfter(120_000)]
+    public async Task Per_job_statuses_name_each_job_and_the_log_can_be_json_lines()
+    {
+        await using var setup = await StartAsync($"""
+            jobs:
+              build:
+                image: {BusyboxImage}
+                steps: ["true"]
+              test:
+                image: {BusyboxImage}
+                needs: [build]
+                steps: ["exit 3"]
+            """, perJob: true, logFormat: "json");
+        var id = await PushHookAsync(setup, await GitAsync(setup.Work, "rev-parse", "HEAD"));
+        Assert.That((await WaitForRunAsync(setup.Server, id)).GetProperty("run").GetProperty("status").GetString(), Is.EqualTo("failed"));
+        await setup.Server.StopAsync();
+        Assert.That(setup.Forge.States("runner/build"), Is.EqualTo(new[] { "pending", "success" }));
+        Assert.That(setup.Forge.States("runner/test"), Is.EqualTo(new[] { "pending", "failure" }));
+        Assert.That(setup.Forge.States("runner")[^1], Is.EqualTo("failure"));
+
+        var lines = setup.Server.Log.Split('\n', StringSplitOptions.RemoveEmptyEntries).Where(l => l.StartsWith('{')).ToList();
+        Assert.That(lines, Is.Not.Empty);
+        var hookLine = lines.Select(l => JsonDocument.Parse(l).RootElement).First(e => e.GetProperty("MessageTemplate").GetString()!.StartsWith("Hook {Delivery}", StringComparison.Ordinal));
+        Assert.That(hookLine.GetProperty("Properties").GetProperty("Run").GetInt64(), Is.EqualTo(id), "structured: the run is a field, not only text");
+    }
+
+    [Test]
+    [CancelAfter(120_000)]
+    public async Task A_body_over_25_MB_is_refused_with_413_before_it_is_read_whole()
+    {
+        await using var setup = await StartAsync(Pipeline("true"));
+        // As a client that announces 26 MB: the answer comes before the body is sent (a forge would see it; HttpClient stops at the closed pipe).
+        using var client = new System.Net.Sockets.TcpClient();
+        await client.ConnectAsync(IPAddress.Loopback, setup.Server.Port);
+        var stream = client.GetStream();
+        var head = $"POST /hooks/github HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nX-GitHub-Event: push\r\n" +
+            $"X-GitHub-Delivery: big-1\r\nX-Hub-Signature-256: sha256={new string('0', 64)}\r\nContent-Length: {26 * 1024 * 1024}\r\n\r\n{{\"ref\":";
+        await stream.WriteAsync(System.Text.Encoding.ASCII.GetBytes(head));
+        var answer = await new StreamReader(stream).ReadToEndAsync();
+        Assert.That(answer, Does.StartWith("HTTP/1.1 413"));
+        Assert.That(answer, Does.Contain("a hook may be at most 26214400"));
+        Assert.That(await setup.Server.Http.GetStringAsync($"{setup.Server.Url}metrics"), Does.Contain("runner_hooks_rejected_total{reason=\"too_large\"} 1"));
     }
 }
