@@ -564,4 +564,31 @@ public sealed class ServeTests : ExecFixture
         Assert.That(answer, Does.Contain("a hook may be at most 26214400"));
         Assert.That(await setup.Server.Http.GetStringAsync($"{setup.Server.Url}metrics"), Does.Contain("runner_hooks_rejected_total{reason=\"too_large\"} 1"));
     }
+
+    [Test]
+    [CancelAfter(120_000)]
+    public async Task A_jobs_artifacts_are_listed_and_downloaded_and_no_other_file_is_served()
+    {
+        await using var setup = await StartAsync($"""
+            jobs:
+              build:
+                image: {BusyboxImage}
+                artifacts: [out/*.txt]
+                steps:
+                  - run: mkdir -p out && echo made-by-build > out/app.txt && ln -s /etc/shadow out/link.txt
+            """);
+        var id = await PushHookAsync(setup, await GitAsync(setup.Work, "rev-parse", "HEAD"));
+        var run = await WaitForRunAsync(setup.Server, id);
+        var artifacts = run.GetProperty("artifacts").EnumerateArray().ToList();
+        Assert.That(artifacts.Select(a => (a.GetProperty("job").GetString(), a.GetProperty("path").GetString())), Is.EqualTo(new[] { ("build", "out/app.txt") }),
+            "a link the job made is kept as a link and not offered");
+        var url = setup.Server.Url.TrimEnd('/') + artifacts[0].GetProperty("url").GetString();
+        Assert.That(await setup.Server.Http.GetStringAsync(url), Is.EqualTo("made-by-build\n"));
+
+        foreach (var probe in new[] { "build/out/link.txt", "build/..%2F..%2F..%2Fqueue.db", "build/%2Fetc%2Fpasswd", "other/out/app.txt" })
+        {
+            using var response = await setup.Server.Http.GetAsync($"{setup.Server.Url}api/runs/{id}/artifacts/{probe}");
+            Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.NotFound), probe);
+        }
+    }
 }
