@@ -63,7 +63,7 @@ internal static class ServeCommand
         using var host = new RunnerHost(() => config.StateDirectory is { } state
             ? Settings.RunnerSettings.FromEnvironment() with { StateDirectory = state }
             : Settings.RunnerSettings.FromEnvironment());
-        await using var server = new RunnerServer(config, host, Log.Logger);
+        await using var server = new RunnerServer(config, host, (reference, ct) => ImageCommand.PullOrThrowAsync(host, reference, quiet: true, ct), Log.Logger);
         try
         {
             await server.StartAsync();

@@ -27,7 +27,9 @@ public sealed partial class RunnerServer : IAsyncDisposable
     private readonly HttpClient _http = new() { Timeout = TimeSpan.FromSeconds(30) };
     private readonly ILogger _log;
 
-    internal RunnerServer(ServerConfig config, RunnerHost host, ILogger log, TimeProvider? time = null)
+    /// <param name="pull">Pulls an image a run needs that is not in the store (the host's: how a pull is shown is its own).</param>
+    internal RunnerServer(ServerConfig config, RunnerHost host, Func<Ci.Isolation.Images.ImageReference, CancellationToken, Task<Ci.Isolation.Images.Image>> pull,
+        ILogger log, TimeProvider? time = null)
     {
         _config = config;
         _log = log;
@@ -35,7 +37,7 @@ public sealed partial class RunnerServer : IAsyncDisposable
         Records = host.Records;
         Artifacts = host.Artifacts;
         Statuses = new StatusPublisher(_http, log);
-        var backends = host.Backends((reference, ct) => Cli.ImageCommand.PullOrThrowAsync(host, reference, quiet: true, ct));
+        var backends = host.Backends(pull);
         Backends = backends;
         var engines = config.Repositories.ToDictionary(r => r.Name, r => (r, host.Runs(backends, (r.CloneUsername, r.ClonePassword?.Value))), StringComparer.Ordinal);
         Executor = new QueuedRunExecutor(config, engines, Queue, Live, Statuses, Metrics, log);

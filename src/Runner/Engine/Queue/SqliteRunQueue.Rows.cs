@@ -41,17 +41,7 @@ public sealed partial class SqliteRunQueue
 
     private static string Now() => DateTimeOffset.UtcNow.ToString("O");
 
-    private static SqliteCommand Command(SqliteConnection db, string sql, params (string Name, object? Value)[] parameters)
-    {
-        var command = db.CreateCommand();
-        command.CommandText = sql;
-        foreach (var (name, value) in parameters)
-        {
-            command.Parameters.AddWithValue(name, value ?? DBNull.Value);
-        }
-
-        return command;
-    }
+    private static SqliteCommand Command(SqliteConnection db, string sql, params (string Name, object? Value)[] parameters) => Records.Sql.Command(db, sql, parameters);
 
     private static void Execute(SqliteConnection db, string sql, params (string, object?)[] parameters)
     {

@@ -141,17 +141,7 @@ public sealed partial class RunStore
         return db;
     }
 
-    internal static SqliteCommand Command(SqliteConnection db, string sql, params (string Name, object? Value)[] parameters)
-    {
-        var command = db.CreateCommand();
-        command.CommandText = sql;
-        foreach (var (name, value) in parameters)
-        {
-            command.Parameters.AddWithValue(name, value ?? DBNull.Value);
-        }
-
-        return command;
-    }
+    internal static SqliteCommand Command(SqliteConnection db, string sql, params (string Name, object? Value)[] parameters) => Sql.Command(db, sql, parameters);
 
     internal static string Now() => DateTimeOffset.UtcNow.ToString("O");
 
