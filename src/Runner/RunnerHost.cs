@@ -15,7 +15,7 @@ namespace Ci.Runner;
 /// verb pays only for what it touches (<c>validate</c> reads no settings and opens no store): the
 /// settings (read once), one HTTP client and one registry client (whose token cache then serves
 /// every pull and push of the process), the image store, the run records, the artifact store, and
-/// the engine (<see cref="Runs"/>) built on them.
+/// the engine (<see cref="Runs(Func{ImageReference, CancellationToken, Task{Image}})"/>) built on them.
 /// <see cref="Program"/> makes one and hands it to the verbs; nothing else builds these.
 /// </summary>
 internal sealed class RunnerHost : IDisposable

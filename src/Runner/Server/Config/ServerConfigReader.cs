@@ -1,6 +1,5 @@
 using System.Collections;
 using Ci.Pipeline.Diagnostics;
-using Ci.Pipeline.Parsing;
 using Ci.Pipeline.Values;
 using Ci.Pipeline.Yaml;
 
