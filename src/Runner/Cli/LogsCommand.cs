@@ -81,7 +81,7 @@ internal static class LogsCommand
         return ExitCodes.Ok;
     }
 
-    private static int PrintService(RunStore store, long runId, string? job, int? step, string service, bool withTime)
+    private static int PrintService(IRunRecords store, long runId, string? job, int? step, string service, bool withTime)
     {
         if (job is null || step is not null)
         {

@@ -9,7 +9,7 @@ internal static class RunArgument
     public static Argument<string> Create() => new("run") { Description = "The run's number (see 'runner runs'), or 'last'" };
 
     /// <summary>The run's number in the record; null after saying, on stderr, that there is no such run.</summary>
-    public static long? Find(RunStore store, string wanted)
+    public static long? Find(IRunRecords store, string wanted)
     {
         if (store.FindRun(wanted) is { } runId)
         {

@@ -82,7 +82,7 @@ public sealed record RunOutcome(long RunId, string Status, IReadOnlyList<JobResu
 /// run's backend, schedules the jobs, keeps every line in the record and says how it ended.
 /// Knows nothing of containers: the sources and the backend come through their interfaces.
 /// </summary>
-public sealed class RunService(IRunSources sources, IStepBackendFactory backends, RunStore records)
+public sealed class RunService(IRunSources sources, IStepBackendFactory backends, IRunRecords records)
 {
     public async Task<PreparedRun> PrepareAsync(RunRequest request, CancellationToken cancellationToken)
     {

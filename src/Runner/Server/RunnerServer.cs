@@ -48,7 +48,7 @@ public sealed partial class RunnerServer : IAsyncDisposable
 
     public IRunQueue Queue { get; }
 
-    internal Engine.Records.RunStore Records { get; }
+    internal Engine.Records.IRunRecords Records { get; }
 
     internal Records.ArtifactStore Artifacts { get; }
 

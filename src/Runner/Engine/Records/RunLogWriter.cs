@@ -8,7 +8,7 @@ namespace Ci.Runner.Engine.Records;
 /// single writer drains a queue and commits a transaction per batch, so a chatty step costs one
 /// fsync-free commit per burst, not one per line. Dispose flushes what is queued.
 /// </summary>
-public sealed class RunLogWriter : IAsyncDisposable
+public sealed class RunLogWriter : IRunLog
 {
     private const int BatchSize = 1000;
 

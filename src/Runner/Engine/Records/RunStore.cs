@@ -15,7 +15,7 @@ public sealed record RunOrigin(string Repository, string Commit, string Branch, 
 /// (<see cref="RunLogWriter"/>), and its jobs and steps when it ends. A run whose runner died
 /// reads as interrupted. WAL mode: readers never wait for a running writer.
 /// </summary>
-public sealed partial class RunStore
+public sealed partial class RunStore : IRunRecords
 {
     private const int SchemaVersion = 3;
 
@@ -129,7 +129,7 @@ public sealed partial class RunStore
         transaction.Commit();
     }
 
-    public RunLogWriter OpenLog(long runId) => new(Connect(), runId);
+    public IRunLog OpenLog(long runId) => new RunLogWriter(Connect(), runId);
 
     internal SqliteConnection Connect()
     {
