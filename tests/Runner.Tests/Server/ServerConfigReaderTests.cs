@@ -94,4 +94,17 @@ public sealed class ServerConfigReaderTests
             $"server.yml(7,29): error SV0014: webhook_secret: other users can read or write {file} (mode 604); 'chmod 600 {file}'",
         }));
     }
+
+    [Test]
+    public void A_server_without_repositories_is_refused()
+    {
+        Assert.That(Read("repositories: []").Item2, Is.EqualTo(new[]
+        {
+            "server.yml(1,15): error SV0011: repositories is empty: name at least one repository the server runs pipelines for",
+        }));
+        Assert.That(Read("listen: http://127.0.0.1:8080").Item2, Is.EqualTo(new[]
+        {
+            "server.yml(1,1): error SV0011: the configuration needs repositories: the repositories this server runs pipelines for",
+        }));
+    }
 }

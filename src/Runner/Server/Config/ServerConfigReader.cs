@@ -14,7 +14,7 @@ namespace Ci.Runner.Server.Config;
 /// </summary>
 public sealed partial class ServerConfigReader
 {
-    public const string WrongType = "SV0010", MissingKey = "SV0011", UnknownKey = "SV0012", InvalidValue = "SV0013",
+    public const string Unreadable = "SV0001", WrongType = "SV0010", MissingKey = "SV0011", UnknownKey = "SV0012", InvalidValue = "SV0013",
         SecretUnreadable = "SV0014", Duplicate = "SV0015";
 
     private readonly DiagnosticBag _diagnostics = new();
@@ -32,7 +32,7 @@ public sealed partial class ServerConfigReader
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
-            reader._diagnostics.Error(new SourcePosition(path, 1, 1), DiagnosticCodes.FileNotFound, $"cannot read the configuration: {ex.Message}");
+            reader._diagnostics.Error(new SourcePosition(path, 1, 1), Unreadable, $"cannot read the configuration: {ex.Message}");
             return (null, reader._diagnostics.Items);
         }
 
@@ -144,6 +144,10 @@ public sealed partial class ServerConfigReader
             }
 
             config = config with { Repositories = read };
+            if (list.Items.Count == 0)
+            {
+                Error(repositories, MissingKey, "repositories is empty: name at least one repository the server runs pipelines for");
+            }
         }
         else
         {
