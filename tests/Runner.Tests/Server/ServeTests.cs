@@ -47,14 +47,14 @@ public sealed class ServeTests : ExecFixture
     }
 
     /// <summary>A repository (pushed to a bare one the git server serves), the forge, and the server configured for them, started.</summary>
-    private async Task<Setup> StartAsync(string pipeline, string extraConfig = "", string? state = null, string repositoryConfig = "", string scheme = "http", HttpClient? https = null, bool perJob = false, string logFormat = "text")
+    private async Task<Setup> StartAsync(string pipeline, string extraConfig = "", string? state = null, string repositoryConfig = "", string scheme = "http", HttpClient? https = null, bool perJob = false, string logFormat = "text", string forgeKind = "github", string repository = Repository)
     {
         var work = await RepositoryAsync(pipeline);
         var served = Directory.CreateDirectory(Path.Combine(Dir, "served-" + Guid.NewGuid().ToString("N")[..6])).FullName;
         await GitAsync(Dir, "clone", "-q", "--bare", work, Path.Combine(served, "app.git"));
         await GitAsync(work, "remote", "add", "served", Path.Combine(served, "app.git"));
         var git = GitHttpServer.Start(served);
-        var forge = new FakeForge("github", ForgeToken);
+        var forge = new FakeForge(forgeKind, ForgeToken);
         state ??= NewState("serve");
         if (!File.Exists(Path.Combine(state, "images.done")))
         {
@@ -70,8 +70,8 @@ public sealed class ServeTests : ExecFixture
             admin_token: { env: TEST_ADMIN_TOKEN }
             shutdown_grace: 5s
             repositories:
-              - name: {{Repository}}
-                forge: github
+              - name: {{repository}}
+                forge: {{forgeKind}}
                 clone_url: {{git.BaseUrl}}app.git
                 webhook_secret: { env: TEST_HOOK_SECRET }
                 status:
@@ -590,5 +590,53 @@ public sealed class ServeTests : ExecFixture
             using var response = await setup.Server.Http.GetAsync($"{setup.Server.Url}api/runs/{id}/artifacts/{probe}");
             Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.NotFound), probe);
         }
+    }
+
+    [TestCase("gitlab")]
+    [TestCase("gitea")]
+    [CancelAfter(120_000)]
+    public async Task A_GitLab_or_Gitea_push_runs_and_its_forge_gets_its_own_statuses(string forgeKind)
+    {
+        const string name = "group/sub/app";
+        await using var setup = await StartAsync(Pipeline("echo from-$CI_COMMIT_BRANCH"), forgeKind: forgeKind, repository: name);
+        var head = await GitAsync(setup.Work, "rev-parse", "HEAD");
+        var before = new string('b', 40);
+        var body = forgeKind == "gitlab"
+            ? new System.Text.Json.Nodes.JsonObject
+            {
+                ["object_kind"] = "push", ["ref"] = "refs/heads/main", ["before"] = before, ["after"] = head, ["checkout_sha"] = head,
+                ["user_name"] = "Ada", ["total_commits_count"] = 1, ["project"] = new System.Text.Json.Nodes.JsonObject { ["path_with_namespace"] = name },
+                ["commits"] = new System.Text.Json.Nodes.JsonArray(new System.Text.Json.Nodes.JsonObject
+                {
+                    ["id"] = head, ["message"] = "test\n", ["added"] = new System.Text.Json.Nodes.JsonArray(".runner.yml"),
+                    ["modified"] = new System.Text.Json.Nodes.JsonArray(), ["removed"] = new System.Text.Json.Nodes.JsonArray(),
+                }),
+            }.ToJsonString()
+            : Hooks.GitHubPush(name, "main", before, head, "test", ".runner.yml").ToJsonString();
+        var request = new HttpRequestMessage(HttpMethod.Post, $"{setup.Server.Url}hooks/{forgeKind}")
+        {
+            Content = new StringContent(body, System.Text.Encoding.UTF8, "application/json"),
+        };
+        if (forgeKind == "gitlab")
+        {
+            request.Headers.Add("X-Gitlab-Event", "Push Hook");
+            request.Headers.Add("X-Gitlab-Token", Secret);
+            request.Headers.Add("X-Gitlab-Event-UUID", Guid.NewGuid().ToString());
+        }
+        else
+        {
+            request.Headers.Add("X-Gitea-Event", "push");
+            request.Headers.Add("X-Gitea-Delivery", Guid.NewGuid().ToString());
+            request.Headers.Add("X-Gitea-Signature", Ci.Runner.Server.Hooks.HookSignatures.HexSignature(System.Text.Encoding.UTF8.GetBytes(body), Secret));
+        }
+
+        var id = (await SendAsync(setup.Server, request, HttpStatusCode.Created)).GetProperty("run").GetInt64();
+        Assert.That((await WaitForRunAsync(setup.Server, id)).GetProperty("run").GetProperty("status").GetString(), Is.EqualTo("passed"));
+        Assert.That(await setup.Server.Http.GetStringAsync($"{setup.Server.Url}api/runs/{id}/logs"), Does.Contain("from-main"));
+        await setup.Server.StopAsync();
+        var path = forgeKind == "gitlab" ? $"/projects/group%2Fsub%2Fapp/statuses/{head}" : $"/repos/{name}/statuses/{head}";
+        Assert.That(setup.Forge.Requests.Where(r => r.Answer == 201).Select(r => r.Path).Distinct(), Is.EqualTo(new[] { path }));
+        Assert.That(forgeKind == "gitlab" ? setup.Forge.States("runner", key: "name") : setup.Forge.States("runner"),
+            Is.EqualTo(forgeKind == "gitlab" ? new[] { "pending", "running", "success" } : ["pending", "pending", "success"]));
     }
 }
