@@ -32,5 +32,8 @@ public sealed record ContainerResult(
     /// <summary>Set when the container was stopped for writing more than its writable-layer limit (this many bytes).</summary>
     public long? WritableLimitExceeded { get; init; }
 
+    /// <summary>From the runtime's start of the container to its command's successful execve (null when runner-init did not say).</summary>
+    public TimeSpan? StartDuration { get; init; }
+
     public bool Succeeded => ExitCode == 0 && !OomKilled && !TimedOut && WritableLimitExceeded is null;
 }

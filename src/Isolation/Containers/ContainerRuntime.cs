@@ -120,6 +120,8 @@ public sealed partial class ContainerRuntime
                 DateTimeOffset.UtcNow - started, stats.CpuTime, stats.PeakMemoryBytes, spec.Limits, stats.ThrottledPeriods)
             {
                 WritableLimitExceeded = tooBig,
+                StartDuration = result.ExecutedAt is { } executed && DateTime.UnixEpoch.AddTicks(executed * 10) - started.UtcDateTime is var took && took > TimeSpan.Zero
+                    ? took : null,
             };
         }
         finally

@@ -99,6 +99,9 @@ public sealed record InitResult(int? ExitCode, int? Signal, string? Error)
     public string? Operation { get; init; }
 
     public int? Errno { get; init; }
+
+    /// <summary>When the command's execve succeeded, in microseconds since the Unix epoch: the end of the container's start.</summary>
+    public long? ExecutedAt { get; init; }
 }
 
 /// <summary>Where a container's start failed.</summary>

@@ -58,6 +58,11 @@ public static class InitWire
             writer.WriteString("stage", result.Stage);
             writer.WriteString("operation", result.Operation);
             Number(writer, "errno", result.Errno);
+            if (result.ExecutedAt is { } executed)
+            {
+                writer.WriteNumber("executedAt", executed);
+            }
+
             writer.WriteEndObject();
         }
 

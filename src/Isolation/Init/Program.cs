@@ -78,11 +78,13 @@ public static class Program
 
         CommandLauncher launcher;
         int pid1;
+        long executed;
         var forwarding = Reaper.ForwardSignals();
         try
         {
             launcher = CommandLauncher.Prepare(spec, terminal?.Far ?? -1, cgroups);
             pid1 = launcher.Start();
+            executed = (DateTime.UtcNow - DateTime.UnixEpoch).Ticks / 10; // Start returns once the command's execve succeeded
             foreach (var fd in cgroups)
             {
                 _ = close(fd);
@@ -98,7 +100,7 @@ public static class Program
 
         var status = Reaper.Wait(pid1);
         terminal?.Dispose();
-        Report(resultFile, launcher.Result(status));
+        Report(resultFile, launcher.Result(status) with { ExecutedAt = executed });
         foreach (var registration in forwarding)
         {
             registration.Dispose();

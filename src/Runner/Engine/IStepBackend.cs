@@ -14,6 +14,9 @@ public sealed record StepOutcome(int? ExitCode, int? Signal, bool OomKilled, boo
     /// <summary>Set when the step was stopped for writing more than its writable-layer limit (this many bytes).</summary>
     public long? WritableLimitExceeded { get; init; }
 
+    /// <summary>How long its container took to start (to the command's execve), when the backend knows.</summary>
+    public TimeSpan? StartDuration { get; init; }
+
     public bool Succeeded => ExitCode == 0 && !OomKilled && !TimedOut && WritableLimitExceeded is null;
 
     /// <summary>The shell's view: the exit code, or 128 + the signal.</summary>

@@ -8,7 +8,8 @@ namespace Ci.Runner.Server;
 /// <summary>
 /// The server's counters, rendered in Prometheus' text exposition format at /metrics: hooks
 /// received (by forge and event) and rejected (by reason), runs queued, started and ended (by
-/// status), how long runs waited in the queue and took, steps' durations and cache hits. Queue
+/// status), how long runs waited in the queue and took, steps' durations, their containers' start
+/// durations and cache hits. Queue
 /// depth is read from the queue when scraped. Thread-safe; counting costs an interlocked add.
 /// </summary>
 public sealed class ServerMetrics
@@ -22,6 +23,7 @@ public sealed class ServerMetrics
     private readonly Histogram _wait = new(WaitBuckets);
     private readonly Histogram _runDuration = new(StepBuckets);
     private readonly Histogram _steps = new(StepBuckets);
+    private readonly Histogram _containerStarts = new([0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5]);
     private long _queued, _cacheHits;
 
     public void HookReceived(string forge, string eventName) => _hooks.AddOrUpdate((forge, eventName), 1, (_, n) => n + 1);
@@ -53,6 +55,11 @@ public sealed class ServerMetrics
         {
             _steps.Observe(outcome.Duration.TotalSeconds);
         }
+
+        if (outcome.StartDuration is { } start)
+        {
+            _containerStarts.Observe(start.TotalSeconds);
+        }
     }
 
     public string Render(int queueDepth, TimeSpan oldestWait, int running)
@@ -69,6 +76,7 @@ public sealed class ServerMetrics
         _wait.Render(text, "runner_queue_wait_seconds", "Time from a run's hook to its start.");
         _runDuration.Render(text, "runner_run_duration_seconds", "Time from a run's start to its end.");
         _steps.Render(text, "runner_step_duration_seconds", "Steps' durations (cached steps excluded).");
+        _containerStarts.Render(text, "runner_container_start_seconds", "From a step's container being made to its command's execve.");
         Counter(text, "runner_step_cache_hits_total", "Steps whose layer came from the cache.", [("", Interlocked.Read(ref _cacheHits))]);
         return text.ToString();
     }

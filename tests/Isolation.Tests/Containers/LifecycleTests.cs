@@ -35,6 +35,17 @@ public sealed class LifecycleTests : ContainerFixture
         Assert.That(killed.Result.OomKilled, Is.False);
     }
 
+    [Test, CancelAfter(30_000)]
+    public async Task A_containers_start_is_timed_to_its_commands_execve_within_its_run(CancellationToken ct)
+    {
+        var run = await Host.RunAsync(Host.Spec("/bin/sh", "-c", "sleep 0.3"), ct);
+
+        Assert.That(run.Result.StartDuration, Is.Not.Null);
+        Assert.That(run.Result.StartDuration!.Value, Is.GreaterThan(TimeSpan.Zero));
+        // The command's own 0.3 s come after its start: the start cannot take the whole run.
+        Assert.That(run.Result.WallTime - run.Result.StartDuration.Value, Is.GreaterThanOrEqualTo(TimeSpan.FromMilliseconds(300)));
+    }
+
     [Test, CancelAfter(60_000)]
     public async Task With_deferred_clean_up_containers_stack_on_each_others_layers_and_drain_leaves_nothing(CancellationToken ct)
     {

@@ -146,6 +146,10 @@ public sealed class ServeTests : ExecFixture
         Assert.That(logs, Does.Contain("built main"));
         var runs = JsonDocument.Parse(await setup.Server.Http.GetStringAsync($"{setup.Server.Url}api/runs")).RootElement;
         Assert.That(runs.GetArrayLength(), Is.EqualTo(1));
+        var metrics = await setup.Server.Http.GetStringAsync($"{setup.Server.Url}metrics");
+        // The redelivery is a hook received too; it made no second run.
+        Assert.That(metrics, Does.Contain("runner_container_start_seconds_count 1").And.Contain("runner_step_duration_seconds_count 1")
+            .And.Contain("runner_hooks_received_total{forge=\"github\",event=\"push\"} 2").And.Contain("runner_runs_finished_total{status=\"passed\"} 1"));
 
         // The CLI reads the same from the server.
         var listed = await Cli.RunnerCli.Command("runs", "--server", setup.Server.Url).ExecuteBufferedAsync();

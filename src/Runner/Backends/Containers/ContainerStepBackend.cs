@@ -221,6 +221,7 @@ public sealed class ContainerStepBackend(
         var outcome = new StepOutcome(result.ExitCode, result.Signal, result.OomKilled, result.TimedOut, result.WallTime, result.CpuTime, result.PeakMemoryBytes)
         {
             WritableLimitExceeded = result.WritableLimitExceeded,
+            StartDuration = result.StartDuration,
         };
         if (cacheKey is not null && outcome.Succeeded)
         {
