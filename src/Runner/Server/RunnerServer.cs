@@ -75,6 +75,10 @@ public sealed partial class RunnerServer : IAsyncDisposable
     /// </summary>
     public async Task StartAsync(CancellationToken cancellationToken = default)
     {
+        // Runs block pool threads in libgit2 and SQLite while hooks are answered on the same pool: with the default minimum (one
+        // thread a core) a burst waits for the pool to grow, about one thread a second (bench/serve.sh: p99 from 22 ms to 1 s).
+        ThreadPool.GetMinThreads(out var workers, out var io);
+        ThreadPool.SetMinThreads(Math.Max(workers, 32), io);
         Backends.Start();
         Dispatcher.Start();
         await _app.StartAsync(cancellationToken);

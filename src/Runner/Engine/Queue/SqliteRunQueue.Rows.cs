@@ -11,7 +11,7 @@ public sealed partial class SqliteRunQueue
         var db = new SqliteConnection(_connectionString);
         db.Open();
         // FULL: a commit is on the disk when it returns; the answer to a hook waits for it.
-        Execute(db, "PRAGMA synchronous = FULL");
+        Execute(db, "PRAGMA synchronous = FULL; PRAGMA busy_timeout = 30000");
         return db;
     }
 

@@ -15,6 +15,9 @@ public sealed class LiveRuns
     /// <summary>Events kept per run for late followers; past it the oldest output lines go (the records keep every line).</summary>
     public const int MaxKept = 20_000;
 
+    /// <summary>How long an ended run's events stay for a follower that comes just after its end (a viewer that was waiting for a short run).</summary>
+    public static readonly TimeSpan KeptAfterEnd = TimeSpan.FromSeconds(60);
+
     private readonly Lock _gate = new();
     private readonly Dictionary<long, Live> _runs = [];
 
@@ -25,6 +28,9 @@ public sealed class LiveRuns
         public List<(bool IsOutput, string Json)> Events { get; } = [];
 
         public List<Channel<string>> Followers { get; } = [];
+
+        /// <summary>Set when the run ended: its events are still followed, then the stream ends at once.</summary>
+        public DateTimeOffset? Ended { get; set; }
     }
 
     /// <param name="masker">The run's masker (its secrets are added to it when the run starts).</param>
@@ -32,6 +38,11 @@ public sealed class LiveRuns
     {
         lock (_gate)
         {
+            foreach (var gone in _runs.Where(r => r.Value.Ended < DateTimeOffset.UtcNow - KeptAfterEnd).Select(r => r.Key).ToList())
+            {
+                _runs.Remove(gone);
+            }
+
             _runs[id] = new Live(masker);
         }
     }
@@ -40,7 +51,7 @@ public sealed class LiveRuns
     {
         lock (_gate)
         {
-            if (!_runs.TryGetValue(id, out var live))
+            if (!_runs.TryGetValue(id, out var live) || live.Ended is not null)
             {
                 return;
             }
@@ -63,9 +74,11 @@ public sealed class LiveRuns
     {
         lock (_gate)
         {
-            if (_runs.Remove(id, out var live))
+            if (_runs.TryGetValue(id, out var live))
             {
+                live.Ended = DateTimeOffset.UtcNow;
                 live.Followers.ForEach(f => f.Writer.TryComplete());
+                live.Followers.Clear();
             }
         }
     }
@@ -82,6 +95,12 @@ public sealed class LiveRuns
 
             var channel = Channel.CreateUnbounded<string>(new UnboundedChannelOptions { SingleReader = true });
             live.Events.ForEach(e => channel.Writer.TryWrite(e.Json));
+            if (live.Ended is not null)
+            {
+                channel.Writer.TryComplete(); // it ended just now: what it did, then the end
+                return channel.Reader;
+            }
+
             live.Followers.Add(channel);
             cancellationToken.Register(() =>
             {
@@ -96,11 +115,12 @@ public sealed class LiveRuns
         }
     }
 
+    /// <summary>Whether the run is in progress here (not one that ended and is only kept for late followers).</summary>
     public bool IsLive(long id)
     {
         lock (_gate)
         {
-            return _runs.ContainsKey(id);
+            return _runs.TryGetValue(id, out var live) && live.Ended is null;
         }
     }
 }
