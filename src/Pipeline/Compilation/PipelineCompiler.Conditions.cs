@@ -64,7 +64,7 @@ public sealed partial class PipelineCompiler
     {
         if (when.Events is { } events && !events.Contains(_trigger.Event))
         {
-            return $"when.event does not include '{EventName(_trigger.Event)}'";
+            return $"when.event does not include '{_trigger.Event.Name()}'";
         }
 
         if (when.Branches is { } branches && !Glob.MatchesList(branches.Select(b => b.Value), _trigger.Branch))

@@ -141,7 +141,7 @@ public sealed partial class PipelineCompiler
             ["CI_COMMIT_SHORT_SHA"] = _trigger.Commit.Length > 8 ? _trigger.Commit[..8] : _trigger.Commit,
             ["CI_COMMIT_BRANCH"] = _trigger.Branch,
             ["CI_COMMIT_TAG"] = _trigger.Tag,
-            ["CI_EVENT"] = EventName(_trigger.Event),
+            ["CI_EVENT"] = _trigger.Event.Name(),
             ["CI_PIPELINE_NAME"] = _doc.Name?.Value ?? "",
         };
         foreach (var (k, v) in _trigger.Variables)
@@ -152,14 +152,6 @@ public sealed partial class PipelineCompiler
         return vars;
     }
 
-    internal static string EventName(TriggerEvent e) => e switch
-    {
-        TriggerEvent.Push => "push",
-        TriggerEvent.PullRequest => "pull_request",
-        TriggerEvent.Tag => "tag",
-        _ => "manual",
-    };
-
     /// <summary>Why the <c>on:</c> section does not start this pipeline for the trigger, or null when it does.</summary>
     private string? TriggerMismatch()
     {
@@ -168,7 +160,7 @@ public sealed partial class PipelineCompiler
             return null;
         }
 
-        var ev = EventName(_trigger.Event);
+        var ev = _trigger.Event.Name();
         if (!on.TryGetValue(_trigger.Event, out var filter))
         {
             return $"on: does not list the event '{ev}'";

@@ -8,6 +8,18 @@ public enum TriggerEvent
     Manual,
 }
 
+public static class TriggerEvents
+{
+    /// <summary>The event as the language writes it (<c>on:</c>, <c>when.event</c>, <c>CI_EVENT</c>, <c>--event</c>): push, pull_request, tag, manual.</summary>
+    public static string Name(this TriggerEvent e) => e switch
+    {
+        TriggerEvent.Push => "push",
+        TriggerEvent.PullRequest => "pull_request",
+        TriggerEvent.Tag => "tag",
+        _ => "manual",
+    };
+}
+
 public enum NetworkMode
 {
     /// <summary>The host's network stack: no isolation, an explicit opt-in that the plan shows.</summary>

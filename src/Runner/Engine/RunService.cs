@@ -1,5 +1,6 @@
 using Ci.Pipeline.Compilation;
 using Ci.Pipeline.Diagnostics;
+using Ci.Pipeline.Model;
 using Ci.Pipeline.Plan;
 using Ci.Pipeline.Secrets;
 using Ci.Runner.Engine.Records;
@@ -150,7 +151,7 @@ public sealed class RunService(IRunSources sources, IStepBackendFactory backends
         }
 
         var workspace = source.Workspace;
-        var runId = records.StartRun(new RunOrigin(workspace.Repository, workspace.Commit, trigger.Branch ?? "", trigger.Event.ToString().ToLowerInvariant()));
+        var runId = records.StartRun(new RunOrigin(workspace.Repository, workspace.Commit, trigger.Branch ?? "", trigger.Event.Name()));
         await using var log = records.OpenLog(runId);
         void Report(RunEvent e)
         {

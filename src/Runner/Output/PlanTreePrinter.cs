@@ -1,4 +1,5 @@
 using Ci.Pipeline.Compilation;
+using Ci.Pipeline.Model;
 using Ci.Pipeline.Plan;
 using Ci.Pipeline.Values;
 
@@ -43,11 +44,7 @@ internal static class PlanTreePrinter
         }
     }
 
-    private static string Describe(Ci.Pipeline.Model.TriggerEvent e) => e.ToString().ToLowerInvariant() switch
-    {
-        "pullrequest" => "pull_request",
-        var s => s,
-    };
+    private static string Describe(Ci.Pipeline.Model.TriggerEvent e) => e.Name();
 
     private static string JobDetails(PlannedJob job)
     {

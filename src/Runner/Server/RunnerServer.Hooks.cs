@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Ci.Pipeline.Model;
 using Ci.Runner.Server.Config;
 using Ci.Runner.Server.Hooks;
 using Ci.Runner.Server.Web;
@@ -46,7 +47,7 @@ public sealed partial class RunnerServer
 
             var body = await ReadBodyAsync(context);
             var (hook, repository) = Hooks.Read(forge, name => context.Request.Headers[name].FirstOrDefault(), context.Request.ContentType, body);
-            Metrics.HookReceived(forgeName, hook.Action == HookAction.Ignore ? "ignored" : hook.Event.ToString().ToLowerInvariant());
+            Metrics.HookReceived(forgeName, hook.Action == HookAction.Ignore ? "ignored" : hook.Event.Name());
             switch (hook.Action)
             {
                 case HookAction.Ignore:

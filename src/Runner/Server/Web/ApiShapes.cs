@@ -1,4 +1,5 @@
 using System.Text.Json.Serialization;
+using Ci.Pipeline.Model;
 using Ci.Runner.Engine.Queue;
 
 namespace Ci.Runner.Server.Web;
@@ -8,10 +9,7 @@ public sealed record ApiRun(long Id, string Repository, string Event, string Bra
     string Author, string State, string? Status, string? Note, int Attempt, DateTimeOffset Queued, DateTimeOffset? Started, DateTimeOffset? Finished,
     IReadOnlyList<long> Records, bool Untrusted)
 {
-    public static ApiRun From(QueuedRun run) => new(run.Id, run.Ticket.Repository, run.Ticket.Event.ToString() switch
-    {
-        "PullRequest" => "pull_request", var other => other.ToLowerInvariant(),
-    }, run.Ticket.Branch, run.Ticket.Tag, run.Ticket.PullRequest, run.Ticket.Commit, run.Ticket.Title, run.Ticket.Author,
+    public static ApiRun From(QueuedRun run) => new(run.Id, run.Ticket.Repository, run.Ticket.Event.Name(), run.Ticket.Branch, run.Ticket.Tag, run.Ticket.PullRequest, run.Ticket.Commit, run.Ticket.Title, run.Ticket.Author,
         run.State.ToString().ToLowerInvariant(), run.Status, run.Note, run.Attempt, run.Queued, run.Started, run.Finished, run.RunIds, run.Ticket.Untrusted);
 }
 
