@@ -1,80 +1,114 @@
 #!/usr/bin/env bash
 # Fresh-container start of /bin/true with 256 MiB + 0.5 CPU limits, side by side in one run:
 #   runner run (the NativeAOT CLI: start-up + container), the runtime inside a running runner
-#   (what each step of `runner exec` pays), crun and runc with a prepared OCI bundle, and
-#   podman run --rm --network none. All use the same busybox root file system.
-# Prints medians and ratios, and the peak memory of runner-init. Needs root, and: apt-get
-# install busybox-static hyperfine crun runc podman python3. Usage: bench/container-start.sh [RUNS]
+#   (bench/ContainerStart), crun and runc with a prepared OCI bundle, and podman run --rm
+#   --network none. All use the same busybox root file system. Also, in the same run: what one
+#   more step costs in a job of `runner exec` ((21 steps - 1 step) / 20), `runner --version`
+#   against a NativeAOT "hello world" of the same SDK (bench/HelloAot), and the peak memory of
+#   runner-init and of crun while their container sleeps.
+# Prints medians and ratios. Needs root, and: apt-get install busybox-static hyperfine crun runc
+# podman python3 git. Usage: bench/container-start.sh [RUNS]
 set -euo pipefail
 RUNS=${1:-30}
 repo=$(cd "$(dirname "$0")/.." && pwd)
+
+# crun refuses a hybrid cgroup host while its empty cgroup2 mount is visible. Hide it once, for every
+# tool alike, in a private mount namespace around the whole benchmark (the host's mounts are untouched).
+if [[ -z ${BENCH_CGROUP2_HIDDEN:-} && -d /sys/fs/cgroup/unified && $(stat -f -c %T /sys/fs/cgroup/unified) == cgroup2fs ]]; then
+    export BENCH_CGROUP2_HIDDEN=1
+    exec unshare --mount --propagation private -- bash -c 'mount -t tmpfs -o size=1m tmpfs /sys/fs/cgroup/unified && exec "$0" "$@"' "$0" "$@"
+fi
+
 source "$repo/bench/common.sh"
 work=$(mktemp -d /tmp/bench-XXXXXX)
 trap 'rm -rf "$work"' EXIT
 cd "$work" # podman leaves an 'oom' file in its working directory after an OOM kill
 
-bench_require busybox hyperfine crun runc podman python3
+bench_require busybox hyperfine crun runc podman python3 git
 bench_busybox_rootfs rootfs
+tar -C rootfs -cf rootfs.tar .
 
 # runner: the CLI published as NativeAOT (as it ships), and the in-process harness.
 bench_publish_runner "$repo" "$work/runner"
 dotnet build -c Release "$repo/bench/ContainerStart" -v q -nologo >/dev/null
+dotnet publish -c Release "$repo/bench/HelloAot" -o "$work/hello" -v q -nologo >/dev/null
 runner="$work/runner/runner"
 export RUNNER_STATE_DIR="$work/state"
 
-# crun and runc: one OCI bundle from `crun spec`, with the same limits.
-mkdir bundle
-(cd bundle && crun spec)
-python3 - "$work" <<'PY'
+# runner exec: jobs of 21 and of 1 trivial steps on the same image, with network: none as the others.
+"$runner" image import rootfs.tar --tag localhost/bench-busybox >/dev/null
+steps() { # N
+    printf 'jobs:\n  j:\n    image: localhost/bench-busybox\n    network: none\n    steps:\n'
+    for _ in $(seq "$1"); do printf '      - run: "true"\n'; done
+}
+bench_make_repo steps21 "$(steps 21)"
+bench_make_repo steps1 "$(steps 1)"
+"$runner" exec -C steps1 >/dev/null # the checkout is present from here on
+
+# crun and runc: OCI bundles from `crun spec`, with the same limits (one runs /bin/true, one sleeps).
+oci_bundle() { # DIR ARGS_JSON
+    mkdir "$1"
+    (cd "$1" && crun spec)
+    python3 - "$work" "$1/config.json" "$2" <<'PY'
 import json, sys
-work = sys.argv[1]
-path = f"{work}/bundle/config.json"
+work, path, args = sys.argv[1], sys.argv[2], json.loads(sys.argv[3])
 c = json.load(open(path))
 c["root"] = {"path": f"{work}/rootfs", "readonly": True}
 c["process"]["terminal"] = False
-c["process"]["args"] = ["/bin/true"]
+c["process"]["args"] = args
 c["linux"]["resources"] = {"memory": {"limit": 256 * 1024 * 1024}, "cpu": {"quota": 50000, "period": 100000}}
 c["linux"]["cgroupsPath"] = "/bench-oci"
 json.dump(c, open(path, "w"), indent=1)
 PY
-
-# crun refuses hybrid cgroup hosts while the empty cgroup2 mount is visible: hide it in a private mount namespace.
-crun_cmd="crun run --bundle $work/bundle bench-crun"
-if [[ -d /sys/fs/cgroup/unified && $(stat -f -c %T /sys/fs/cgroup/unified) == cgroup2fs ]]; then
-    crun_cmd="unshare --mount --propagation private -- sh -c 'mount -t tmpfs -o size=1m tmpfs /sys/fs/cgroup/unified && exec crun run --bundle $work/bundle bench-crun'"
-fi
+}
+oci_bundle bundle '["/bin/true"]'
+oci_bundle bundle-sleep '["/bin/sleep", "1"]'
 
 # podman: the rootfs as a local image.
 bench_podman_config "$work"
-tar -C rootfs -c . | podman import -q - localhost/bench-busybox >/dev/null
+podman import -q rootfs.tar localhost/bench-busybox >/dev/null
 
 hyperfine -N --warmup 3 --runs "$RUNS" --export-json results.json \
     -n "runner run" "$runner run --rootfs $work/rootfs --memory 256Mi --cpus 0.5 -- /bin/true" \
-    -n "crun run" "$crun_cmd" \
+    -n "crun run" "crun run --bundle $work/bundle bench-crun" \
     -n "runc run" "runc run --bundle $work/bundle bench-runc" \
-    -n "podman run" "podman run --rm --network none --runtime runc --memory 256m --cpus 0.5 localhost/bench-busybox /bin/true" \
+    -n "podman run" "podman run --rm --network none --runtime crun --memory 256m --cpus 0.5 localhost/bench-busybox /bin/true" \
+    >/dev/null
+hyperfine -N --warmup 3 --runs "$RUNS" --export-json exec.json \
+    -n "runner exec, 21 steps" "$runner exec -C $work/steps21" \
+    -n "runner exec, 1 step" "$runner exec -C $work/steps1" \
+    -n "runner --version" "$runner --version" \
+    -n "NativeAOT hello world" "$work/hello/HelloAot" \
     >/dev/null
 
-# Per container inside one running runner: no .NET start-up, the cost each pipeline step pays.
+# Per container inside one running runner: no .NET start-up.
 dotnet "$repo/bench/ContainerStart/bin/Release/net10.0/ContainerStart.dll" "$work/rootfs" "$RUNS" "$work/state-inproc" > inproc.txt
 
-# Peak memory of runner-init: its VmHWM, read from the host while the container sleeps (it monitors from outside the container's PID namespace).
+# Peak memory (VmHWM), read from the host while the container sleeps: runner-init (the monitor
+# outside the container's PID namespace) and crun (which stays as the container's parent).
 "$runner" run --rootfs "$work/rootfs" -- sleep 1 &
 runner_pid=$!
 sleep 0.6
-init_pid=$(pgrep -n -f '^init spec\.json$')
-init_peak=$(awk '/VmHWM/ {print $2}' "/proc/$init_pid/status")
+init_peak=$(awk '/VmHWM/ {print $2}' "/proc/$(pgrep -n -f '^init spec\.json$')/status")
 wait "$runner_pid"
+crun run --bundle "$work/bundle-sleep" bench-crun-sleep &
+crun_pid=$!
+sleep 0.6
+crun_peak=$(awk '/VmHWM/ {print $2}' "/proc/$crun_pid/status")
+wait "$crun_pid"
 
-python3 - "$init_peak" <<'PY'
+python3 - "$init_peak" "$crun_peak" <<'PY'
 import json, statistics, sys
-r = {x["command"]: statistics.median(x["times"]) * 1000 for x in json.load(open("results.json"))["results"]}
-inproc = statistics.median(float(l) for l in open("inproc.txt"))
-r["runner (in a running runner)"] = inproc
+def medians(f): return {x["command"]: statistics.median(x["times"]) * 1000 for x in json.load(open(f))["results"]}
+r, e = medians("results.json"), medians("exec.json")
+r["runner (in a running runner)"] = statistics.median(float(l) for l in open("inproc.txt"))
+r["one more step of runner exec"] = (e["runner exec, 21 steps"] - e["runner exec, 1 step"]) / 20
 crun, podman = r["crun run"], r["podman run"]
 print(f"{'tool':32} {'median':>10} {'vs crun':>8} {'vs podman':>10}")
 for name, ms in r.items():
     print(f"{name:32} {ms:8.1f} ms {ms / crun:7.2f}x {ms / podman:9.3f}x")
-print(f"runner-init peak memory (VmHWM): {int(sys.argv[1]) / 1024:.1f} MiB")
+v, h = e["runner --version"], e["NativeAOT hello world"]
+print(f"{'runner --version':32} {v:8.1f} ms {v / h:7.2f}x a NativeAOT hello world ({h:.1f} ms)")
+print(f"peak memory (VmHWM): runner-init {int(sys.argv[1]) / 1024:.1f} MiB, crun {int(sys.argv[2]) / 1024:.1f} MiB")
 PY
 podman rmi -f localhost/bench-busybox >/dev/null 2>&1 || true
