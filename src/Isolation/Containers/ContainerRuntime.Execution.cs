@@ -23,18 +23,8 @@ public sealed partial class ContainerRuntime
             return (await ExecuteInteractiveAsync(spec, dir, args, cancellationToken, killNow), null);
         }
 
-        using var forceful = new CancellationTokenSource();
-        using var lifeline = new LifelineStream();
-        var command = Cli.Wrap(_options.InitPath)
-            .WithArguments(args)
-            .WithWorkingDirectory(dir)
-            .WithStandardInputPipe(PipeSource.FromStream(lifeline))
-            .WithValidation(CommandResultValidation.None)
-            .WithStandardOutputPipe(PipeTarget.ToDelegate(line => output?.Invoke(new OutputLine(OutputStream.Stdout, line, DateTimeOffset.UtcNow))))
-            .WithStandardErrorPipe(PipeTarget.ToDelegate(line => output?.Invoke(new OutputLine(OutputStream.Stderr, line, DateTimeOffset.UtcNow))));
-
-        var task = command.ExecuteAsync(forceful.Token);
-        var initPid = task.ProcessId;
+        var init = TakeInit(args[0], output);
+        var initPid = init.Pid;
         var timedOut = false;
         long? exceeded = null;
         using var timeout = spec.Timeout is { } t ? new CancellationTokenSource(t) : new CancellationTokenSource();
@@ -52,14 +42,13 @@ public sealed partial class ContainerRuntime
             timedOut = timeout.IsCancellationRequested;
             _log.Debug("Stopping container {Dir}: SIGTERM, then SIGKILL after {Grace}", dir, spec.StopGracePeriod);
             _ = Libc.kill(initPid, Libc.SigTerm);
-
-            forceful.CancelAfter(spec.StopGracePeriod);
+            init.KillAfter(spec.StopGracePeriod);
         });
-        await using var kill = killNow.Register(forceful.Cancel);
+        await using var kill = killNow.Register(init.Kill);
 
         try
         {
-            await task;
+            await init.Exited;
         }
         catch (OperationCanceledException)
         {
@@ -67,6 +56,8 @@ public sealed partial class ContainerRuntime
         }
         finally
         {
+            init.Release();
+
             if (watch is not null)
             {
                 await watch.DisposeAsync();
@@ -74,6 +65,24 @@ public sealed partial class ContainerRuntime
         }
 
         return (timedOut, exceeded);
+    }
+
+    /// <summary>
+    /// The init for this container: the one started ahead when there is one (<see cref="RuntimeOptions.StartInitAhead"/>),
+    /// and then the next one is started, while this container runs.
+    /// </summary>
+    private InitProcess TakeInit(string specPath, Action<OutputLine>? output)
+    {
+        if (!_options.StartInitAhead)
+        {
+            return InitProcess.Start(_options.InitPath, specPath, output);
+        }
+
+        var init = Interlocked.Exchange(ref _nextInit, null) is { } ahead && ahead.TryRun(specPath, output)
+            ? ahead
+            : InitProcess.Start(_options.InitPath, specPath, output);
+        Interlocked.Exchange(ref _nextInit, InitProcess.StartAhead(_options.InitPath))?.Release();
+        return init;
     }
 
     /// <summary>As <see cref="ExecuteAsync"/>, with the runner's own stdin, stdout and stderr inherited (CliWrap always pipes them).</summary>

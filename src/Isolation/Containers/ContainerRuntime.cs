@@ -19,6 +19,9 @@ public sealed partial class ContainerRuntime
 
     private readonly Networking.BridgedNetworks _networks;
 
+    /// <summary>The init started ahead for the next container (<see cref="RuntimeOptions.StartInitAhead"/>).</summary>
+    private InitProcess? _nextInit;
+
     private ContainerRuntime(RuntimeOptions options, CgroupLayout cgroups, ILogger log)
     {
         _options = options;

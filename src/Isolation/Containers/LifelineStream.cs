@@ -1,13 +1,16 @@
+using System.Threading.Channels;
+
 namespace Ci.Isolation.Containers;
 
 /// <summary>
-/// The stdin of a container's init: it never yields data and ends only when disposed, so the pipe
-/// stays open while the runner lives. When the runner dies, the kernel closes the pipe and
-/// runner-init kills the container.
+/// The stdin of a container's init: it yields only what <see cref="Send"/> gives it (the spec's
+/// path, for an init started ahead) and ends only when disposed, so the pipe stays open while the
+/// runner lives. When the runner dies, the kernel closes the pipe and runner-init kills the container.
 /// </summary>
 internal sealed class LifelineStream : Stream
 {
-    private readonly TaskCompletionSource _closed = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly Channel<byte[]> _messages = Channel.CreateUnbounded<byte[]>(new UnboundedChannelOptions { SingleReader = true });
+    private ReadOnlyMemory<byte> _rest;
 
     public override bool CanRead => true;
 
@@ -19,10 +22,28 @@ internal sealed class LifelineStream : Stream
 
     public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
 
+    /// <summary>Queues bytes for the reader (the process's stdin); false once disposed.</summary>
+    public bool Send(byte[] message) => _messages.Writer.TryWrite(message);
+
     public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
     {
-        await _closed.Task.WaitAsync(cancellationToken);
-        return 0;
+        while (_rest.IsEmpty)
+        {
+            if (!await _messages.Reader.WaitToReadAsync(cancellationToken))
+            {
+                return 0;
+            }
+
+            if (_messages.Reader.TryRead(out var message))
+            {
+                _rest = message;
+            }
+        }
+
+        var n = Math.Min(buffer.Length, _rest.Length);
+        _rest.Span[..n].CopyTo(buffer.Span);
+        _rest = _rest[n..];
+        return n;
     }
 
     public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
@@ -42,7 +63,7 @@ internal sealed class LifelineStream : Stream
 
     protected override void Dispose(bool disposing)
     {
-        _closed.TrySetResult();
+        _messages.Writer.TryComplete();
         base.Dispose(disposing);
     }
 }

@@ -4,7 +4,11 @@ using static Ci.Isolation.Init.Native;
 
 namespace Ci.Isolation.Init;
 
-/// <summary>runner-init SPEC.json: makes the container's namespaces, sets it up and starts its PID 1 in a new PID namespace, then monitors it from outside. Exit 0 after reporting the command's end; 125 when set-up failed.</summary>
+/// <summary>
+/// runner-init SPEC.json: makes the container's namespaces, sets it up and starts its PID 1 in a new PID namespace, then monitors it
+/// from outside. Exit 0 after reporting the command's end; 125 when set-up failed. runner-init - : the same, started ahead of its
+/// container (its start is off the container's path): the spec's path comes as the first line of stdin; end of file before it, exit 0.
+/// </summary>
 public static class Program
 {
     private const int SetupFailed = 125;
@@ -13,11 +17,16 @@ public static class Program
     {
         if (args.Length != 1)
         {
-            Console.Error.WriteLine("usage: runner-init SPEC.json (started by the runner)");
+            Console.Error.WriteLine("usage: runner-init SPEC.json|- (started by the runner)");
             return 2;
         }
 
-        var specPath = args[0];
+        var specPath = args[0] == "-" ? ReadSpecPath() : args[0];
+        if (specPath is null)
+        {
+            return 0; // started ahead and not needed: the runner ended or let it go
+        }
+
         InitSpec spec;
         SafeFileHandle resultFile;
         try
@@ -101,11 +110,10 @@ public static class Program
         var status = Reaper.Wait(pid1);
         terminal?.Dispose();
         Report(resultFile, launcher.Result(status) with { ExecutedAt = executed });
-        foreach (var registration in forwarding)
-        {
-            registration.Dispose();
-        }
-
+        // Reported, and nothing of ours is left to flush: leave without the runtime's shut-down (about a millisecond of
+        // every container's path, which the runtime waits for).
+        GC.KeepAlive(forwarding);
+        _exit(0);
         return 0;
     }
 
@@ -170,6 +178,32 @@ public static class Program
         })
         { IsBackground = true, Name = "runner-watch" };
         thread.Start();
+    }
+
+    /// <summary>The first line of stdin, read without reading past it (the rest of stdin is the lifeline); null at end of file.</summary>
+    private static unsafe string? ReadSpecPath()
+    {
+        var line = new List<byte>(128);
+        var buffer = stackalloc byte[1];
+        while (line.Count < 4096)
+        {
+            var n = read(0, buffer, 1);
+            if (n == 1)
+            {
+                if (buffer[0] == (byte)'\n')
+                {
+                    return Encoding.UTF8.GetString(line.ToArray());
+                }
+
+                line.Add(buffer[0]);
+            }
+            else if (n == 0 || Errno != Eintr)
+            {
+                return null;
+            }
+        }
+
+        return null;
     }
 
     private static unsafe void SetHostname(string name)

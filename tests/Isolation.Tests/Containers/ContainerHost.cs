@@ -44,7 +44,13 @@ public sealed class ContainerHost : IDisposable
 
         File.WriteAllText(Path.Combine(rootfs, "etc", "passwd"), "root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/:/bin/false\n");
         File.SetUnixFileMode(Path.Combine(rootfs, "tmp"), (UnixFileMode)0b1_111_111_111);
-        var runtime = ContainerRuntime.Create(new RuntimeOptions { StateDirectory = Path.Combine(dir, "state"), CgroupParent = CgroupParentFor(dir) });
+        // As runner exec makes its runtime: each container's runner-init is started ahead, while the one before runs.
+        var runtime = ContainerRuntime.Create(new RuntimeOptions
+        {
+            StateDirectory = Path.Combine(dir, "state"),
+            CgroupParent = CgroupParentFor(dir),
+            StartInitAhead = true,
+        });
         return new ContainerHost(dir, runtime);
     }
 

@@ -34,8 +34,9 @@ public sealed class ContainerBackendFactory(
         {
             lock (_gate)
             {
-                // Steps start one after another: a finished step's cgroups and directories go in the background, off the next step's path.
-                _runtime ??= ContainerRuntime.Create(options with { DeferCleanup = true }, Serilog.Log.Logger);
+                // Steps start one after another: a finished step's cgroups and directories go in the background, and the next
+                // step's runner-init starts while this one runs, both off the next step's path.
+                _runtime ??= ContainerRuntime.Create(options with { DeferCleanup = true, StartInitAhead = true }, Serilog.Log.Logger);
             }
         }
         catch (Exception ex) when (ex is IsolationException or Isolation.Cgroups.CgroupUnavailableException or UnauthorizedAccessException)
