@@ -13,6 +13,7 @@ public static class Program
 
     public static async Task<int> Main(string[] args)
     {
+        NativeParts.Install();
         // Every secret a verb reads is added here, and the diagnostic log masks them as the run's view does.
         var secrets = new Ci.Pipeline.Secrets.SecretMasker();
         using var host = new RunnerHost();

@@ -30,7 +30,12 @@ internal sealed class RunnerHost : IDisposable
     /// <param name="settings">The settings; default: read from the environment on first use.</param>
     public RunnerHost(Func<RunnerSettings>? settings = null)
     {
-        _settings = new(settings ?? RunnerSettings.FromEnvironment);
+        _settings = new(() =>
+        {
+            var read = (settings ?? RunnerSettings.FromEnvironment)();
+            NativeParts.UseStateDirectory(read.StateDirectory);
+            return read;
+        });
         _registry = new(() => new RegistryClient(_http.Value, new RegistryOptions { Insecure = Settings.InsecureRegistries }, Serilog.Log.Logger));
         _images = new(() => new ImageStore(Settings.StateDirectory, new LayerStore(Settings.StateDirectory) { Limits = Settings.UnpackLimits }));
         _records = new(() => RunStore.Open(Settings.StateDirectory, new RunnerIdentity(ProcessIdentity.Current.Token, ProcessIdentity.IsAliveToken)));

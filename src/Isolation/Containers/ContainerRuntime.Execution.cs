@@ -75,20 +75,20 @@ public sealed partial class ContainerRuntime
     {
         if (!_options.StartInitAhead)
         {
-            return InitProcess.Start(_options.InitPath, specPath, output);
+            return InitProcess.Start(_initPath, specPath, output);
         }
 
         var init = Interlocked.Exchange(ref _nextInit, null) is { } ahead && ahead.TryRun(specPath, output)
             ? ahead
-            : InitProcess.Start(_options.InitPath, specPath, output);
-        Interlocked.Exchange(ref _nextInit, InitProcess.StartAhead(_options.InitPath))?.Release();
+            : InitProcess.Start(_initPath, specPath, output);
+        Interlocked.Exchange(ref _nextInit, InitProcess.StartAhead(_initPath))?.Release();
         return init;
     }
 
     /// <summary>As <see cref="ExecuteAsync"/>, with the runner's own stdin, stdout and stderr inherited (CliWrap always pipes them).</summary>
     private async Task<bool> ExecuteInteractiveAsync(ContainerSpec spec, string dir, string[] args, CancellationToken cancellationToken, CancellationToken killNow)
     {
-        var start = new System.Diagnostics.ProcessStartInfo(_options.InitPath, args) { UseShellExecute = false, WorkingDirectory = dir };
+        var start = new System.Diagnostics.ProcessStartInfo(_initPath, args) { UseShellExecute = false, WorkingDirectory = dir };
         using var process = System.Diagnostics.Process.Start(start) ?? throw new IsolationException("cannot start runner-init");
         var timedOut = false;
         using var timeout = spec.Timeout is { } t ? new CancellationTokenSource(t) : new CancellationTokenSource();

@@ -22,9 +22,13 @@ public sealed partial class ContainerRuntime
     /// <summary>The init started ahead for the next container (<see cref="RuntimeOptions.StartInitAhead"/>).</summary>
     private InitProcess? _nextInit;
 
-    private ContainerRuntime(RuntimeOptions options, CgroupLayout cgroups, ILogger log)
+    /// <summary>The runner-init this runtime runs (<see cref="RuntimeOptions.InitPath"/>, or the embedded one unpacked).</summary>
+    private readonly string _initPath;
+
+    private ContainerRuntime(RuntimeOptions options, string initPath, CgroupLayout cgroups, ILogger log)
     {
         _options = options;
+        _initPath = initPath;
         _cgroups = cgroups;
         _log = log;
         _networks = new Networking.BridgedNetworks(options.Network);
@@ -43,12 +47,13 @@ public sealed partial class ContainerRuntime
     public static ContainerRuntime Create(RuntimeOptions? options = null, ILogger? log = null)
     {
         options ??= new RuntimeOptions();
-        if (!File.Exists(options.InitPath))
+        var initPath = options.InitPath ?? Files.EmbeddedFiles.Unpack(typeof(ContainerRuntime).Assembly, "runner-init", options.StateDirectory);
+        if (!File.Exists(initPath))
         {
-            throw new IsolationException($"runner-init not found at {options.InitPath}; it is built with src/Isolation");
+            throw new IsolationException($"runner-init not found at {initPath}");
         }
 
-        var runtime = new ContainerRuntime(options, CgroupLayout.Detect(), log ?? Serilog.Core.Logger.None);
+        var runtime = new ContainerRuntime(options, initPath, CgroupLayout.Detect(), log ?? Serilog.Core.Logger.None);
         Directory.CreateDirectory(runtime.ContainersDirectory);
         runtime.RemoveLeftovers();
         return runtime;

@@ -6,8 +6,8 @@ public sealed record RuntimeOptions
     /// <summary>Per-container directories (<c>c/ID</c>) live here; short paths keep overlay options within a page.</summary>
     public string StateDirectory { get; init; } = "/var/lib/runner";
 
-    /// <summary>The runner-init binary, built beside Ci.Isolation.dll.</summary>
-    public string InitPath { get; init; } = Path.Combine(AppContext.BaseDirectory, "runner-init");
+    /// <summary>The runner-init binary to run; null (the default): the one embedded in Ci.Isolation, unpacked into <see cref="StateDirectory"/> on first use.</summary>
+    public string? InitPath { get; init; }
 
     /// <summary>The runtime's parent cgroup (under each hierarchy's root); separate installations or test runs use separate ones.</summary>
     public string CgroupParent { get; init; } = Cgroups.ContainerCgroup.DefaultParent;

@@ -66,9 +66,13 @@ public sealed record RunnerSettings
         StateDirectory = StateDirectory, CgroupParent = CgroupParent, WritableLimitBytes = WritableLimit, Network = Network,
     };
 
+    /// <summary>RUNNER_STATE_DIR, or its default.</summary>
+    public static string StateDirectoryFromEnvironment() =>
+        Environment.GetEnvironmentVariable(StateDirectoryVariable) is { Length: > 0 } dir ? dir : "/var/lib/runner";
+
     public static RunnerSettings FromEnvironment()
     {
-        var state = Environment.GetEnvironmentVariable(StateDirectoryVariable) is { Length: > 0 } dir ? dir : "/var/lib/runner";
+        var state = StateDirectoryFromEnvironment();
         if (Environment.IsPrivilegedProcess)
         {
             // Before anything is stored in it: setuid files and devices from images must be out of other users' reach.

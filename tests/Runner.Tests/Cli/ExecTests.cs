@@ -333,24 +333,30 @@ public sealed class ExecTests : ExecFixture
     }
 
     [Test, CancelAfter(120_000)]
-    public async Task The_four_files_the_readme_names_are_enough_to_run_a_pipeline_elsewhere(CancellationToken ct)
+    public async Task The_runner_file_alone_runs_a_pipeline_elsewhere_and_unpacks_its_native_parts_once(CancellationToken ct)
     {
         var published = Path.GetDirectoryName(PublishedRunner.Binary)!;
+        Assert.That(Directory.GetFiles(published).Select(Path.GetFileName), Is.EquivalentTo(new[] { "runner", "runner.dbg" }),
+            "dotnet publish gives the runner and its debug symbols, nothing it needs beside it");
         var installed = Directory.CreateDirectory(Path.Combine(Dir, "installed-" + Guid.NewGuid().ToString("N")[..6])).FullName;
-        foreach (var file in new[] { "runner", "runner-init" }.Concat(Directory.GetFiles(published, "libgit2-*.so").Select(Path.GetFileName)!).Append("libe_sqlite3.so"))
-        {
-            File.Copy(Path.Combine(published, file!), Path.Combine(installed, file!));
-            File.SetUnixFileMode(Path.Combine(installed, file!), File.GetUnixFileMode(Path.Combine(published, file!)));
-        }
-
+        File.Copy(PublishedRunner.Binary, Path.Combine(installed, "runner"));
+        File.SetUnixFileMode(Path.Combine(installed, "runner"), File.GetUnixFileMode(PublishedRunner.Binary));
         var repo = await RepositoryAsync("jobs:\n  build:\n    steps: [\"echo from-the-copy\"]\n");
+        var state = NewState("installed");
 
-        var result = await WithFixture(CliWrap.Cli.Wrap(Path.Combine(installed, "runner")).WithArguments(["exec", "-C", repo]), NewState("installed"))
+        // exec: git (libgit2), the run record (SQLite), a container (runner-init); then runs reads the record back.
+        var result = await WithFixture(CliWrap.Cli.Wrap(Path.Combine(installed, "runner")).WithArguments(["exec", "-C", repo]), state)
+            .WithValidation(CliWrap.CommandResultValidation.None).ExecuteBufferedAsync(ct);
+        var native = Directory.GetFiles(Path.Combine(state, "native"), "*", SearchOption.AllDirectories).Select(Path.GetFileName).ToArray();
+        var runs = await WithFixture(CliWrap.Cli.Wrap(Path.Combine(installed, "runner")).WithArguments(["runs"]), state)
             .WithValidation(CliWrap.CommandResultValidation.None).ExecuteBufferedAsync(ct);
 
-        Assert.That(Directory.GetFiles(installed), Has.Length.EqualTo(4));
         Assert.That(result.ExitCode, Is.EqualTo(0), result.StandardError);
         Assert.That(result.StandardOutput, Does.Contain("[build:1] from-the-copy"));
+        Assert.That(runs.StandardOutput, Does.Contain("passed"), runs.StandardError);
+        Assert.That(Directory.GetFiles(installed), Has.Length.EqualTo(1));
+        Assert.That(native, Has.Length.EqualTo(3).And.Contains("runner-init").And.Contains("libe_sqlite3.so").And.Some.StartsWith("libgit2-"),
+            "unpacked once, into the state directory");
     }
 
     [Test, CancelAfter(120_000)]
