@@ -13,6 +13,15 @@ public static class Program
 
     public static async Task<int> Main(string[] args)
     {
+        if (args is ["--version"])
+        {
+            // What System.CommandLine prints, without building every verb first: scripts ask this to see which runner they have.
+            Console.Out.WriteLine(typeof(Program).Assembly
+                .GetCustomAttributes(typeof(System.Reflection.AssemblyInformationalVersionAttribute), false)
+                .OfType<System.Reflection.AssemblyInformationalVersionAttribute>().FirstOrDefault()?.InformationalVersion);
+            return 0;
+        }
+
         NativeParts.Install();
         // Every secret a verb reads is added here, and the diagnostic log masks them as the run's view does.
         var secrets = new Ci.Pipeline.Secrets.SecretMasker();
