@@ -126,6 +126,17 @@ public sealed class ValidateAndPlanTests
     }
 
     [Test]
+    public async Task Version_prints_the_builds_version_and_commit_and_with_a_verb_is_a_mistake()
+    {
+        var version = await RunnerCli.RunAsync(RunnerCli.RepositoryRoot, "--version");
+        var misplaced = await RunnerCli.RunAsync(RunnerCli.RepositoryRoot, "--version", "validate");
+
+        Assert.That(version.ExitCode, Is.EqualTo(0), version.StandardError);
+        Assert.That(version.StandardOutput.Trim(), Does.Match(@"^\d+\.\d+\.\d+\+[0-9a-f]{40}$"), "version+commit, one line");
+        Assert.That(misplaced.ExitCode, Is.Not.EqualTo(0), "only the bare flag takes the short way; the rest is System.CommandLine's");
+    }
+
+    [Test]
     public async Task Run_help_lists_v_once_for_the_volume_as_docker_does_and_verbose_long_only()
     {
         var result = await RunnerCli.RunAsync(RunnerCli.RepositoryRoot, "run", "--help");
