@@ -214,6 +214,29 @@ public sealed partial class RootedDirectory
         Check(Libc.utimensat(fd, name, times, name.Length == 0 ? Libc.AtEmptyPath : Libc.AtSymlinkNofollow), "utimensat", relative);
     }
 
+    /// <summary>
+    /// Moves an entry (rename(2), so a file keeps its inode, bytes and metadata; a link stays the link) to
+    /// <paramref name="targetRelative"/> of <paramref name="target"/>, a tree on the same file system, replacing what is there.
+    /// </summary>
+    public void MoveTo(string relative, RootedDirectory target, string targetRelative)
+    {
+        var (from, name) = OpenParent(relative, create: false);
+        using (from)
+        {
+            var (to, targetName) = target.OpenParent(targetRelative, create: true);
+            using (to)
+            {
+                if (from is null)
+                {
+                    throw Failure("rename", relative, Libc.Enoent);
+                }
+
+                target.RemoveEntry(to!, targetName, targetRelative);
+                Check(Libc.renameat(Fd(from), name, Fd(to!), targetName), "rename", relative);
+            }
+        }
+    }
+
     /// <summary>Sets an extended attribute on a directory of the tree (overlayfs' opaque marker).</summary>
     public void SetDirectoryXattr(string relative, string key, byte[] value)
     {

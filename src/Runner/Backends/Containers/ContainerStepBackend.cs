@@ -177,6 +177,7 @@ public sealed class ContainerStepBackend(
         }
         else
         {
+            await SquashStepLayersAsync(handle, step);
             handle.StepStarts[step.Index] = (handle.StepLayers.Count, handle.Key);
         }
 
@@ -233,6 +234,42 @@ public sealed class ContainerStepBackend(
         handle.StepLayers.Add(upper);
         handle.Key = StepCache.Key(handle.Key, "uncached", Guid.NewGuid().ToString()); // later cached steps must not reuse layers made on top of this one
         return outcome;
+    }
+
+    /// <summary>How many of a job's own step layers may stack before they are applied onto one.</summary>
+    private const int StackedStepLayers = 16;
+
+    /// <summary>
+    /// Each step's upper directory is a layer of the next, and overlayfs takes at most a page of options and 500 layers: the
+    /// job's own layers at the top of its stack (not cached ones, which other runs share) are applied onto one every
+    /// <see cref="StackedStepLayers"/> steps (<see cref="LayerSquasher"/>, moving entries, whiteouts kept). Onto the one an
+    /// earlier round made, when it is at the bottom of them, so that what a step wrote is moved once, not at every round.
+    /// </summary>
+    private async Task SquashStepLayersAsync(Handle handle, PlannedStep step)
+    {
+        var start = handle.StepLayers.Count;
+        while (start > 0 && Path.GetDirectoryName(handle.StepLayers[start - 1]) == handle.Directory)
+        {
+            start--;
+        }
+
+        var own = handle.StepLayers.GetRange(start, handle.StepLayers.Count - start);
+        if (own.Count < StackedStepLayers)
+        {
+            return;
+        }
+
+        await runtime.DrainAsync(); // the containers that used them are gone, their work directories too
+        var onto = Path.GetFileName(own[0]).StartsWith("squashed-", StringComparison.Ordinal) ? own[0] : Path.Combine(handle.Directory, $"squashed-{step.Index}");
+        var layers = own.Where(l => l != onto).ToList();
+        LayerSquasher.ApplyOnto(onto, layers);
+        foreach (var layer in layers)
+        {
+            Directory.Delete(layer, recursive: true); // only directories are left in it
+        }
+
+        handle.StepLayers.RemoveRange(start, own.Count);
+        handle.StepLayers.Add(onto);
     }
 
     /// <summary>Cancelled when a stop must not wait for the steps' grace period (a second Ctrl-C).</summary>
