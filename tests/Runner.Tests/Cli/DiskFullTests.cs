@@ -66,6 +66,8 @@ public sealed class DiskFullTests
             await CliWrap.Cli.Wrap("git").WithArguments(["-c", "user.email=t@example.org", "-c", "user.name=t", .. args]).WithWorkingDirectory(repo).ExecuteAsync(ct);
         }
 
+        // Room for what the runner unpacks of itself on first use (runner-init, libgit2, SQLite: about 6 MiB); the step fills the rest.
+        await CliWrap.Cli.Wrap("mount").WithArguments(["-o", "remount,size=16m", _state]).ExecuteAsync(ct);
         var run = await Cli.RunnerCli.Command(["exec", "-C", repo]).WithEnvironmentVariables(e => e.Set("RUNNER_STATE_DIR", _state).Set("RUNNER_STORE_LIMIT", "off"))
             .WithValidation(CommandResultValidation.None).ExecuteBufferedAsync(ct);
         var logs = await RunnerAsync(ct, "logs", "last");
