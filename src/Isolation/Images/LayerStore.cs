@@ -40,9 +40,11 @@ public sealed class LayerStore
 
     /// <summary>
     /// Unpacks a layer tar (plain, gzip or zstd) and returns it. With <paramref name="expected"/>, a
-    /// stream whose uncompressed digest differs is refused and nothing is kept.
+    /// stream whose uncompressed digest differs is refused and nothing is kept. <paramref name="beforePlace"/>
+    /// runs once the layer is unpacked and checked, before it takes its place in the store: a pull that
+    /// unpacks while it downloads waits there for the blob's own digest, and a throw keeps nothing.
     /// </summary>
-    public Layer Import(Stream stream, Digest? expected = null)
+    public Layer Import(Stream stream, Digest? expected = null, Action? beforePlace = null)
     {
         if (expected is { } e && Find(e) is { } known)
         {
@@ -65,6 +67,7 @@ public sealed class LayerStore
                 throw new IsolationException($"layer content does not match its digest: expected {want}, got {diffId}");
             }
 
+            beforePlace?.Invoke();
             return Place(temp, diffId);
         }
         finally
@@ -127,18 +130,21 @@ public sealed class LayerStore
 
     private static string DigestFile(string layerPath) => layerPath + ".digest";
 
-    /// <summary>Picks the decompressor from the first bytes. Layers come from files (downloads are verified into blobs first), so the stream can seek back.</summary>
+    /// <summary>Picks the decompressor from the first bytes: read and sought back from a file, read and given again from a download.</summary>
     private static Stream Decompress(Stream stream)
     {
-        if (!stream.CanSeek)
+        var magic = new byte[4];
+        var start = stream.CanSeek ? stream.Position : 0;
+        var peek = stream.ReadAtLeast(magic, 4, throwOnEndOfStream: false);
+        if (stream.CanSeek)
         {
-            throw new ArgumentException("layers are imported from seekable streams (files)", nameof(stream));
+            stream.Position = start;
+        }
+        else
+        {
+            stream = new PrefixedStream(magic[..peek], stream);
         }
 
-        var start = stream.Position;
-        Span<byte> magic = stackalloc byte[4];
-        var peek = stream.ReadAtLeast(magic, 4, throwOnEndOfStream: false);
-        stream.Position = start;
         var buffered = new BufferedStream(stream, 1 << 16);
         if (peek >= 2 && magic[0] == 0x1f && magic[1] == 0x8b)
         {

@@ -60,6 +60,11 @@ public sealed class ImagePuller(RegistryClient client, ImageStore store, string 
                     return;
                 }
 
+                if (await TryStreamLayerAsync(reference, digest, diffIds[i], progress, total, cancellationToken))
+                {
+                    return;
+                }
+
                 var blob = await FetchBlobAsync(reference, digest, progress, cancellationToken, total);
                 await using var file = File.OpenRead(blob);
                 store.Layers.Import(file, diffIds[i]);
@@ -88,6 +93,120 @@ public sealed class ImagePuller(RegistryClient client, ImageStore store, string 
         null or "application/vnd.docker.image.rootfs.diff.tar" => OciConfig.LayerTar,
         _ => mediaType,
     };
+
+    /// <summary>
+    /// A layer whose blob is not here at all is unpacked while it downloads: the download writes the blob and, through a pipe,
+    /// feeds the unpacking, which takes its place in the store only after the blob's digest was checked (and its DiffID, as
+    /// always). False, with nothing kept but the partial blob, when the download failed or was not begun (another pull holds the
+    /// blob, or a partial one is there to resume): the caller then takes the resumable path.
+    /// </summary>
+    private async Task<bool> TryStreamLayerAsync(ImageReference reference, Digest digest, Digest diffId, Action<PullProgress>? progress, long? total,
+        CancellationToken cancellationToken)
+    {
+        var path = Path.Combine(_blobs, digest.Hex);
+        if (File.Exists(path) || File.Exists(path + ".partial"))
+        {
+            return false;
+        }
+
+        using var lockFile = await Files.FileLock.AcquireAsync(path + ".lock", $"blob {digest.Short}", removeOnRelease: true, cancellationToken: cancellationToken);
+        if (File.Exists(path) || File.Exists(path + ".partial"))
+        {
+            return false;
+        }
+
+        // A few MiB in flight: the download waits for the unpacking rather than filling memory.
+        var pipe = new System.IO.Pipelines.Pipe(new System.IO.Pipelines.PipeOptions(pauseWriterThreshold: 8 << 20, resumeWriterThreshold: 4 << 20));
+        var feed = new FeedStream(pipe.Writer.AsStream(leaveOpen: true));
+        long bytes = 0;
+        var download = Task.Run(async () =>
+        {
+            try
+            {
+                await client.StreamBlobAsync(reference, digest, path, feed, n =>
+                {
+                    bytes += n;
+                    progress?.Invoke(new PullProgress(digest.Short, "downloading", bytes) { Total = total });
+                }, cancellationToken);
+                await pipe.Writer.CompleteAsync();
+            }
+            catch (Exception ex)
+            {
+                await pipe.Writer.CompleteAsync(ex); // the unpacking sees the failure as its stream's
+                throw;
+            }
+        }, CancellationToken.None);
+        try
+        {
+            await Task.Run(() =>
+            {
+                using var from = pipe.Reader.AsStream();
+                store.Layers.Import(from, diffId, beforePlace: () => download.GetAwaiter().GetResult());
+            }, cancellationToken);
+            progress?.Invoke(new PullProgress(digest.Short, "downloaded", bytes) { Total = total });
+            progress?.Invoke(new PullProgress(digest.Short, "unpacked", bytes) { Total = total });
+            return true;
+        }
+        catch (Exception) when (!cancellationToken.IsCancellationRequested)
+        {
+            // Which failed? The blob finishes downloading (to the disk alone) and its digest says: a blob damaged on the way makes
+            // the unpacking fail too (a broken stream, a wrong DiffID), and is the registry's to send again, on the resumable path.
+            feed.Stop();
+            await pipe.Reader.CompleteAsync();
+            await Task.WhenAny(download);
+            if (download.Exception?.GetBaseException() is not { } failure)
+            {
+                throw; // the blob is whole: the unpacking's own verdict (a limit, a wrong DiffID, an unsafe entry)
+            }
+
+            log.Warning("Download of {Digest} while unpacking failed ({Error}); downloading it to resume", digest, failure.Message);
+            return false;
+        }
+        finally
+        {
+            await pipe.Reader.CompleteAsync();
+            await Task.WhenAny(download);
+            _ = download.Exception; // observed: reported above, or part of the failure being thrown
+        }
+    }
+
+    /// <summary>The download's copy for the unpacking: once the unpacking has stopped, the rest goes to the disk alone.</summary>
+    private sealed class FeedStream(Stream inner) : Stream
+    {
+        private volatile bool _stopped;
+
+        public void Stop() => _stopped = true;
+
+        public override bool CanRead => false;
+
+        public override bool CanSeek => false;
+
+        public override bool CanWrite => true;
+
+        public override long Length => throw new NotSupportedException();
+
+        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
+
+        public override async ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default)
+        {
+            if (!_stopped)
+            {
+                await inner.WriteAsync(buffer, cancellationToken);
+            }
+        }
+
+        public override void Write(byte[] buffer, int offset, int count) => WriteAsync(buffer.AsMemory(offset, count)).AsTask().GetAwaiter().GetResult();
+
+        public override void Flush()
+        {
+        }
+
+        public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+
+        public override void SetLength(long value) => throw new NotSupportedException();
+    }
 
     private async Task<string> FetchBlobAsync(ImageReference reference, Digest digest, Action<PullProgress>? progress, CancellationToken cancellationToken, long? total = null)
     {

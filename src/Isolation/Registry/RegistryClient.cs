@@ -119,6 +119,41 @@ public sealed partial class RegistryClient(HttpClient http, RegistryOptions opti
         }
     }
 
+    /// <summary>
+    /// Downloads a blob into <paramref name="target"/> (through TARGET.partial) and writes every byte to <paramref name="consumer"/>
+    /// as it arrives, hashing as it goes, so what reads the consumer works while the blob downloads. One attempt, from the start:
+    /// the caller falls back to <see cref="DownloadBlobAsync"/>, which resumes from the partial file. On a digest mismatch the
+    /// partial file goes and it throws; the consumer must keep nothing it made before this has completed.
+    /// </summary>
+    public async Task StreamBlobAsync(ImageReference image, Digest digest, string target, Stream consumer, Action<long>? progress = null,
+        CancellationToken cancellationToken = default)
+    {
+        var partial = target + ".partial";
+        using var response = await SendAsync(image, () => new HttpRequestMessage(HttpMethod.Get, Url(image, $"blobs/{digest}")), cancellationToken);
+        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        await using (var file = new FileStream(partial, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 16, useAsync: true))
+        await using (var body = await response.Content.ReadAsStreamAsync(cancellationToken))
+        {
+            var buffer = new byte[1 << 16];
+            int n;
+            while ((n = await body.ReadAsync(buffer, cancellationToken)) > 0)
+            {
+                hash.AppendData(buffer, 0, n);
+                await file.WriteAsync(buffer.AsMemory(0, n), cancellationToken);
+                await consumer.WriteAsync(buffer.AsMemory(0, n), cancellationToken);
+                progress?.Invoke(n);
+            }
+        }
+
+        if (Convert.ToHexStringLower(hash.GetHashAndReset()) != digest.Hex)
+        {
+            File.Delete(partial);
+            throw new RegistryException($"{image.Registry}: blob {digest} of {image.Repository} is corrupt (its content does not hash to its digest)") { Transient = true };
+        }
+
+        File.Move(partial, target, overwrite: true);
+    }
+
     private static async Task<bool> MatchesAsync(string file, Digest digest, CancellationToken cancellationToken)
     {
         await using var stream = File.OpenRead(file);

@@ -126,7 +126,7 @@ public sealed class PullTests : RegistryFixture
     public async Task A_tampered_blob_in_the_registry_is_refused_and_nothing_is_recorded(CancellationToken ct)
     {
         await Registry.PushAsync(_layout, "v1", "team/tampered:v1");
-        var (puller, store, _) = Fresh();
+        var (puller, store, state) = Fresh();
         // The registry keeps blobs under blobs/sha256/xx/<hex>/data: corrupt the small layer in place.
         var small = (await RegistryLayersAsync("team/tampered", "v1"))[^1].Digest[7..];
         var data = Directory.GetFiles(Registry.Storage, "data", SearchOption.AllDirectories).Single(f => Path.GetFileName(Path.GetDirectoryName(f)) == small);
@@ -138,8 +138,11 @@ public sealed class PullTests : RegistryFixture
         {
             var ex = Assert.ThrowsAsync<RegistryException>(() => puller.PullAsync(Ref("team/tampered:v1"), cancellationToken: ct));
 
-            Assert.That(ex!.Message, Does.Contain("is corrupt"));
+            // Each layer unpacks while it downloads: the damaged one must not take its place before its blob's digest is checked.
+            Assert.That(ex!.Message, Does.Contain("is corrupt"), "the registry's damage, not an unpacking error it caused");
             Assert.That(store.Find(Ref("team/tampered:v1")), Is.Null);
+            Assert.That(Directory.GetFiles(Path.Combine(state, "l"), "*.digest"), Has.Length.EqualTo(1), "only the whole layer is in the store");
+            Assert.That(Directory.GetFiles(Path.Combine(state, "b", "sha256")).Select(Path.GetFileName), Has.None.StartWith(small), "nor the damaged blob");
         }
         finally
         {
