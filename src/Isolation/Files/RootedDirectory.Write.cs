@@ -232,7 +232,13 @@ public sealed partial class RootedDirectory
                 }
 
                 target.RemoveEntry(to!, targetName, targetRelative);
+                var directory = Libc.Fstatat(Fd(from), name, out _) is { IsDirectory: true };
                 Check(Libc.renameat(Fd(from), name, Fd(to!), targetName), "rename", relative);
+                if (directory)
+                {
+                    ForgetDirectories(); // the paths kept under it name nothing now, or another directory
+                    target.ForgetDirectories();
+                }
             }
         }
     }
@@ -269,6 +275,7 @@ public sealed partial class RootedDirectory
             }
 
             Check(Libc.unlinkat(Fd(parent), name, Libc.AtRemovedir), "rmdir", relative, Libc.Enoent);
+            ForgetDirectories();
             return;
         }
 

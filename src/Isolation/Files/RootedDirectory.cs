@@ -16,12 +16,23 @@ namespace Ci.Isolation.Files;
 /// <remarks>Not thread-safe for writes to the same names; reads may run concurrently.</remarks>
 public sealed partial class RootedDirectory : IDisposable
 {
+    private const int MostDirectoriesKept = 256;
+
     private readonly SafeFileHandle _root;
 
-    private RootedDirectory(SafeFileHandle root, string path)
+    /// <summary>
+    /// With <c>keepDirectoriesOpen</c>: the directories this tree walked to, by path, so that the next entry in the same
+    /// directory costs one openat(2) and not one per name on the way (an unpacking writes thousands of entries into a few
+    /// hundred directories). Each was reached by the same checked walk; removing a directory or moving an entry forgets
+    /// them all. For trees the runner alone writes while it holds them open (an unpacking, a checkout, a squash).
+    /// </summary>
+    private readonly Dictionary<string, SafeFileHandle>? _directories;
+
+    private RootedDirectory(SafeFileHandle root, string path, bool keepDirectoriesOpen)
     {
         _root = root;
         Path = path;
+        _directories = keepDirectoriesOpen ? new Dictionary<string, SafeFileHandle>(StringComparer.Ordinal) : null;
     }
 
     /// <summary>Where the root is on the host, for messages.</summary>
@@ -30,9 +41,9 @@ public sealed partial class RootedDirectory : IDisposable
     /// <summary>
     /// Opens a tree whose root is <paramref name="path"/> (created when <paramref name="create"/>).
     /// The root path itself is the runner's own and trusted, but its last component must be a
-    /// real directory, not a link.
+    /// real directory, not a link. <paramref name="keepDirectoriesOpen"/>: for a tree the runner alone writes while it holds it.
     /// </summary>
-    public static RootedDirectory Open(string path, bool create = false)
+    public static RootedDirectory Open(string path, bool create = false, bool keepDirectoriesOpen = false)
     {
         var full = System.IO.Path.GetFullPath(path);
         if (create)
@@ -49,10 +60,33 @@ public sealed partial class RootedDirectory : IDisposable
                 : new Containers.IsolationException($"open({full}): {Libc.Describe(errno)}");
         }
 
-        return new RootedDirectory(new SafeFileHandle(fd, ownsHandle: true), full);
+        return new RootedDirectory(new SafeFileHandle(fd, ownsHandle: true), full, keepDirectoriesOpen);
     }
 
-    public void Dispose() => _root.Dispose();
+    public void Dispose()
+    {
+        ForgetDirectories();
+        _root.Dispose();
+    }
+
+    /// <summary>Closes the directories kept open: after a directory was removed or an entry moved, a kept path may name another one.</summary>
+    internal void ForgetDirectories()
+    {
+        if (_directories is null)
+        {
+            return;
+        }
+
+        lock (_directories)
+        {
+            foreach (var handle in _directories.Values)
+            {
+                handle.Dispose();
+            }
+
+            _directories.Clear();
+        }
+    }
 
     /// <summary>
     /// The names of a path inside the tree: "" and "." are dropped, a leading "/" means the root;
@@ -88,6 +122,37 @@ public sealed partial class RootedDirectory : IDisposable
     /// nothing is to be created. A link in the way is always refused.
     /// </summary>
     internal SafeFileHandle? OpenDirectory(ReadOnlySpan<string> names, string relative, bool create, bool replace = false)
+    {
+        var key = _directories is null || names.Length == 0 ? null : string.Join('/', names.ToArray());
+        if (key is not null)
+        {
+            lock (_directories!)
+            {
+                if (_directories.TryGetValue(key, out var kept))
+                {
+                    return Duplicate(kept);
+                }
+            }
+        }
+
+        var opened = Walk(names, relative, create, replace);
+        if (key is not null && opened is not null)
+        {
+            lock (_directories!)
+            {
+                if (_directories.Count >= MostDirectoriesKept)
+                {
+                    ForgetDirectories();
+                }
+
+                _directories.TryAdd(key, Duplicate(opened));
+            }
+        }
+
+        return opened;
+    }
+
+    private SafeFileHandle? Walk(ReadOnlySpan<string> names, string relative, bool create, bool replace)
     {
         var current = Duplicate(_root);
         try

@@ -36,7 +36,7 @@ internal static class LayerExtractor
 
     private static void Extract(Stream tar, string root, UnpackLimits limits, Action<string> reading)
     {
-        using var tree = RootedDirectory.Open(root);
+        using var tree = RootedDirectory.Open(root, keepDirectoriesOpen: true);
         var directories = new List<(string Path, TarEntry Entry)>();
         long bytes = 0, entries = 0;
         using var reader = new TarReader(tar, leaveOpen: true);

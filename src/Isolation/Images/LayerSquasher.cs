@@ -19,7 +19,7 @@ public static class LayerSquasher
     /// <exception cref="IOException">A layer holds a renamed directory (overlayfs' redirect_dir), which only the mount can resolve.</exception>
     public static void ApplyOnto(string target, IReadOnlyList<string> oldestFirst)
     {
-        using var into = RootedDirectory.Open(target, create: true);
+        using var into = RootedDirectory.Open(target, create: true, keepDirectoriesOpen: true);
         foreach (var layer in oldestFirst)
         {
             using var from = RootedDirectory.Open(layer);

@@ -132,7 +132,7 @@ public static class Checkout
             var temp = StoreDirectory.TemporaryName(root);
             try
             {
-                using (var target = RootedDirectory.Open(temp, create: true))
+                using (var target = RootedDirectory.Open(temp, create: true, keepDirectoriesOpen: true))
                 {
                     Write(tree, target, WorkspaceDirectory, "", "", tree, url, submodules);
                 }
