@@ -90,6 +90,16 @@ public sealed class HostileLayerTests : ContainerFixture
     }
 
     [Test]
+    public void A_file_under_a_directory_that_became_a_link_is_refused_though_the_directory_was_kept_open()
+    {
+        // The unpacking keeps the directories it walked to open: d is kept after d/a, then d becomes a link to the host.
+        var ex = Assert.Throws<IsolationException>(() => Import(new LayerTar().Dir("d/").File("d/a", "in the layer").Symlink("d", _host).File("d/planted", "!")));
+
+        Assert.That(ex!.Message, Is.EqualTo("layer entry 'd/planted' refused: its parent 'd' is a symbolic link"));
+        Assert.That(File.Exists(Path.Combine(_host, "planted")), Is.False);
+    }
+
+    [Test]
     public void A_directory_entry_replaces_a_link_of_its_name_and_what_follows_goes_into_the_layer()
     {
         // Legal in a layer: a link, then a directory of the same name. The link goes; nothing is written where it pointed.
