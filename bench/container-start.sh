@@ -6,8 +6,9 @@
 #   more step costs in a job of `runner exec` ((21 steps - 1 step) / 20), `runner --version`
 #   against a NativeAOT "hello world" of the same SDK (bench/HelloAot), and the peak memory of
 #   runner-init and of crun while their container sleeps.
-# Prints medians and ratios. Needs root, and: apt-get install busybox-static hyperfine crun runc
-# podman python3 git. Usage: bench/container-start.sh [RUNS]
+# Prints medians and ratios. With OLD=path/to/an/older/runner, its one more step is measured in
+# the same run (through env, which adds the same to both of its jobs). Needs root, and: apt-get
+# install busybox-static hyperfine crun runc podman python3 git. Usage: bench/container-start.sh [RUNS]
 set -euo pipefail
 RUNS=${1:-30}
 repo=$(cd "$(dirname "$0")/.." && pwd)
@@ -43,7 +44,7 @@ steps() { # N
 }
 bench_make_repo steps21 "$(steps 21)"
 bench_make_repo steps1 "$(steps 1)"
-"$runner" exec -C steps1 >/dev/null # the checkout is present from here on
+"$runner" exec -C steps1 >/dev/null 2>&1 # the checkout is present from here on
 
 # crun and runc: OCI bundles from `crun spec`, with the same limits (one runs /bin/true, one sleeps).
 oci_bundle() { # DIR ARGS_JSON
@@ -74,9 +75,16 @@ hyperfine -N --warmup 3 --runs "$RUNS" --export-json results.json \
     -n "runc run" "runc run --bundle $work/bundle bench-runc" \
     -n "podman run" "podman run --rm --network none --runtime crun --memory 256m --cpus 0.5 localhost/bench-busybox /bin/true" \
     >/dev/null
+older=()
+if [[ -n ${OLD:-} ]]; then
+    RUNNER_STATE_DIR="$work/old-state" "$OLD" image import rootfs.tar --tag localhost/bench-busybox >/dev/null
+    RUNNER_STATE_DIR="$work/old-state" "$OLD" exec -C steps1 >/dev/null 2>&1
+    older=(-n "older runner exec, 21 steps" "env RUNNER_STATE_DIR=$work/old-state $OLD exec -C $work/steps21"
+        -n "older runner exec, 1 step" "env RUNNER_STATE_DIR=$work/old-state $OLD exec -C $work/steps1")
+fi
 hyperfine -N --warmup 3 --runs "$RUNS" --export-json exec.json \
     -n "runner exec, 21 steps" "$runner exec -C $work/steps21" \
-    -n "runner exec, 1 step" "$runner exec -C $work/steps1" \
+    -n "runner exec, 1 step" "$runner exec -C $work/steps1" "${older[@]}" \
     -n "runner --version" "$runner --version" \
     -n "NativeAOT hello world" "$work/hello/HelloAot" \
     >/dev/null
@@ -103,6 +111,8 @@ def medians(f): return {x["command"]: statistics.median(x["times"]) * 1000 for x
 r, e = medians("results.json"), medians("exec.json")
 r["runner (in a running runner)"] = statistics.median(float(l) for l in open("inproc.txt"))
 r["one more step of runner exec"] = (e["runner exec, 21 steps"] - e["runner exec, 1 step"]) / 20
+if "older runner exec, 1 step" in e:
+    r["one more step, older runner"] = (e["older runner exec, 21 steps"] - e["older runner exec, 1 step"]) / 20
 crun, podman = r["crun run"], r["podman run"]
 print(f"{'tool':32} {'median':>10} {'vs crun':>8} {'vs podman':>10}")
 for name, ms in r.items():
