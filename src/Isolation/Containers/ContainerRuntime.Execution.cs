@@ -1,4 +1,3 @@
-using CliWrap;
 using Ci.Isolation.Native;
 
 namespace Ci.Isolation.Containers;
