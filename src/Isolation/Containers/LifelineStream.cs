@@ -7,20 +7,10 @@ namespace Ci.Isolation.Containers;
 /// path, for an init started ahead) and ends only when disposed, so the pipe stays open while the
 /// runner lives. When the runner dies, the kernel closes the pipe and runner-init kills the container.
 /// </summary>
-internal sealed class LifelineStream : Stream
+internal sealed class LifelineStream : Files.ReadOnlyStream
 {
     private readonly Channel<byte[]> _messages = Channel.CreateUnbounded<byte[]>(new UnboundedChannelOptions { SingleReader = true });
     private ReadOnlyMemory<byte> _rest;
-
-    public override bool CanRead => true;
-
-    public override bool CanSeek => false;
-
-    public override bool CanWrite => false;
-
-    public override long Length => throw new NotSupportedException();
-
-    public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
 
     /// <summary>Queues bytes for the reader (the process's stdin); false once disposed.</summary>
     public bool Send(byte[] message) => _messages.Writer.TryWrite(message);
@@ -50,16 +40,6 @@ internal sealed class LifelineStream : Stream
         ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
 
     public override int Read(byte[] buffer, int offset, int count) => ReadAsync(buffer, offset, count).GetAwaiter().GetResult();
-
-    public override void Flush()
-    {
-    }
-
-    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-
-    public override void SetLength(long value) => throw new NotSupportedException();
-
-    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
 
     protected override void Dispose(bool disposing)
     {

@@ -1,19 +1,9 @@
 namespace Ci.Isolation.Images;
 
 /// <summary>A read-only stream that gives <paramref name="prefix"/> (bytes already read from <paramref name="rest"/> to look at them) and then the rest.</summary>
-internal sealed class PrefixedStream(byte[] prefix, Stream rest) : Stream
+internal sealed class PrefixedStream(byte[] prefix, Stream rest) : Files.ReadOnlyStream
 {
     private int _given;
-
-    public override bool CanRead => true;
-
-    public override bool CanSeek => false;
-
-    public override bool CanWrite => false;
-
-    public override long Length => throw new NotSupportedException();
-
-    public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
 
     public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
 
@@ -29,16 +19,6 @@ internal sealed class PrefixedStream(byte[] prefix, Stream rest) : Stream
 
         return rest.Read(buffer);
     }
-
-    public override void Flush()
-    {
-    }
-
-    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-
-    public override void SetLength(long value) => throw new NotSupportedException();
-
-    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
 
     protected override void Dispose(bool disposing)
     {
