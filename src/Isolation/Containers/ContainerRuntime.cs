@@ -53,6 +53,13 @@ public sealed partial class ContainerRuntime
             throw new IsolationException($"runner-init not found at {initPath}");
         }
 
+        if (Native.Libc.access(initPath, Native.Libc.XOk) != 0)
+        {
+            // runner-init is unpacked into the state directory: a noexec mount there would fail every container's start.
+            throw new IsolationException($"runner-init cannot be executed from {initPath} ({Native.Libc.Describe(Native.Libc.LastError)}): " +
+                "is its file system mounted noexec? The state directory (RUNNER_STATE_DIR) must allow executing files");
+        }
+
         var runtime = new ContainerRuntime(options, initPath, CgroupLayout.Detect(), log ?? Serilog.Core.Logger.None);
         Directory.CreateDirectory(runtime.ContainersDirectory);
         runtime.RemoveLeftovers();

@@ -34,6 +34,12 @@ internal static partial class Libc
     [LibraryImport("libc", StringMarshalling = StringMarshalling.Utf8, SetLastError = true)]
     public static partial int renameat(int olddirfd, string oldpath, int newdirfd, string newpath);
 
+    public const int XOk = 1;
+
+    /// <summary>access(2): for X_OK, also false on a file system mounted noexec, for root too.</summary>
+    [LibraryImport("libc", StringMarshalling = StringMarshalling.Utf8, SetLastError = true)]
+    public static partial int access(string path, int mode);
+
     [LibraryImport("libc", StringMarshalling = StringMarshalling.Utf8, SetLastError = true)]
     public static partial nint lgetxattr(string path, string name, byte[] value, nuint size);
 

@@ -45,6 +45,24 @@ public sealed class LifecycleTests : ContainerFixture
     }
 
     [Test, CancelAfter(30_000)]
+    public async Task A_state_directory_mounted_noexec_is_refused_at_start_with_the_reason(CancellationToken ct)
+    {
+        // runner-init is unpacked into the state directory and executed from there.
+        var state = Directory.CreateDirectory(Path.Combine(Host.Directory, "noexec-" + Guid.NewGuid().ToString("N")[..6])).FullName;
+        await Cli.Wrap("mount").WithArguments(["-t", "tmpfs", "-o", "size=16m,noexec", "tmpfs", state]).ExecuteAsync(ct);
+        try
+        {
+            var ex = Assert.Throws<IsolationException>(() => ContainerRuntime.Create(Host.Runtime.Options with { StateDirectory = state }));
+
+            Assert.That(ex!.Message, Does.StartWith($"runner-init cannot be executed from {state}/native/").And.Contain("mounted noexec"));
+        }
+        finally
+        {
+            await Cli.Wrap("umount").WithArguments([state]).ExecuteAsync(CancellationToken.None);
+        }
+    }
+
+    [Test, CancelAfter(30_000)]
     public async Task Exit_codes_and_signals_are_reported_as_the_shell_sees_them(CancellationToken ct)
     {
         // Under an init: a PID 1 shell could not kill itself (the kernel protects a namespace's init from its own members).
