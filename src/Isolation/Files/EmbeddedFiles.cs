@@ -73,17 +73,11 @@ public static class EmbeddedFiles
         }
     }
 
-    /// <summary>A regular file (not a link), ours, writable by no one else, of the size it must have.</summary>
+    /// <summary>A regular file (not a link), ours, writable by no one else, of the size it must have: one lstat(2).</summary>
     private static bool IsWhole(string path, long length)
     {
-        const uint TypeMask = 0xF000, Regular = 0x8000, GroupOrOtherWrite = 0x12;
-        var info = new FileInfo(path);
-        if (!info.Exists || info.Length != length)
-        {
-            return false;
-        }
-
-        var (mode, uid, _, _, _) = Native.Libc.Lstat(path);
-        return (mode & TypeMask) == Regular && (mode & GroupOrOtherWrite) == 0 && uid == Tmds.Linux.LibC.geteuid();
+        const uint GroupOrOtherWrite = 0x12;
+        return Native.Libc.Fstatat(Native.Libc.AtFdcwd, path, out _) is { IsRegular: true } stat
+            && stat.Size == length && (stat.Mode & GroupOrOtherWrite) == 0 && stat.Uid == Tmds.Linux.LibC.geteuid();
     }
 }
