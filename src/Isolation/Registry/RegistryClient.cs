@@ -83,25 +83,7 @@ public sealed partial class RegistryClient(HttpClient http, RegistryOptions opti
                     return request;
                 }, cancellationToken);
                 var resumed = offset > 0 && response.StatusCode == HttpStatusCode.PartialContent;
-                await using (var file = new FileStream(partial, resumed ? FileMode.Append : FileMode.Create, FileAccess.Write, FileShare.None, 1 << 16, useAsync: true))
-                await using (var body = await response.Content.ReadAsStreamAsync(cancellationToken))
-                {
-                    var buffer = new byte[1 << 16];
-                    int n;
-                    while ((n = await body.ReadAsync(buffer, cancellationToken)) > 0)
-                    {
-                        await file.WriteAsync(buffer.AsMemory(0, n), cancellationToken);
-                        progress?.Invoke(n);
-                    }
-                }
-
-                if (!await MatchesAsync(partial, digest, cancellationToken))
-                {
-                    File.Delete(partial);
-                    throw new RegistryException($"{image.Registry}: blob {digest} of {image.Repository} is corrupt (its content does not hash to its digest)") { Transient = true };
-                }
-
-                File.Move(partial, target, overwrite: true);
+                await ReceiveAsync(image, digest, response, target, resumed, null, progress, cancellationToken);
                 return;
             }
             catch (RegistryException) when (offset > 0 && attempt < options.Attempts)
@@ -128,10 +110,21 @@ public sealed partial class RegistryClient(HttpClient http, RegistryOptions opti
     public async Task StreamBlobAsync(ImageReference image, Digest digest, string target, Stream consumer, Action<long>? progress = null,
         CancellationToken cancellationToken = default)
     {
-        var partial = target + ".partial";
         using var response = await SendAsync(image, () => new HttpRequestMessage(HttpMethod.Get, Url(image, $"blobs/{digest}")), cancellationToken);
+        await ReceiveAsync(image, digest, response, target, append: false, consumer, progress, cancellationToken);
+    }
+
+    /// <summary>
+    /// Writes a blob's body to TARGET.partial (after what is there, when <paramref name="append"/>) and to <paramref name="consumer"/>,
+    /// checks it against <paramref name="digest"/> (hashed as it arrives; a resumed one is read again whole) and renames it to
+    /// <paramref name="target"/>; a corrupt one is deleted and refused as transient (the registry's to send again).
+    /// </summary>
+    private static async Task ReceiveAsync(ImageReference image, Digest digest, HttpResponseMessage response, string target, bool append, Stream? consumer,
+        Action<long>? progress, CancellationToken cancellationToken)
+    {
+        var partial = target + ".partial";
         using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-        await using (var file = new FileStream(partial, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 16, useAsync: true))
+        await using (var file = new FileStream(partial, append ? FileMode.Append : FileMode.Create, FileAccess.Write, FileShare.None, 1 << 16, useAsync: true))
         await using (var body = await response.Content.ReadAsStreamAsync(cancellationToken))
         {
             var buffer = new byte[1 << 16];
@@ -140,12 +133,17 @@ public sealed partial class RegistryClient(HttpClient http, RegistryOptions opti
             {
                 hash.AppendData(buffer, 0, n);
                 await file.WriteAsync(buffer.AsMemory(0, n), cancellationToken);
-                await consumer.WriteAsync(buffer.AsMemory(0, n), cancellationToken);
+                if (consumer is not null)
+                {
+                    await consumer.WriteAsync(buffer.AsMemory(0, n), cancellationToken);
+                }
+
                 progress?.Invoke(n);
             }
         }
 
-        if (Convert.ToHexStringLower(hash.GetHashAndReset()) != digest.Hex)
+        var whole = append ? await MatchesAsync(partial, digest, cancellationToken) : Convert.ToHexStringLower(hash.GetHashAndReset()) == digest.Hex;
+        if (!whole)
         {
             File.Delete(partial);
             throw new RegistryException($"{image.Registry}: blob {digest} of {image.Repository} is corrupt (its content does not hash to its digest)") { Transient = true };
