@@ -1,3 +1,4 @@
+using System.Runtime.ExceptionServices;
 using System.Text.Json.Nodes;
 using Ci.Isolation.Images;
 using Serilog;
@@ -136,6 +137,7 @@ public sealed class ImagePuller(RegistryClient client, ImageStore store, string 
                 throw;
             }
         }, CancellationToken.None);
+        ExceptionDispatchInfo? unpacking = null;
         try
         {
             await Task.Run(() =>
@@ -143,31 +145,38 @@ public sealed class ImagePuller(RegistryClient client, ImageStore store, string 
                 using var from = pipe.Reader.AsStream();
                 store.Layers.Import(from, diffId, beforePlace: () => download.GetAwaiter().GetResult());
             }, cancellationToken);
+        }
+        catch (Exception ex) when (!cancellationToken.IsCancellationRequested)
+        {
+            unpacking = ExceptionDispatchInfo.Capture(ex);
+        }
+        finally
+        {
+            // However the unpacking ended (done, failed, or the layer was there already and nothing was read), the rest of the
+            // blob goes to the disk alone and is checked: the pipe is not fed, so it neither blocks nor fills memory.
+            feed.Stop();
+            await pipe.Reader.CompleteAsync();
+            await Task.WhenAny(download);
+            _ = download.Exception; // observed: decided on below
+        }
+
+        if (unpacking is null)
+        {
             progress?.Invoke(new PullProgress(digest.Short, "downloaded", bytes) { Total = total });
             progress?.Invoke(new PullProgress(digest.Short, "unpacked", bytes) { Total = total });
             return true;
         }
-        catch (Exception) when (!cancellationToken.IsCancellationRequested)
-        {
-            // Which failed? The blob finishes downloading (to the disk alone) and its digest says: a blob damaged on the way makes
-            // the unpacking fail too (a broken stream, a wrong DiffID), and is the registry's to send again, on the resumable path.
-            feed.Stop();
-            await pipe.Reader.CompleteAsync();
-            await Task.WhenAny(download);
-            if (download.Exception?.GetBaseException() is not { } failure)
-            {
-                throw; // the blob is whole: the unpacking's own verdict (a limit, a wrong DiffID, an unsafe entry)
-            }
 
-            log.Warning("Download of {Digest} while unpacking failed ({Error}); downloading it to resume", digest, failure.Message);
-            return false;
-        }
-        finally
+        // Which failed? A blob damaged on the way makes the unpacking fail too (a broken stream, a wrong DiffID); its digest
+        // says so, and it is the registry's to send again, on the resumable path. A whole blob: the unpacking's own verdict.
+        if (download.Exception?.GetBaseException() is not { } failure)
         {
-            await pipe.Reader.CompleteAsync();
-            await Task.WhenAny(download);
-            _ = download.Exception; // observed: reported above, or part of the failure being thrown
+            unpacking.Throw();
+            throw new System.Diagnostics.UnreachableException();
         }
+
+        log.Warning("Download of {Digest} while unpacking failed ({Error}); downloading it to resume", digest, failure.Message);
+        return false;
     }
 
     /// <summary>The download's copy for the unpacking: once the unpacking has stopped, the rest goes to the disk alone.</summary>
