@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text.Json;
 using Microsoft.Data.Sqlite;
+using static Ci.Runner.Engine.Records.Sql;
 
 namespace Ci.Runner.Engine.Queue;
 
@@ -38,20 +39,4 @@ public sealed partial class SqliteRunQueue
     private static string? Text(SqliteDataReader reader, int i) => reader.IsDBNull(i) ? null : reader.GetString(i);
 
     private static DateTimeOffset Time(string text) => DateTimeOffset.Parse(text, CultureInfo.InvariantCulture);
-
-    private static string Now() => DateTimeOffset.UtcNow.ToString("O");
-
-    private static SqliteCommand Command(SqliteConnection db, string sql, params (string Name, object? Value)[] parameters) => Records.Sql.Command(db, sql, parameters);
-
-    private static void Execute(SqliteConnection db, string sql, params (string, object?)[] parameters)
-    {
-        using var command = Command(db, sql, parameters);
-        command.ExecuteNonQuery();
-    }
-
-    private static object? Scalar(SqliteConnection db, string sql, params (string, object?)[] parameters)
-    {
-        using var command = Command(db, sql, parameters);
-        return command.ExecuteScalar();
-    }
 }

@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using Microsoft.Data.Sqlite;
+using static Ci.Runner.Engine.Records.Sql;
 
 namespace Ci.Runner.Engine.Queue;
 

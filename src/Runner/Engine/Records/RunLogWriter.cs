@@ -1,5 +1,6 @@
 using System.Threading.Channels;
 using Microsoft.Data.Sqlite;
+using static Ci.Runner.Engine.Records.Sql;
 
 namespace Ci.Runner.Engine.Records;
 
@@ -33,7 +34,7 @@ public sealed class RunLogWriter : IRunLog
 
     private async Task WriteAsync()
     {
-        using var insert = RunStore.Command(_db, "INSERT INTO log_lines (run_id, job_id, step_index, service, is_error, time, text) VALUES ($run, $job, $step, $service, $error, $time, $text)",
+        using var insert = Command(_db, "INSERT INTO log_lines (run_id, job_id, step_index, service, is_error, time, text) VALUES ($run, $job, $step, $service, $error, $time, $text)",
             ("$run", _runId), ("$job", ""), ("$step", 0), ("$service", DBNull.Value), ("$error", false), ("$time", ""), ("$text", ""));
         var reader = _queue.Reader;
         var pending = new List<(LogLine Line, string Time)>();

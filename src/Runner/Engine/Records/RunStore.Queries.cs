@@ -1,4 +1,5 @@
 using Microsoft.Data.Sqlite;
+using static Ci.Runner.Engine.Records.Sql;
 
 namespace Ci.Runner.Engine.Records;
 

@@ -1,4 +1,5 @@
 using Microsoft.Data.Sqlite;
+using static Ci.Runner.Engine.Records.Sql;
 
 namespace Ci.Runner.Engine.Records;
 
@@ -140,10 +141,6 @@ public sealed partial class RunStore : IRunRecords
         pragmas.ExecuteNonQuery();
         return db;
     }
-
-    internal static SqliteCommand Command(SqliteConnection db, string sql, params (string Name, object? Value)[] parameters) => Sql.Command(db, sql, parameters);
-
-    internal static string Now() => DateTimeOffset.UtcNow.ToString("O");
 
     public static string StatusName(RunStatus status) => status switch
     {
