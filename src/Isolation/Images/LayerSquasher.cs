@@ -16,7 +16,7 @@ public static class LayerSquasher
     private const string Opaque = "trusted.overlay.opaque";
     private const string Redirect = "trusted.overlay.redirect";
 
-    /// <exception cref="IOException">A layer holds a renamed directory (overlayfs' redirect_dir), which only the mount can resolve.</exception>
+    /// <exception cref="Containers.IsolationException">A layer holds a renamed directory (overlayfs' redirect_dir), which only the mount can resolve.</exception>
     public static void ApplyOnto(string target, IReadOnlyList<string> oldestFirst)
     {
         using var into = RootedDirectory.Open(target, create: true, keepDirectoriesOpen: true);
@@ -45,7 +45,9 @@ public static class LayerSquasher
     {
         if (from.GetDirectoryXattr(path, Redirect) is not null)
         {
-            throw new IOException($"{from.Path}/{path} is a renamed directory (overlayfs redirect_dir), which cannot be squashed");
+            throw new Containers.IsolationException($"cannot squash {from.Path}: /{path} is a directory renamed by overlayfs' redirect_dir, " +
+                "which only the mount resolves; turn it off (/sys/module/overlay/parameters/redirect_dir = N, Debian's default), " +
+                "or keep the job under 16 uncached steps");
         }
 
         var opaque = from.GetDirectoryXattr(path, Opaque) is [(byte)'y'];

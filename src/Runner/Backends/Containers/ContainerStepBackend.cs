@@ -265,7 +265,7 @@ public sealed class ContainerStepBackend(
         LayerSquasher.ApplyOnto(onto, layers);
         foreach (var layer in layers)
         {
-            Directory.Delete(layer, recursive: true); // only directories are left in it
+            Directory.Delete(layer, recursive: true); // what is left: its directories and whiteouts, now in the squashed layer too
         }
 
         handle.StepLayers.RemoveRange(start, own.Count);
