@@ -68,10 +68,11 @@ public static class Program
             Interrupts.Install();
             return await parse.InvokeAsync(new InvocationConfiguration { EnableDefaultExceptionHandler = false, ProcessTerminationTimeout = null }, Interrupts.Graceful);
         }
-        catch (IOException ex) when (ex.HResult is DiskFull or QuotaExceeded)
+        catch (Exception ex) when (ex.GetBaseException() is IOException { HResult: DiskFull or QuotaExceeded } full)
         {
             // Every store writes to a temporary name and renames, so what is there is whole: the user needs to know what to free.
-            await Console.Error.WriteLineAsync($"runner: the disk is full ({ex.Message}); nothing half-written was kept. " +
+            // Seen through what .NET wraps it in: a native library unpacked on first use fails inside a type initializer.
+            await Console.Error.WriteLineAsync($"runner: the disk is full ({full.Message}); nothing half-written was kept. " +
                 "Free space, for instance with 'runner image prune' or a lower RUNNER_STORE_LIMIT, and try again.");
             return ExitCodes.InternalError;
         }

@@ -51,6 +51,20 @@ public sealed class DiskFullTests
         Assert.That(list.StandardOutput, Does.Contain("localhost/small").And.Not.Contain("localhost/big"));
     }
 
+    [Test, CancelAfter(60_000)]
+    public async Task A_disk_too_full_for_the_runners_own_native_parts_says_so_without_a_stack_trace(CancellationToken ct)
+    {
+        // Room for less than SQLite (about 1.5 MiB), which `runs` unpacks into the state directory on first use.
+        await File.WriteAllBytesAsync(Path.Combine(_state, "filler"), new byte[3_500_000], ct);
+
+        var runs = await RunnerAsync(ct, "runs");
+
+        Assert.That(runs.ExitCode, Is.EqualTo(3));
+        Assert.That(runs.StandardError, Does.StartWith("runner: the disk is full (No space left on device").And.Contain("libe_sqlite3.so"));
+        Assert.That(runs.StandardError, Does.Not.Contain("   at "), "no stack trace");
+        Assert.That(Directory.GetFiles(Path.Combine(_state, "native"), "*", SearchOption.AllDirectories), Is.Empty, "nothing half-written is left");
+    }
+
     [Test, CancelAfter(120_000)]
     public async Task A_step_that_fills_the_disk_ends_with_its_own_status_and_the_record_keeps_its_lines(CancellationToken ct)
     {
