@@ -38,7 +38,7 @@ public sealed partial class RootedDirectory
         }
 
         var entries = new List<(string, EntryInfo)>();
-        foreach (var name in Names(dir))
+        foreach (var name in Names(dir.Handle))
         {
             if (Libc.Fstatat(Fd(dir), name, out _) is { } stat)
             {
@@ -143,7 +143,7 @@ public sealed partial class RootedDirectory
     }
 
     /// <summary>Opens a directory of the tree for reading, or null when a name on the way is missing, a link or not a directory.</summary>
-    private SafeFileHandle? TryOpenDirectory(ReadOnlySpan<string> names, string relative)
+    private DirectoryLease? TryOpenDirectory(ReadOnlySpan<string> names, string relative)
     {
         try
         {

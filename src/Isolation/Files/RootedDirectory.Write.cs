@@ -16,24 +16,62 @@ public sealed partial class RootedDirectory
     /// it for writing. With <paramref name="replace"/> an entry of that name goes first (a
     /// directory with all it holds).
     /// </summary>
-    public FileStream CreateFile(string relative, UnixFileMode mode = (UnixFileMode)0x1a4, bool replace = false)
+    public FileStream CreateFile(string relative, UnixFileMode mode = (UnixFileMode)0x1a4, bool replace = false) =>
+        new(CreateRegular(relative, mode, replace), FileAccess.Write, 1 << 16);
+
+    /// <summary>
+    /// <see cref="CreateFile"/> with the bytes of <paramref name="content"/> and then <paramref name="metadata"/> (as
+    /// <see cref="SetMetadata"/> gives it), all through the one descriptor that created the file: an unpacking's file costs
+    /// its creation, its writes, three calls for its metadata and its close.
+    /// </summary>
+    public void WriteFile(string relative, Stream? content, EntryMetadata metadata, bool replace = false)
+    {
+        using var file = CreateRegular(relative, (UnixFileMode)0x180, replace);
+        if (content is not null)
+        {
+            var buffer = System.Buffers.ArrayPool<byte>.Shared.Rent(1 << 16);
+            try
+            {
+                int read;
+                while ((read = content.ReadAtLeast(buffer, buffer.Length, throwOnEndOfStream: false)) > 0)
+                {
+                    Check(Libc.WriteAll(Fd(file), buffer.AsSpan(0, read)), "write", relative);
+                }
+            }
+            finally
+            {
+                System.Buffers.ArrayPool<byte>.Shared.Return(buffer);
+            }
+        }
+
+        SetMetadata(file, metadata, relative);
+    }
+
+    private SafeFileHandle CreateRegular(string relative, UnixFileMode mode, bool replace)
     {
         var (parent, name) = OpenParent(relative, create: true);
         using (parent)
         {
-            if (replace)
-            {
-                RemoveEntry(parent!, name, relative);
-            }
-
-            var fd = Libc.openat(Fd(parent!), name, Libc.OWronly | Libc.OCreat | Libc.OExcl | Libc.ONofollow | Libc.OCloexec, (uint)mode & 0x1ff);
-            if (fd < 0)
-            {
-                throw Failure("create", relative, Libc.LastError);
-            }
-
-            return new FileStream(new SafeFileHandle(fd, ownsHandle: true), FileAccess.Write, 1 << 16);
+            var fd = CreateEntry(parent!, name, relative, replace, "create",
+                (at, n) => Libc.openat(at, n, Libc.OWronly | Libc.OCreat | Libc.OExcl | Libc.ONofollow | Libc.OCloexec, (uint)mode & 0x1ff));
+            return new SafeFileHandle(fd, ownsHandle: true);
         }
+    }
+
+    /// <summary>
+    /// Makes a new entry with <paramref name="create"/> (a call that fails with EEXIST on any entry of that name, a link
+    /// included); with <paramref name="replace"/>, an entry in the way is removed and the call made again. Returns its result.
+    /// </summary>
+    private int CreateEntry(DirectoryLease parent, string name, string relative, bool replace, string operation, Func<int, string, int> create)
+    {
+        var result = create(parent.Fd, name);
+        if (result < 0 && Libc.LastError == Libc.Eexist && replace)
+        {
+            RemoveEntry(parent.Fd, name, relative);
+            result = create(parent.Fd, name);
+        }
+
+        return result >= 0 ? result : throw Failure(operation, relative, Libc.LastError);
     }
 
     /// <summary>Creates a symbolic link; its text is kept as it is and never followed here.</summary>
@@ -42,19 +80,14 @@ public sealed partial class RootedDirectory
         var (parent, name) = OpenParent(relative, create: true);
         using (parent)
         {
-            if (replace)
-            {
-                RemoveEntry(parent!, name, relative);
-            }
-
-            Check(Libc.symlinkat(target, Fd(parent!), name), "symlink", relative);
+            CreateEntry(parent!, name, relative, replace, "symlink", (at, n) => Libc.symlinkat(target, at, n));
         }
     }
 
     /// <summary>A hard link at <paramref name="relative"/> to the entry at <paramref name="existing"/>, both in this tree (a link is linked as the link).</summary>
     public void CreateHardLink(string relative, string existing, bool replace = false)
     {
-        SafeFileHandle? source;
+        DirectoryLease? source;
         string sourceName;
         try
         {
@@ -80,12 +113,7 @@ public sealed partial class RootedDirectory
             var (parent, name) = OpenParent(relative, create: true);
             using (parent)
             {
-                if (replace)
-                {
-                    RemoveEntry(parent!, name, relative);
-                }
-
-                Check(Libc.linkat(Fd(source), sourceName, Fd(parent!), name, 0), "link", relative);
+                CreateEntry(parent!, name, relative, replace, "link", (at, n) => Libc.linkat(Fd(source), sourceName, at, n, 0));
             }
         }
     }
@@ -103,12 +131,7 @@ public sealed partial class RootedDirectory
         var (parent, name) = OpenParent(relative, create: true);
         using (parent)
         {
-            if (replace)
-            {
-                RemoveEntry(parent!, name, relative);
-            }
-
-            Check(Libc.mknodat(Fd(parent!), name, type | ((uint)mode & 0xfff), Libc.Makedev(major, minor)), "mknod", relative);
+            CreateEntry(parent!, name, relative, replace, "mknod", (at, n) => Libc.mknodat(at, n, type | ((uint)mode & 0xfff), Libc.Makedev(major, minor)));
         }
     }
 
@@ -123,7 +146,7 @@ public sealed partial class RootedDirectory
         {
             if (parent is not null)
             {
-                RemoveEntry(parent, name, relative);
+                RemoveEntry(Fd(parent), name, relative);
             }
         }
     }
@@ -165,23 +188,26 @@ public sealed partial class RootedDirectory
 
             // Links, devices, fifos, sockets: by name, never following; the mode through an O_PATH descriptor of the entry itself.
             Check(Libc.fchownat(Fd(parent), name, metadata.Uid, metadata.Gid, Libc.AtSymlinkNofollow), "chown", relative);
-            var path = Libc.openat(Fd(parent), name, Libc.OPath | Libc.ONofollow | Libc.OCloexec, 0);
-            if (path < 0)
+            if (!stat.IsSymlink || metadata.Xattrs.Count > 0) // a link has no mode of its own: without xattrs, nothing to open it for
             {
-                throw Failure("open", relative, Libc.LastError);
-            }
+                var path = Libc.openat(Fd(parent), name, Libc.OPath | Libc.ONofollow | Libc.OCloexec, 0);
+                if (path < 0)
+                {
+                    throw Failure("open", relative, Libc.LastError);
+                }
 
-            using var entry = new SafeFileHandle(path, ownsHandle: true);
-            var proc = $"/proc/self/fd/{path}";
-            if (!stat.IsSymlink)
-            {
-                Check(Libc.fchmodat(Libc.AtFdcwd, proc, (uint)metadata.Mode & 0xfff, 0), "chmod", relative);
-            }
+                using var entry = new SafeFileHandle(path, ownsHandle: true);
+                var proc = $"/proc/self/fd/{path}";
+                if (!stat.IsSymlink)
+                {
+                    Check(Libc.fchmodat(Libc.AtFdcwd, proc, (uint)metadata.Mode & 0xfff, 0), "chmod", relative);
+                }
 
-            foreach (var (key, value) in metadata.Xattrs)
-            {
-                // setxattr follows the magic link to the entry itself (the link, for a link), not further.
-                Check(Libc.setxattr(proc, key, value, (nuint)value.Length, 0), $"setxattr {key}", relative);
+                foreach (var (key, value) in metadata.Xattrs)
+                {
+                    // setxattr follows the magic link to the entry itself (the link, for a link), not further.
+                    Check(Libc.setxattr(proc, key, value, (nuint)value.Length, 0), $"setxattr {key}", relative);
+                }
             }
 
             SetTime(Fd(parent), name, metadata.ModifiedUtc, relative);
@@ -231,7 +257,7 @@ public sealed partial class RootedDirectory
                     throw Failure("rename", relative, Libc.Enoent);
                 }
 
-                target.RemoveEntry(to!, targetName, targetRelative);
+                target.RemoveEntry(Fd(to!), targetName, targetRelative);
                 var directory = Libc.Fstatat(Fd(from), name, out _) is { IsDirectory: true };
                 Check(Libc.renameat(Fd(from), name, Fd(to!), targetName), "rename", relative);
                 if (directory)
@@ -251,16 +277,16 @@ public sealed partial class RootedDirectory
     }
 
     /// <summary>Removes one name from a directory: a directory's contents first, through descriptors, never following a link.</summary>
-    private void RemoveEntry(SafeFileHandle parent, string name, string relative)
+    private void RemoveEntry(int parent, string name, string relative)
     {
-        if (Libc.Fstatat(Fd(parent), name, out _) is not { } stat)
+        if (Libc.Fstatat(parent, name, out _) is not { } stat)
         {
             return;
         }
 
         if (stat.IsDirectory)
         {
-            var fd = Libc.openat(Fd(parent), name, Libc.ORdonly | Libc.ODirectory | Libc.ONofollow | Libc.OCloexec, 0);
+            var fd = Libc.openat(parent, name, Libc.ORdonly | Libc.ODirectory | Libc.ONofollow | Libc.OCloexec, 0);
             if (fd < 0)
             {
                 throw Failure("open", relative, Libc.LastError);
@@ -270,15 +296,15 @@ public sealed partial class RootedDirectory
             {
                 foreach (var child in Names(dir))
                 {
-                    RemoveEntry(dir, child, $"{relative}/{child}");
+                    RemoveEntry(fd, child, $"{relative}/{child}");
                 }
             }
 
-            Check(Libc.unlinkat(Fd(parent), name, Libc.AtRemovedir), "rmdir", relative, Libc.Enoent);
+            Check(Libc.unlinkat(parent, name, Libc.AtRemovedir), "rmdir", relative, Libc.Enoent);
             ForgetDirectories();
             return;
         }
 
-        Check(Libc.unlinkat(Fd(parent), name, 0), "unlink", relative, Libc.Enoent);
+        Check(Libc.unlinkat(parent, name, 0), "unlink", relative, Libc.Enoent);
     }
 }

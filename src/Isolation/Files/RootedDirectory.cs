@@ -121,52 +121,85 @@ public sealed partial class RootedDirectory : IDisposable
     /// otherwise a link or file in the way is refused. Returns null when a name is missing and
     /// nothing is to be created. A link in the way is always refused.
     /// </summary>
-    internal SafeFileHandle? OpenDirectory(ReadOnlySpan<string> names, string relative, bool create, bool replace = false)
+    internal DirectoryLease? OpenDirectory(ReadOnlySpan<string> names, string relative, bool create, bool replace = false)
     {
-        var key = _directories is null || names.Length == 0 ? null : string.Join('/', names.ToArray());
-        if (key is not null)
+        if (names.Length == 0)
         {
-            lock (_directories!)
-            {
-                if (_directories.TryGetValue(key, out var kept))
-                {
-                    return Duplicate(kept);
-                }
-            }
+            return DirectoryLease.Borrow(_root);
         }
 
-        var opened = Walk(names, relative, create, replace);
-        if (key is not null && opened is not null)
+        if (_directories is null)
         {
-            lock (_directories!)
-            {
-                if (_directories.Count >= MostDirectoriesKept)
-                {
-                    ForgetDirectories();
-                }
-
-                _directories.TryAdd(key, Duplicate(opened));
-            }
+            return Walk(_root, names, 0, relative, create, replace) is { } walked ? DirectoryLease.Own(walked) : null;
         }
 
-        return opened;
-    }
-
-    private SafeFileHandle? Walk(ReadOnlySpan<string> names, string relative, bool create, bool replace)
-    {
-        var current = Duplicate(_root);
-        try
+        // From the deepest directory on the way that is kept open (usually the directory itself, or its parent).
+        var keys = new string[names.Length];
+        var start = 0;
+        DirectoryLease from;
+        lock (_directories)
         {
             for (var i = 0; i < names.Length; i++)
             {
+                keys[i] = i == 0 ? names[0] : $"{keys[i - 1]}/{names[i]}";
+            }
+
+            for (start = names.Length; start > 0 && !_directories.ContainsKey(keys[start - 1]); start--)
+            {
+            }
+
+            if (start == names.Length)
+            {
+                return DirectoryLease.Borrow(_directories[keys[^1]]);
+            }
+
+            from = DirectoryLease.Borrow(start == 0 ? _root : _directories[keys[start - 1]]);
+        }
+
+        SafeFileHandle? opened;
+        using (from)
+        {
+            opened = Walk(from.Handle, names, start, relative, create, replace);
+        }
+
+        if (opened is null)
+        {
+            return null;
+        }
+
+        lock (_directories)
+        {
+            if (_directories.Count >= MostDirectoriesKept)
+            {
+                ForgetDirectories();
+            }
+
+            if (_directories.TryAdd(keys[^1], opened))
+            {
+                return DirectoryLease.Borrow(opened);
+            }
+        }
+
+        return DirectoryLease.Own(opened);
+    }
+
+    /// <summary>Opens names[start..] from <paramref name="from"/>, the directory at names[..start]; null when one is missing and nothing is to be created.</summary>
+    private SafeFileHandle? Walk(SafeFileHandle from, ReadOnlySpan<string> names, int start, string relative, bool create, bool replace)
+    {
+        SafeFileHandle? current = null; // null: still at from
+        try
+        {
+            for (var i = start; i < names.Length; i++)
+            {
+                var at = Fd(current ?? from);
                 var name = names[i];
-                var fd = Libc.openat(Fd(current), name, Libc.ORdonly | Libc.ODirectory | Libc.ONofollow | Libc.OCloexec, 0);
+                var fd = Libc.openat(at, name, Libc.ORdonly | Libc.ODirectory | Libc.ONofollow | Libc.OCloexec, 0);
                 if (fd < 0)
                 {
                     var errno = Libc.LastError;
                     if (errno == Libc.Enoent && create)
                     {
-                        Check(Libc.mkdirat(Fd(current), name, 0x1ed), "mkdir", relative, Libc.Eexist);
+                        Check(Libc.mkdirat(at, name, 0x1ed), "mkdir", relative, Libc.Eexist);
                         i--; // open it now (made by us, or by a concurrent writer of the same tree)
                         continue;
                     }
@@ -179,25 +212,25 @@ public sealed partial class RootedDirectory : IDisposable
                     if (errno is Libc.Eloop or Libc.Enotdir)
                     {
                         // A file in the way goes when asked; a link never does (a → /etc, then a/passwd is refused, not repaired).
-                        if (create && replace && Libc.Fstatat(Fd(current), name, out _) is { IsDirectory: false, IsSymlink: false })
+                        if (create && replace && Libc.Fstatat(at, name, out _) is { IsDirectory: false, IsSymlink: false })
                         {
-                            Check(Libc.unlinkat(Fd(current), name, 0), "unlink", relative);
+                            Check(Libc.unlinkat(at, name, 0), "unlink", relative);
                             i--;
                             continue;
                         }
 
-                        var kind = Libc.Fstatat(Fd(current), name, out _) is { IsSymlink: true } ? "a symbolic link" : "not a directory";
+                        var kind = Libc.Fstatat(at, name, out _) is { IsSymlink: true } ? "a symbolic link" : "not a directory";
                         throw new UnsafePathException(Path, relative, string.Join('/', names[..(i + 1)].ToArray()), kind);
                     }
 
                     throw Failure("open", relative, errno);
                 }
 
-                current.Dispose();
+                current?.Dispose();
                 current = new SafeFileHandle(fd, ownsHandle: true);
             }
 
-            var result = current;
+            var result = current ?? Duplicate(from);
             current = null;
             return result;
         }
@@ -208,7 +241,7 @@ public sealed partial class RootedDirectory : IDisposable
     }
 
     /// <summary>The directory that holds the last name of <paramref name="relative"/>, and that name.</summary>
-    internal (SafeFileHandle? Parent, string Name) OpenParent(string relative, bool create, bool replace = false)
+    internal (DirectoryLease? Parent, string Name) OpenParent(string relative, bool create, bool replace = false)
     {
         var names = Split(relative);
         if (names.Length == 0)
@@ -220,6 +253,8 @@ public sealed partial class RootedDirectory : IDisposable
     }
 
     internal static int Fd(SafeFileHandle handle) => (int)handle.DangerousGetHandle();
+
+    internal static int Fd(DirectoryLease directory) => directory.Fd;
 
     private static SafeFileHandle Duplicate(SafeFileHandle handle)
     {

@@ -98,9 +98,9 @@ internal static class LayerExtractor
             {
                 directories.Add((rel, entry));
             }
-            else if (entry.EntryType is not TarEntryType.HardLink)
+            else if (entry.EntryType is not (TarEntryType.HardLink or TarEntryType.RegularFile or TarEntryType.V7RegularFile or TarEntryType.ContiguousFile))
             {
-                tree.SetMetadata(rel, Metadata(entry));
+                tree.SetMetadata(rel, Metadata(entry)); // a file was given its own as it was written
             }
         }
 
@@ -130,11 +130,7 @@ internal static class LayerExtractor
                 tree.CreateDirectory(rel);
                 break;
             case TarEntryType.RegularFile or TarEntryType.V7RegularFile or TarEntryType.ContiguousFile:
-                using (var file = tree.CreateFile(rel, (UnixFileMode)0x180, replace: true))
-                {
-                    entry.DataStream?.CopyTo(file);
-                }
-
+                tree.WriteFile(rel, entry.DataStream, Metadata(entry), replace: true);
                 break;
             case TarEntryType.SymbolicLink:
                 // The link's text is kept as is; it is never followed while unpacking.

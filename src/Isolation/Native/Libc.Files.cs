@@ -119,6 +119,32 @@ internal static partial class Libc
         }
     }
 
+    /// <summary>write(2) of all of <paramref name="bytes"/> (again after a short write or EINTR); 0, or -1 with errno set.</summary>
+    public static unsafe int WriteAll(int fd, ReadOnlySpan<byte> bytes)
+    {
+        fixed (byte* b = bytes)
+        {
+            var done = 0;
+            while (done < bytes.Length)
+            {
+                var n = (long)LibC.write(fd, b + done, (size_t)(ulong)(bytes.Length - done));
+                if (n < 0 && LastError == Eintr)
+                {
+                    continue;
+                }
+
+                if (n < 0)
+                {
+                    return -1;
+                }
+
+                done += (int)n;
+            }
+
+            return 0;
+        }
+    }
+
     /// <summary>fstatat(2) of one name in a directory, never following a final symbolic link; null when absent.</summary>
     public static unsafe FileStat? Fstatat(int dirfd, string name, out int errno)
     {
