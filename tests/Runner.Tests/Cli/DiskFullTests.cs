@@ -43,7 +43,8 @@ public sealed class DiskFullTests
         var list = await RunnerAsync(ct, "image", "ls");
 
         Assert.That(full.ExitCode, Is.EqualTo(3));
-        Assert.That(full.StandardError, Does.StartWith("runner: the disk is full (No space left on device").And.Contain("nothing half-written was kept"));
+        // The call that failed and the file it wrote (the unpacking's own write, or .NET's), then what the runner did about it.
+        Assert.That(full.StandardError, Does.StartWith("runner: the disk is full (").And.Contain("no space left on").IgnoreCase.And.Contain("nothing half-written was kept"));
         Assert.That(full.StandardError, Does.Not.Contain("   at "), "no stack trace");
         Assert.That(entries.Where(e => e.Contains(".tmp", StringComparison.Ordinal) || e.StartsWith("i/", StringComparison.Ordinal) || e.StartsWith("l/", StringComparison.Ordinal)), Is.Empty,
             "no temporary file, no layer and no image record is left");
