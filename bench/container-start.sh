@@ -5,7 +5,7 @@
 #   --network none. All use the same busybox root file system. Also, in the same run: what one
 #   more step costs in a job of `runner exec` ((21 steps - 1 step) / 20), `runner --version`
 #   against a NativeAOT "hello world" of the same SDK (bench/HelloAot), and the peak memory of
-#   runner-init and of crun while their container sleeps.
+#   runner run's runner-init, of runner exec's launcher (after 20 containers) and of crun while their container sleeps.
 # Prints medians and ratios. With OLD=path/to/an/older/runner, its one more step is measured in
 # the same run (through env, which adds the same to both of its jobs). Needs root, and: apt-get
 # install busybox-static hyperfine crun runc podman python3 git. Usage: bench/container-start.sh [RUNS]
@@ -99,13 +99,21 @@ runner_pid=$!
 sleep 0.6
 init_peak=$(awk '/VmHWM/ {print $2}' "/proc/$(pgrep -n -f '^init spec\.json$')/status")
 wait "$runner_pid"
+# The launcher of runner exec (one runner-init making every step's container), during the last of 21 steps,
+# the first 20 of which it made already.
+bench_make_repo steps-sleep "$(steps 20; printf '      - run: "sleep 1"\n')"
+"$runner" exec -C steps-sleep >/dev/null 2>&1 &
+exec_pid=$!
+until launcher=$(pgrep -n -f '^init$') && [[ -n $(pgrep -f '^sleep 1$') ]]; do sleep 0.05; done
+launcher_peak=$(awk '/VmHWM/ {print $2}' "/proc/$launcher/status")
+wait "$exec_pid"
 crun run --bundle "$work/bundle-sleep" bench-crun-sleep &
 crun_pid=$!
 sleep 0.6
 crun_peak=$(awk '/VmHWM/ {print $2}' "/proc/$crun_pid/status")
 wait "$crun_pid"
 
-python3 - "$init_peak" "$crun_peak" <<'PY'
+python3 - "$init_peak" "$crun_peak" "$launcher_peak" <<'PY'
 import json, statistics, sys
 def medians(f): return {x["command"]: statistics.median(x["times"]) * 1000 for x in json.load(open(f))["results"]}
 r, e = medians("results.json"), medians("exec.json")
@@ -119,6 +127,7 @@ for name, ms in r.items():
     print(f"{name:32} {ms:8.1f} ms {ms / crun:7.2f}x {ms / podman:9.3f}x")
 v, h = e["runner --version"], e["NativeAOT hello world"]
 print(f"{'runner --version':32} {v:8.1f} ms {v / h:7.2f}x a NativeAOT hello world ({h:.1f} ms)")
-print(f"peak memory (VmHWM): runner-init {int(sys.argv[1]) / 1024:.1f} MiB, crun {int(sys.argv[2]) / 1024:.1f} MiB")
+print(f"peak memory (VmHWM): runner-init of runner run {int(sys.argv[1]) / 1024:.1f} MiB, crun {int(sys.argv[2]) / 1024:.1f} MiB, "
+      f"runner exec's launcher after 21 containers {int(sys.argv[3]) / 1024:.1f} MiB")
 PY
 podman rmi -f localhost/bench-busybox >/dev/null 2>&1 || true

@@ -10,7 +10,7 @@ if (args.Length != 3)
     return 2;
 }
 
-var runtime = ContainerRuntime.Create(new RuntimeOptions { StateDirectory = args[2], DeferCleanup = true, StartInitAhead = true });
+var runtime = ContainerRuntime.Create(new RuntimeOptions { StateDirectory = args[2], DeferCleanup = true, UseLauncher = true });
 var spec = new ContainerSpec
 {
     Layers = [args[0]],

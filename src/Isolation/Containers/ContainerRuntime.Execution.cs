@@ -22,8 +22,7 @@ public sealed partial class ContainerRuntime
             return (await ExecuteInteractiveAsync(spec, dir, args, cancellationToken, killNow), null);
         }
 
-        var init = TakeInit(args[0], output);
-        var initPid = init.Pid;
+        var init = Monitor(Path.GetFileName(dir), dir, args[0], output);
         var timedOut = false;
         long? exceeded = null;
         using var timeout = spec.Timeout is { } t ? new CancellationTokenSource(t) : new CancellationTokenSource();
@@ -40,14 +39,14 @@ public sealed partial class ContainerRuntime
         {
             timedOut = timeout.IsCancellationRequested;
             _log.Debug("Stopping container {Dir}: SIGTERM, then SIGKILL after {Grace}", dir, spec.StopGracePeriod);
-            _ = Libc.kill(initPid, Libc.SigTerm);
+            init.Terminate();
             init.KillAfter(spec.StopGracePeriod);
         });
         await using var kill = killNow.Register(init.Kill);
 
         try
         {
-            await init.Exited;
+            await init.Ended;
         }
         catch (OperationCanceledException)
         {
@@ -67,21 +66,29 @@ public sealed partial class ContainerRuntime
     }
 
     /// <summary>
-    /// The init for this container: the one started ahead when there is one (<see cref="RuntimeOptions.StartInitAhead"/>),
-    /// and then the next one is started, while this container runs.
+    /// The container's monitor: a container of the runtime's launcher (<see cref="RuntimeOptions.UseLauncher"/>, started on first
+    /// use and again if it died), or a runner-init process of its own.
     /// </summary>
-    private InitProcess TakeInit(string specPath, Action<OutputLine>? output)
+    private IContainerMonitor Monitor(string id, string dir, string specPath, Action<OutputLine>? output)
     {
-        if (!_options.StartInitAhead)
+        if (!_options.UseLauncher)
         {
             return InitProcess.Start(_initPath, specPath, output);
         }
 
-        var init = Interlocked.Exchange(ref _nextInit, null) is { } ahead && ahead.TryRun(specPath, output)
-            ? ahead
-            : InitProcess.Start(_initPath, specPath, output);
-        Interlocked.Exchange(ref _nextInit, InitProcess.StartAhead(_initPath))?.Release();
-        return init;
+        InitLauncher launcher;
+        lock (_launcherLock)
+        {
+            if (_launcher is not { IsAlive: true })
+            {
+                _launcher?.Release();
+                _launcher = InitLauncher.Start(_initPath, _log);
+            }
+
+            launcher = _launcher;
+        }
+
+        return LaunchedContainer.Start(launcher, id, dir, specPath, output);
     }
 
     /// <summary>As <see cref="ExecuteAsync"/>, with the runner's own stdin, stdout and stderr inherited (CliWrap always pipes them).</summary>

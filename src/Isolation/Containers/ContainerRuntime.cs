@@ -19,8 +19,13 @@ public sealed partial class ContainerRuntime
 
     private readonly Networking.BridgedNetworks _networks;
 
-    /// <summary>The init started ahead for the next container (<see cref="RuntimeOptions.StartInitAhead"/>).</summary>
-    private InitProcess? _nextInit;
+    /// <summary>The runner-init that makes this runtime's containers (<see cref="RuntimeOptions.UseLauncher"/>), once started.</summary>
+    private InitLauncher? _launcher;
+
+    private readonly Lock _launcherLock = new();
+
+    /// <summary>The launcher's process id while it lives (tests watch its descriptors and kill it).</summary>
+    internal int? LauncherPid => _launcher is { IsAlive: true } launcher ? launcher.Pid : null;
 
     /// <summary>The runner-init this runtime runs (<see cref="RuntimeOptions.InitPath"/>, or the embedded one unpacked).</summary>
     private readonly string _initPath;
@@ -154,6 +159,7 @@ public sealed partial class ContainerRuntime
 
     private InitSpec Prepare(ContainerSpec spec, string dir, ContainerCgroup cgroup)
     {
+        var launched = _options.UseLauncher && !spec.Interactive;
         var upper = spec.UpperDirectory ?? Path.Combine(dir, "u");
         var work = spec.UpperDirectory is null ? Path.Combine(dir, "w") : spec.UpperDirectory.TrimEnd('/') + ".work";
         var root = Path.Combine(dir, "r");
@@ -185,6 +191,8 @@ public sealed partial class ContainerRuntime
             AdditionalGids = spec.AdditionalGids,
             Capabilities = DefaultCapabilities.Podman,
             DieWithRunner = !spec.Interactive, // the lifeline is runner-init's stdin, which an interactive command needs
+            StdoutPath = launched ? LaunchedContainer.OutputPaths(dir).Stdout : null,
+            StderrPath = launched ? LaunchedContainer.OutputPaths(dir).Stderr : null,
             Interactive = spec.Interactive,
             NoNewPrivileges = true,
             Init = spec.Init,

@@ -3,9 +3,9 @@ using System.Threading.Channels;
 namespace Ci.Isolation.Containers;
 
 /// <summary>
-/// The stdin of a container's init: it yields only what <see cref="Send"/> gives it (the spec's
-/// path, for an init started ahead) and ends only when disposed, so the pipe stays open while the
-/// runner lives. When the runner dies, the kernel closes the pipe and runner-init kills the container.
+/// The stdin of a runner-init: it yields only what <see cref="Send"/> gives it (a launcher's requests) and ends only when
+/// disposed, so the pipe stays open while the runner lives. When the runner dies, the kernel closes the pipe and runner-init
+/// kills its containers.
 /// </summary>
 internal sealed class LifelineStream : Files.ReadOnlyStream
 {

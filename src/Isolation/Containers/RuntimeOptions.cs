@@ -20,11 +20,12 @@ public sealed record RuntimeOptions
     public bool DeferCleanup { get; init; }
 
     /// <summary>
-    /// Keep a runner-init started ahead, waiting for the next container: its start (an exec and the .NET runtime's, about
-    /// a third of a container's) then happens while the previous container runs. For a runtime that runs many containers
-    /// (a pipeline's steps); the one waiting exits when the runner does (its stdin closes).
+    /// Make every container (but interactive ones) from one long-lived runner-init, the launcher, each on a thread of its
+    /// own, instead of a runner-init process per container: no container pays a process start (an exec and the .NET
+    /// runtime's, about a third of a container's CPU on a small machine), and one monitor's memory serves them all. For a
+    /// runtime that runs many containers (a pipeline's steps, a server); the launcher exits when the runner does.
     /// </summary>
-    public bool StartInitAhead { get; init; }
+    public bool UseLauncher { get; init; }
 
     /// <summary>
     /// What a container may write into its writable layer (bytes); past it, it is stopped as on a

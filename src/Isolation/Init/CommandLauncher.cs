@@ -18,7 +18,7 @@ namespace Ci.Isolation.Init;
 /// PID 1 is a minimal init, this program's clone: it forwards signals, reaps orphans, and its
 /// exit takes the rest of the namespace with it (as with <c>docker run --init</c>).
 /// </remarks>
-internal sealed unsafe class CommandLauncher
+internal sealed unsafe class CommandLauncher : IDisposable
 {
     private const uint CapVersion3 = 0x20080522;
     private const int MaxSignal = 64;
@@ -39,15 +39,27 @@ internal sealed unsafe class CommandLauncher
     private readonly int _terminal = -1;
     private readonly int[] _cgroups;
     private readonly bool _newCgroupNamespace;
-    private readonly byte* _zero = ProcFilesystem.Utf8("0");
+    // Built once per process: a launcher makes many containers.
+    private static readonly nint s_seccomp = (nint)SeccompFilter.Build();
+    private static readonly ProcFilesystem s_proc = new();
+    private static readonly byte* s_zero = ProcFilesystem.Utf8("0");
+    private static readonly byte* s_devNull = ProcFilesystem.Utf8("/dev/null");
+
+    // What this launcher allocated for its one container, freed by Dispose (a launcher lives on after it).
+    private readonly List<nint> _owned = [];
     private readonly ulong _capMask;
     private readonly uint* _capHeader;
     private readonly uint* _capData;
     private readonly uint* _initCapData;
     private readonly string _display;
-    private readonly byte* _devNull = ProcFilesystem.Utf8("/dev/null");
-    private readonly void* _seccomp = SeccompFilter.Build();
-    private readonly ProcFilesystem _proc = new();
+    private readonly int _stdout;
+    private readonly int _stderr;
+
+    // The shared parts, copied here before the clone: PID 1 must not be the first to touch a static (its initialiser would run there).
+    private readonly void* _seccomp = (void*)s_seccomp;
+    private readonly ProcFilesystem _proc = s_proc;
+    private readonly byte* _zero = s_zero;
+    private readonly byte* _devNull = s_devNull;
 
     // Shared with the clone (MAP_SHARED): [0] = 1 once the minimal init stored the command's wait status in [1].
     private readonly int* _shared;
@@ -68,18 +80,20 @@ internal sealed unsafe class CommandLauncher
         CgroupNamespace,
     }
 
-    private CommandLauncher(InitSpec spec, string executable, int terminal, int[] cgroups)
+    private CommandLauncher(InitSpec spec, string executable, int terminal, int[] cgroups, int stdout, int stderr)
     {
         _terminal = terminal;
+        _stdout = stdout;
+        _stderr = stderr;
         _cgroups = cgroups;
         _newCgroupNamespace = spec.NewCgroupNamespace;
         _display = executable;
-        _path = ProcFilesystem.Utf8(executable);
+        _path = Own(ProcFilesystem.Utf8(executable));
         _argv = Utf8Array(spec.Args);
         _envp = Utf8Array(spec.Env);
-        _cwd = ProcFilesystem.Utf8(spec.WorkingDirectory);
+        _cwd = Own(ProcFilesystem.Utf8(spec.WorkingDirectory));
         _gidCount = spec.AdditionalGids.Count;
-        _gids = (uint*)NativeMemory.Alloc((nuint)Math.Max(1, _gidCount), sizeof(uint));
+        _gids = (uint*)Own(NativeMemory.Alloc((nuint)Math.Max(1, _gidCount), sizeof(uint)));
         for (var i = 0; i < _gidCount; i++)
         {
             _gids[i] = spec.AdditionalGids[i];
@@ -96,12 +110,12 @@ internal sealed unsafe class CommandLauncher
         }
 
         // struct __user_cap_header_struct { u32 version; int pid; } and two __user_cap_data_struct { u32 effective, permitted, inheritable; }.
-        _capHeader = (uint*)NativeMemory.AllocZeroed(2, sizeof(uint));
+        _capHeader = (uint*)Own(NativeMemory.AllocZeroed(2, sizeof(uint)));
         _capHeader[0] = CapVersion3;
-        _capData = (uint*)NativeMemory.AllocZeroed(6, sizeof(uint));
+        _capData = (uint*)Own(NativeMemory.AllocZeroed(6, sizeof(uint)));
         _capData[0] = _capData[1] = (uint)_capMask;
         _capData[3] = _capData[4] = (uint)(_capMask >> 32);
-        _initCapData = (uint*)NativeMemory.AllocZeroed(6, sizeof(uint));
+        _initCapData = (uint*)Own(NativeMemory.AllocZeroed(6, sizeof(uint)));
         _initCapData[0] = _initCapData[1] = 1u << CapKill;
 
         _shared = (int*)mmap(null, 4096, ProtRead | ProtWrite, MapShared | MapAnonymous, -1, 0);
@@ -114,14 +128,16 @@ internal sealed unsafe class CommandLauncher
     /// <summary>Resolves the command inside the (already pivoted) root and prepares its memory.</summary>
     /// <param name="terminal">The command's end of its own terminal (<see cref="Terminal"/>), or -1: then an interactive command keeps runner-init's stdin, stdout and stderr.</param>
     /// <param name="cgroups">Open descriptors of the container's cgroup.procs files, which PID 1 writes itself into first.</param>
-    public static CommandLauncher Prepare(InitSpec spec, int terminal = -1, int[]? cgroups = null)
+    /// <param name="stdout">The command's stdout (made its 1), or -1: runner-init's own.</param>
+    /// <param name="stderr">The command's stderr (made its 2), or -1: runner-init's own.</param>
+    public static CommandLauncher Prepare(InitSpec spec, int terminal = -1, int[]? cgroups = null, int stdout = -1, int stderr = -1)
     {
         if (spec.Args.Count == 0)
         {
             throw new InvalidOperationException("no command to run");
         }
 
-        return new CommandLauncher(spec, Resolve(spec.Args[0], spec.Env), terminal, cgroups ?? []);
+        return new CommandLauncher(spec, Resolve(spec.Args[0], spec.Env), terminal, cgroups ?? [], stdout, stderr);
     }
 
     /// <summary>Clones PID 1 of the new namespace; returns its (host) pid once the command's execve has succeeded, or throws with the failed step.</summary>
@@ -178,8 +194,11 @@ internal sealed unsafe class CommandLauncher
     // PID 1 of the new namespace: system calls only.
     private void RunPid1(int errorPipe)
     {
-        // If runner-init dies, so does PID 1, and with it the whole namespace.
+        // If runner-init dies (or, in the launcher, the thread that cloned it ends), so does PID 1, and with it the namespace.
         _ = prctl(PrSetPdeathsig, SigKill, 0, 0, 0);
+        // Not dumpable from its first instruction (execve makes the command dumpable again): its memory is a copy of the
+        // monitor's, a launcher's with other containers' specs (their environments) in it, and under --init it never execs.
+        _ = prctl(PrSetDumpable, 0, 0, 0, 0);
 
         // Into the container's cgroups before anything else (every process it starts is then counted there), and a cgroup
         // namespace rooted at them, so the container sees its own cgroup as /.
@@ -226,6 +245,25 @@ internal sealed unsafe class CommandLauncher
                 _ = signal(sig, 0);
             }
         }
+
+        if (_stdout >= 0)
+        {
+            _ = dup2(_stdout, 1);
+        }
+
+        if (_stderr >= 0)
+        {
+            _ = dup2(_stderr, 2);
+        }
+
+        // Nothing of the monitor's stays open here but the error pipe (close-on-exec): a launcher's other containers' output
+        // and result files, which the minimal init (never exec'd) would otherwise hold for as long as it lives.
+        if (errorPipe > 3)
+        {
+            _ = rawsyscall(SysCloseRange, 3, errorPipe - 1, 0, 0, 0);
+        }
+
+        _ = rawsyscall(SysCloseRange, errorPipe + 1, uint.MaxValue, 0, 0, 0);
 
         var procError = _proc.Mount();
         if (procError != 0)
@@ -333,7 +371,6 @@ internal sealed unsafe class CommandLauncher
         }
 
         _ = rawsyscall(SysCapset, (long)_capHeader, (long)_initCapData, 0, 0, 0);
-        _ = prctl(PrSetDumpable, 0, 0, 0, 0);
         _ = prctl(PrSetNoNewPrivs, 1, 0, 0, 0);
         _ = prctl(PrSetSeccomp, SeccompModeFilter, (ulong)_seccomp, 0, 0);
 
@@ -407,12 +444,37 @@ internal sealed unsafe class CommandLauncher
         }
     }
 
-    private static byte** Utf8Array(IReadOnlyList<string> items)
+    /// <summary>Frees what was laid out for the container (after PID 1 is reaped: its copy is its own).</summary>
+    public void Dispose()
     {
-        var array = (byte**)NativeMemory.Alloc((nuint)items.Count + 1, (nuint)sizeof(byte*));
+        foreach (var p in _owned)
+        {
+            NativeMemory.Free((void*)p);
+        }
+
+        _owned.Clear();
+        _ = munmap(_shared, 4096);
+    }
+
+    private T* Own<T>(T* p)
+        where T : unmanaged
+    {
+        _owned.Add((nint)p);
+        return p;
+    }
+
+    private void* Own(void* p)
+    {
+        _owned.Add((nint)p);
+        return p;
+    }
+
+    private byte** Utf8Array(IReadOnlyList<string> items)
+    {
+        var array = (byte**)Own(NativeMemory.Alloc((nuint)items.Count + 1, (nuint)sizeof(byte*)));
         for (var i = 0; i < items.Count; i++)
         {
-            array[i] = ProcFilesystem.Utf8(items[i]);
+            array[i] = Own(ProcFilesystem.Utf8(items[i]));
         }
 
         array[items.Count] = null;

@@ -81,6 +81,15 @@ public sealed record InitSpec
     /// </summary>
     public bool Interactive { get; init; }
 
+    /// <summary>
+    /// Where the command's stdout and stderr go: FIFOs the runtime made and reads (a launcher serves many containers, so its
+    /// own are no container's). Null: runner-init's own stdout and stderr, which the runtime reads.
+    /// </summary>
+    public string? StdoutPath { get; init; }
+
+    /// <inheritdoc cref="StdoutPath"/>
+    public string? StderrPath { get; init; }
+
     /// <summary>Where runner-init writes its <see cref="InitResult"/> (opened before pivot_root).</summary>
     public required string ResultFile { get; init; }
 }

@@ -42,6 +42,8 @@ public static class InitWire
             Init = Bool(spec, "init"),
             DieWithRunner = Bool(spec, "dieWithRunner"),
             Interactive = Bool(spec, "interactive"),
+            StdoutPath = String(spec, "stdoutPath"),
+            StderrPath = String(spec, "stderrPath"),
             ResultFile = String(spec, "resultFile") ?? throw new InvalidDataException("the spec has no resultFile"),
         };
     }

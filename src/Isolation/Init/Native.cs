@@ -99,6 +99,9 @@ internal static unsafe partial class Native
     [LibraryImport(Libc)]
     public static partial void* mmap(void* address, nuint length, int protection, int flags, int fd, nint offset);
 
+    [LibraryImport(Libc)]
+    public static partial int munmap(void* address, nuint length);
+
     // Used between clone and execve: no SetLastError, no marshalling.
     public const ulong TiocSctty = 0x540E;
 
@@ -152,6 +155,11 @@ internal static unsafe partial class Native
 
     [LibraryImport(Libc)]
     public static partial int kill(int pid, int signal);
+
+    public const int PPid = 1, WExited = 4, WNowait = 0x01000000;
+
+    [LibraryImport(Libc)]
+    public static partial int waitid(int idType, int id, void* info, int options);
 
     [LibraryImport(Libc)]
     public static partial nint signal(int signum, nint handler);

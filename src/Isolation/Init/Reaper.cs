@@ -44,9 +44,21 @@ internal static unsafe class Reaper
         }
     }
 
-    /// <summary>Waits for PID 1; returns its raw wait status.</summary>
-    public static int Wait(int pid1)
+    /// <summary>Waits for PID 1; returns its raw wait status. <paramref name="beforeReap"/> runs once it has ended and before it
+    /// is reaped: until then its number is still its own, so a signal sent before <paramref name="beforeReap"/> returns reaches
+    /// no other process.</summary>
+    public static int Wait(int pid1, Action? beforeReap = null)
     {
+        if (beforeReap is not null)
+        {
+            var info = stackalloc byte[128]; // siginfo_t
+            while (waitid(PPid, pid1, info, WExited | WNowait) != 0 && Errno == Eintr)
+            {
+            }
+
+            beforeReap();
+        }
+
         while (true)
         {
             int status;

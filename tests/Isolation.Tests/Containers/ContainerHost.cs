@@ -49,7 +49,7 @@ public sealed class ContainerHost : IDisposable
         {
             StateDirectory = Path.Combine(dir, "state"),
             CgroupParent = CgroupParentFor(dir),
-            StartInitAhead = true,
+            UseLauncher = true,
         });
         return new ContainerHost(dir, runtime);
     }

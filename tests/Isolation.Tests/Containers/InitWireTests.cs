@@ -32,6 +32,8 @@ public sealed class InitWireTests
         Init = true,
         DieWithRunner = true,
         Interactive = true,
+        StdoutPath = "/s/o",
+        StderrPath = "/s/e",
         ResultFile = "/s/result.json",
     };
 

@@ -24,24 +24,23 @@ public sealed class LifecycleTests : ContainerFixture
     }
 
     [Test, CancelAfter(60_000)]
-    public async Task An_init_started_ahead_runs_its_container_as_one_started_with_it_does(CancellationToken ct)
+    public async Task A_container_of_the_launcher_runs_as_one_with_a_runner_init_of_its_own_does(CancellationToken ct)
     {
-        // runner run starts runner-init with its container; runner exec (and this fixture) starts the next one while a container runs.
-        var withIt = ContainerRuntime.Create(Host.Runtime.Options with { StartInitAhead = false });
+        // runner run starts a runner-init per container; runner exec (and this fixture) has one launcher make them all.
+        var own = ContainerRuntime.Create(Host.Runtime.Options with { UseLauncher = false });
         var spec = Host.Spec("/bin/sh", "-c", "echo out; echo err >&2; cat /proc/self/cgroup | grep -c memory:/$; exit 3") with { Init = true };
         var lines = new List<OutputLine>();
 
-        var once = await withIt.RunAsync(spec, line => { lock (lines) { lines.Add(line); } }, ct);
-        var first = await Host.RunAsync(spec, ct);
-        var ahead = await Host.RunAsync(spec, ct);
+        var once = await own.RunAsync(spec, line => { lock (lines) { lines.Add(line); } }, ct);
+        var launched = await Host.RunAsync(spec, ct);
         var stopped = await Host.RunAsync(Host.Spec("sleep", "30") with { Timeout = TimeSpan.FromMilliseconds(300) }, ct);
 
         string[] expected = ["Stdout out", "Stderr err", "Stdout 1"];
         Assert.That(lines.Select(l => $"{l.Stream} {l.Text}"), Is.EquivalentTo(expected));
-        Assert.That(ahead.Lines.Select(l => $"{l.Stream} {l.Text}"), Is.EquivalentTo(expected), "the same output, on the same streams, in its own cgroup");
-        Assert.That((once.ExitCode, first.Result.ExitCode, ahead.Result.ExitCode), Is.EqualTo(((int?)3, (int?)3, (int?)3)));
-        Assert.That((stopped.Result.TimedOut, stopped.Result.Signal), Is.EqualTo((true, (int?)9)), "a timeout still stops a container whose init was started ahead");
-        Assert.That(Host.Leftovers(), Is.Empty, "the init waiting for the next container holds nothing of one");
+        Assert.That(launched.Lines.Select(l => $"{l.Stream} {l.Text}"), Is.EquivalentTo(expected), "the same output, on the same streams, in its own cgroup");
+        Assert.That((once.ExitCode, launched.Result.ExitCode), Is.EqualTo(((int?)3, (int?)3)));
+        Assert.That((stopped.Result.TimedOut, stopped.Result.Signal), Is.EqualTo((true, (int?)9)), "a timeout stops a launched container: SIGTERM, then SIGKILL");
+        Assert.That(Host.Leftovers(), Is.Empty, "the launcher holds nothing of a container that ended");
     }
 
     [Test, CancelAfter(30_000)]

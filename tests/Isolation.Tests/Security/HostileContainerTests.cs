@@ -16,6 +16,20 @@ public sealed class HostileContainerTests : ContainerFixture
         echo done
         """;
 
+    [Test, CancelAfter(60_000)]
+    public async Task Under_an_init_the_command_cannot_read_the_inits_memory_which_is_a_copy_of_the_launchers(CancellationToken ct)
+    {
+        // The launcher made a container with a secret a moment ago: its spec (the environment) was on the launcher's heap,
+        // and PID 1 under --init is a clone of the launcher that never execs.
+        await Host.RunAsync(Host.Spec("true") with { Env = new Dictionary<string, string> { ["OTHER_JOBS_SECRET"] = "s3cr3t-of-another-job" } }, ct);
+        var spec = Host.Spec("/bin/sh", "-c",
+            "for f in mem maps environ; do if (exec 3</proc/1/$f) 2>/dev/null; then echo \"$f readable\"; fi; done; echo done") with { Init = true };
+
+        var run = await Host.RunAsync(spec, ct);
+
+        Assert.That(run.Stdout, Is.EqualTo("done"), "the init is not dumpable: not even the container's root may open its memory, maps or environment");
+    }
+
     [Test, CancelAfter(30_000)]
     public async Task Every_sys_mount_is_read_only_and_no_host_cgroup_is_reachable_with_the_host_network() => await AssertSysIsClosedAsync(ContainerNetwork.Host);
 

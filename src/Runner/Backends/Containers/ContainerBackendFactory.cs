@@ -36,7 +36,7 @@ public sealed class ContainerBackendFactory(
             {
                 // Steps start one after another: a finished step's cgroups and directories go in the background, and the next
                 // step's runner-init starts while this one runs, both off the next step's path.
-                _runtime ??= ContainerRuntime.Create(options with { DeferCleanup = true, StartInitAhead = true }, Serilog.Log.Logger);
+                _runtime ??= ContainerRuntime.Create(options with { DeferCleanup = true, UseLauncher = true }, Serilog.Log.Logger);
             }
         }
         catch (Exception ex) when (ex is IsolationException or Isolation.Cgroups.CgroupUnavailableException or UnauthorizedAccessException)

@@ -1,0 +1,160 @@
+using System.Text;
+using static Ci.Isolation.Init.Native;
+
+namespace Ci.Isolation.Init;
+
+/// <summary>
+/// runner-init --serve: one long-lived runner-init that makes every container of a runtime, so that no container pays a
+/// process start (an exec and the .NET runtime's, about a third of a container's CPU on a small machine). Its stdin carries
+/// the runtime's requests, one a line: <c>run ID SPEC.json</c> makes the container on a thread of its own
+/// (<see cref="ContainerRun"/>); <c>signal ID N</c> sends signal N to its PID 1 (held until PID 1 exists). Its stdout
+/// answers <c>done ID</c> once the container's result file is written. End of file on stdin means the runner is gone: every
+/// PID 1 is killed, which takes its namespace with it, and the launcher exits. If the launcher itself dies, each PID 1 gets
+/// SIGKILL from the kernel (its parent-death signal, set for the thread that cloned it).
+/// </summary>
+internal static class Launcher
+{
+    private static readonly Dictionary<string, Slot> s_running = new(StringComparer.Ordinal);
+    private static readonly Lock s_answer = new();
+
+    public static int Serve()
+    {
+        // Descriptors inherited from the runner must not reach any command (CVE-2024-21626).
+        InitException.Check(syscall(SysCloseRange, 3, uint.MaxValue, CloseRangeCloexec), "close_range(3.., CLOEXEC)");
+        // A container's PID 1 under --init is a clone of this process: it shows this command line, which must name no host path.
+        ProcessTitle.Set("init");
+
+        using var requests = new StreamReader(Console.OpenStandardInput(), Encoding.UTF8);
+        while (requests.ReadLine() is { } line)
+        {
+            var parts = line.Split(' ', 3);
+            switch (parts)
+            {
+                case ["run", var id, var spec]:
+                    Run(id, spec);
+                    break;
+                case ["signal", var id, var number] when int.TryParse(number, out var signal):
+                    Find(id)?.Signal(signal);
+                    break;
+                default:
+                    Console.Error.WriteLine($"runner-init: unknown request '{line}'");
+                    break;
+            }
+        }
+
+        lock (s_running)
+        {
+            foreach (var slot in s_running.Values)
+            {
+                slot.Signal(SigKill);
+            }
+        }
+
+        _exit(137);
+        return 137;
+    }
+
+    private static void Run(string id, string specPath)
+    {
+        var slot = new Slot();
+        lock (s_running)
+        {
+            s_running[id] = slot;
+        }
+
+        var thread = new Thread(() =>
+        {
+            try
+            {
+                ContainerRun.Execute(specPath, slot);
+            }
+            catch (Exception ex)
+            {
+                Console.Error.WriteLine($"runner-init: container {id}: {ex}");
+            }
+            finally
+            {
+                lock (s_running)
+                {
+                    s_running.Remove(id);
+                }
+
+                Answer($"done {id}");
+            }
+        })
+        {
+            IsBackground = true, // unnamed: PID 1, its clone, takes the thread's name as its own, and must stay runner-init on the host
+        };
+        thread.Start();
+    }
+
+    private static Slot? Find(string id)
+    {
+        lock (s_running)
+        {
+            return s_running.GetValueOrDefault(id);
+        }
+    }
+
+    private static unsafe void Answer(string line)
+    {
+        var bytes = Encoding.UTF8.GetBytes(line + "\n");
+        lock (s_answer)
+        {
+            fixed (byte* p = bytes)
+            {
+                _ = write(1, p, bytes.Length); // one write of less than PIPE_BUF: whole
+            }
+        }
+    }
+
+    /// <summary>A container's PID 1 as the launcher knows it, for signals: one that comes before PID 1 exists is held and delivered at its start.</summary>
+    internal sealed class Slot
+    {
+        private readonly Lock _lock = new();
+        private int _pid1;
+        private int _pending;
+        private bool _ended;
+
+        public void Signal(int number)
+        {
+            lock (_lock)
+            {
+                if (_ended)
+                {
+                    return;
+                }
+
+                if (_pid1 > 0)
+                {
+                    _ = kill(_pid1, number);
+                }
+                else if (_pending != SigKill)
+                {
+                    _pending = number;
+                }
+            }
+        }
+
+        public void Started(int pid1)
+        {
+            lock (_lock)
+            {
+                _pid1 = pid1;
+                if (_pending > 0)
+                {
+                    _ = kill(pid1, _pending);
+                }
+            }
+        }
+
+        /// <summary>PID 1 is reaped: its number may be another process's from here on, so nothing is sent to it any more.</summary>
+        public void Ended()
+        {
+            lock (_lock)
+            {
+                _ended = true;
+            }
+        }
+    }
+}
