@@ -92,28 +92,31 @@ hyperfine -N --warmup 3 --runs "$RUNS" --export-json exec.json \
 # Per container inside one running runner: no .NET start-up.
 dotnet "$repo/bench/ContainerStart/bin/Release/net10.0/ContainerStart.dll" "$work/rootfs" "$RUNS" "$work/state-inproc" > inproc.txt
 
-# Peak memory (VmHWM), read from the host while the container sleeps: runner-init (the monitor
-# outside the container's PID namespace) and crun (which stays as the container's parent).
+# Peak memory (VmHWM), read from the host while the container sleeps: runner run's runner-init (the
+# launcher, the monitor outside the container's PID namespace) and crun (which stays as the container's parent).
 "$runner" run --rootfs "$work/rootfs" -- sleep 1 &
 runner_pid=$!
 sleep 0.6
-init_peak=$(awk '/VmHWM/ {print $2}' "/proc/$(pgrep -n -f '^init spec\.json$')/status")
+init_peak=$(awk '/VmHWM/ {print $2}' "/proc/$(pgrep -P "$runner_pid" -x runner-init)/status")
 wait "$runner_pid"
 # The launcher of runner exec (one runner-init making every step's container), during the last of 21 steps,
 # the first 20 of which it made already.
 bench_make_repo steps-sleep "$(steps 20; printf '      - run: "sleep 1"\n')"
 "$runner" exec -C steps-sleep >/dev/null 2>&1 &
 exec_pid=$!
-until launcher=$(pgrep -n -f '^init$') && [[ -n $(pgrep -f '^sleep 1$') ]]; do sleep 0.05; done
+until launcher=$(pgrep -P "$exec_pid" -x runner-init) && [[ -n $(pgrep -f '^sleep 1$') ]]; do sleep 0.05; done
 launcher_peak=$(awk '/VmHWM/ {print $2}' "/proc/$launcher/status")
+# Each step runs under an init: PID 1, a clone of the launcher that never execs. What it adds is its proportional share.
+step_init_pss=$(awk '/^Pss:/ {print $2}' "/proc/$(pgrep -P "$launcher" -x runner-init)/smaps_rollup")
 wait "$exec_pid"
 crun run --bundle "$work/bundle-sleep" bench-crun-sleep &
 crun_pid=$!
 sleep 0.6
 crun_peak=$(awk '/VmHWM/ {print $2}' "/proc/$crun_pid/status")
+crun_pss=$(awk '/^Pss:/ {print $2}' "/proc/$crun_pid/smaps_rollup")
 wait "$crun_pid"
 
-python3 - "$init_peak" "$crun_peak" "$launcher_peak" <<'PY'
+python3 - "$init_peak" "$crun_peak" "$launcher_peak" "$step_init_pss" "$crun_pss" <<'PY'
 import json, statistics, sys
 def medians(f): return {x["command"]: statistics.median(x["times"]) * 1000 for x in json.load(open(f))["results"]}
 r, e = medians("results.json"), medians("exec.json")
@@ -129,5 +132,7 @@ v, h = e["runner --version"], e["NativeAOT hello world"]
 print(f"{'runner --version':32} {v:8.1f} ms {v / h:7.2f}x a NativeAOT hello world ({h:.1f} ms)")
 print(f"peak memory (VmHWM): runner-init of runner run {int(sys.argv[1]) / 1024:.1f} MiB, crun {int(sys.argv[2]) / 1024:.1f} MiB, "
       f"runner exec's launcher after 21 containers {int(sys.argv[3]) / 1024:.1f} MiB")
+print(f"proportional memory (Pss) of what stays beside one running container: a step's init (a clone of the launcher) "
+      f"{int(sys.argv[4]) / 1024:.1f} MiB, crun {int(sys.argv[5]) / 1024:.1f} MiB")
 PY
 podman rmi -f localhost/bench-busybox >/dev/null 2>&1 || true

@@ -94,7 +94,7 @@ internal static class RunCommand
         ContainerRuntime runtime;
         try
         {
-            runtime = ContainerRuntime.Create(host.Settings.RuntimeOptions, Log.Logger);
+            runtime = ContainerRuntime.Create(host.Settings.RuntimeOptions with { UseLauncher = true }, Log.Logger);
         }
         catch (Exception ex) when (ex is IsolationException or Isolation.Cgroups.CgroupUnavailableException or UnauthorizedAccessException)
         {
