@@ -145,7 +145,7 @@ internal sealed unsafe class CommandLauncher : IDisposable
     {
         int* fds = stackalloc int[2];
         InitException.Check(pipe2(fds, OCloexec), "pipe2");
-        var pid = (int)rawsyscall(SysClone, CloneNewPid | SigChld, 0, 0, 0, 0);
+        var pid = Clone();
         if (pid == 0)
         {
             RunPid1(fds[1]);
@@ -182,6 +182,9 @@ internal sealed unsafe class CommandLauncher : IDisposable
         return pid;
     }
 
+    /// <summary>clone(CLONE_NEWPID), without the runtime's GC transition, which the child would return through (<see cref="ChildCalls"/>).</summary>
+    private static int Clone() => (int)ChildCalls.rawsyscall(SysClone, CloneNewPid | SigChld, 0, 0, 0, 0);
+
     /// <summary>How the command ended, given the wait status of PID 1.</summary>
     public InitResult Result(int pid1Status)
     {
@@ -195,45 +198,45 @@ internal sealed unsafe class CommandLauncher : IDisposable
     private void RunPid1(int errorPipe)
     {
         // If runner-init dies (or, in the launcher, the thread that cloned it ends), so does PID 1, and with it the namespace.
-        _ = prctl(PrSetPdeathsig, SigKill, 0, 0, 0);
+        _ = ChildCalls.prctl(PrSetPdeathsig, SigKill, 0, 0, 0);
         // Not dumpable from its first instruction (execve makes the command dumpable again): its memory is a copy of the
         // monitor's, a launcher's with other containers' specs (their environments) in it, and under --init it never execs.
-        _ = prctl(PrSetDumpable, 0, 0, 0, 0);
+        _ = ChildCalls.prctl(PrSetDumpable, 0, 0, 0, 0);
 
         // Into the container's cgroups before anything else (every process it starts is then counted there), and a cgroup
         // namespace rooted at them, so the container sees its own cgroup as /.
         foreach (var fd in _cgroups)
         {
-            if (write(fd, _zero, 1) != 1)
+            if (ChildCalls.write(fd, _zero, 1) != 1)
             {
-                Fail(errorPipe, Step.Cgroup, Errno);
+                Fail(errorPipe, Step.Cgroup, ChildCalls.Errno);
             }
         }
 
-        if (_newCgroupNamespace && rawsyscall(SysUnshare, CloneNewCgroup, 0, 0, 0, 0) != 0)
+        if (_newCgroupNamespace && ChildCalls.rawsyscall(SysUnshare, CloneNewCgroup, 0, 0, 0, 0) != 0)
         {
-            Fail(errorPipe, Step.CgroupNamespace, Errno);
+            Fail(errorPipe, Step.CgroupNamespace, ChildCalls.Errno);
         }
 
         if (_terminal >= 0)
         {
             // A session of its own whose controlling terminal is the container's: PID 1 leads it, the command joins it.
-            _ = setsid();
-            _ = rawioctl(_terminal, TiocSctty, 0);
-            _ = dup2(_terminal, 0);
-            _ = dup2(_terminal, 1);
-            _ = dup2(_terminal, 2);
+            _ = ChildCalls.setsid();
+            _ = ChildCalls.rawioctl(_terminal, TiocSctty, 0);
+            _ = ChildCalls.dup2(_terminal, 0);
+            _ = ChildCalls.dup2(_terminal, 1);
+            _ = ChildCalls.dup2(_terminal, 2);
         }
         else if (!_interactive)
         {
-            _ = setsid();
+            _ = ChildCalls.setsid();
 
             // The command reads from /dev/null; runner-init's own stdin is the runner's lifeline (see Program).
-            var devNull = open(_devNull, 0);
+            var devNull = ChildCalls.open(_devNull, 0);
             if (devNull > 0)
             {
-                _ = dup2(devNull, 0);
-                _ = close(devNull);
+                _ = ChildCalls.dup2(devNull, 0);
+                _ = ChildCalls.close(devNull);
             }
         }
 
@@ -242,28 +245,28 @@ internal sealed unsafe class CommandLauncher : IDisposable
         {
             if (sig is not (9 or 19))
             {
-                _ = signal(sig, 0);
+                _ = ChildCalls.signal(sig, 0);
             }
         }
 
         if (_stdout >= 0)
         {
-            _ = dup2(_stdout, 1);
+            _ = ChildCalls.dup2(_stdout, 1);
         }
 
         if (_stderr >= 0)
         {
-            _ = dup2(_stderr, 2);
+            _ = ChildCalls.dup2(_stderr, 2);
         }
 
         // Nothing of the monitor's stays open here but the error pipe (close-on-exec): a launcher's other containers' output
         // and result files, which the minimal init (never exec'd) would otherwise hold for as long as it lives.
         if (errorPipe > 3)
         {
-            _ = rawsyscall(SysCloseRange, 3, errorPipe - 1, 0, 0, 0);
+            _ = ChildCalls.rawsyscall(SysCloseRange, 3, errorPipe - 1, 0, 0, 0);
         }
 
-        _ = rawsyscall(SysCloseRange, errorPipe + 1, uint.MaxValue, 0, 0, 0);
+        _ = ChildCalls.rawsyscall(SysCloseRange, errorPipe + 1, uint.MaxValue, 0, 0, 0);
 
         var procError = _proc.Mount();
         if (procError != 0)
@@ -283,55 +286,55 @@ internal sealed unsafe class CommandLauncher : IDisposable
     private void ExecCommand(int errorPipe)
     {
         ulong* emptyMask = stackalloc ulong[16];
-        _ = sigprocmask(2, emptyMask, null);
+        _ = ChildCalls.sigprocmask(2, emptyMask, null);
 
         for (var cap = 0; cap < 64; cap++)
         {
             if ((_capMask & (1UL << cap)) == 0)
             {
-                _ = prctl(PrCapbsetDrop, (ulong)cap, 0, 0, 0);
+                _ = ChildCalls.prctl(PrCapbsetDrop, (ulong)cap, 0, 0, 0);
             }
         }
 
-        if (rawsyscall(SysSetgroups, _gidCount, (long)_gids, 0, 0, 0) != 0)
+        if (ChildCalls.rawsyscall(SysSetgroups, _gidCount, (long)_gids, 0, 0, 0) != 0)
         {
-            Fail(errorPipe, Step.Groups, Errno);
+            Fail(errorPipe, Step.Groups, ChildCalls.Errno);
         }
 
-        if (rawsyscall(SysSetresgid, _gid, _gid, _gid, 0, 0) != 0)
+        if (ChildCalls.rawsyscall(SysSetresgid, _gid, _gid, _gid, 0, 0) != 0)
         {
-            Fail(errorPipe, Step.Gid, Errno);
+            Fail(errorPipe, Step.Gid, ChildCalls.Errno);
         }
 
-        if (rawsyscall(SysSetresuid, _uid, _uid, _uid, 0, 0) != 0)
+        if (ChildCalls.rawsyscall(SysSetresuid, _uid, _uid, _uid, 0, 0) != 0)
         {
-            Fail(errorPipe, Step.Uid, Errno);
+            Fail(errorPipe, Step.Uid, ChildCalls.Errno);
         }
 
         // For uid 0 this narrows the sets to the kept ones; for other users setresuid already cleared them.
-        if (_uid == 0 && rawsyscall(SysCapset, (long)_capHeader, (long)_capData, 0, 0, 0) != 0)
+        if (_uid == 0 && ChildCalls.rawsyscall(SysCapset, (long)_capHeader, (long)_capData, 0, 0, 0) != 0)
         {
-            Fail(errorPipe, Step.Capabilities, Errno);
+            Fail(errorPipe, Step.Capabilities, ChildCalls.Errno);
         }
 
-        if (_noNewPrivs && prctl(PrSetNoNewPrivs, 1, 0, 0, 0) != 0)
+        if (_noNewPrivs && ChildCalls.prctl(PrSetNoNewPrivs, 1, 0, 0, 0) != 0)
         {
-            Fail(errorPipe, Step.NoNewPrivs, Errno);
+            Fail(errorPipe, Step.NoNewPrivs, ChildCalls.Errno);
         }
 
-        if (chdir(_cwd) != 0)
+        if (ChildCalls.chdir(_cwd) != 0)
         {
-            Fail(errorPipe, Step.Chdir, Errno);
+            Fail(errorPipe, Step.Chdir, ChildCalls.Errno);
         }
 
         // Last before execve (runc's second seccomp slot): from here on the filter applies.
-        if (prctl(PrSetSeccomp, SeccompModeFilter, (ulong)_seccomp, 0, 0) != 0)
+        if (ChildCalls.prctl(PrSetSeccomp, SeccompModeFilter, (ulong)_seccomp, 0, 0) != 0)
         {
-            Fail(errorPipe, Step.Seccomp, Errno);
+            Fail(errorPipe, Step.Seccomp, ChildCalls.Errno);
         }
 
-        _ = execve(_path, _argv, _envp);
-        Fail(errorPipe, Step.Exec, Errno);
+        _ = ChildCalls.execve(_path, _argv, _envp);
+        Fail(errorPipe, Step.Exec, ChildCalls.Errno);
     }
 
     /// <summary>
@@ -349,8 +352,8 @@ internal sealed unsafe class CommandLauncher : IDisposable
             set[0] |= 1UL << (sig - 1);
         }
 
-        _ = sigprocmask(0, set, null);
-        var command = (int)rawsyscall(SysClone, SigChld, 0, 0, 0, 0);
+        _ = ChildCalls.sigprocmask(0, set, null);
+        var command = (int)ChildCalls.rawsyscall(SysClone, SigChld, 0, 0, 0, 0);
         if (command == 0)
         {
             ExecCommand(errorPipe);
@@ -358,31 +361,31 @@ internal sealed unsafe class CommandLauncher : IDisposable
 
         if (command < 0)
         {
-            Fail(errorPipe, Step.Fork, Errno);
+            Fail(errorPipe, Step.Fork, ChildCalls.Errno);
         }
 
-        _ = close(errorPipe);
+        _ = ChildCalls.close(errorPipe);
         for (var cap = 0; cap < 64; cap++)
         {
             if (cap != CapKill)
             {
-                _ = prctl(PrCapbsetDrop, (ulong)cap, 0, 0, 0);
+                _ = ChildCalls.prctl(PrCapbsetDrop, (ulong)cap, 0, 0, 0);
             }
         }
 
-        _ = rawsyscall(SysCapset, (long)_capHeader, (long)_initCapData, 0, 0, 0);
-        _ = prctl(PrSetNoNewPrivs, 1, 0, 0, 0);
-        _ = prctl(PrSetSeccomp, SeccompModeFilter, (ulong)_seccomp, 0, 0);
+        _ = ChildCalls.rawsyscall(SysCapset, (long)_capHeader, (long)_initCapData, 0, 0, 0);
+        _ = ChildCalls.prctl(PrSetNoNewPrivs, 1, 0, 0, 0);
+        _ = ChildCalls.prctl(PrSetSeccomp, SeccompModeFilter, (ulong)_seccomp, 0, 0);
 
         byte* info = stackalloc byte[128];
         while (true)
         {
-            var sig = sigwaitinfo(set, info);
+            var sig = ChildCalls.sigwaitinfo(set, info);
             if (sig != SigChld)
             {
                 if (sig > 0)
                 {
-                    _ = kill(command, sig);
+                    _ = ChildCalls.kill(command, sig);
                 }
 
                 continue;
@@ -390,13 +393,13 @@ internal sealed unsafe class CommandLauncher : IDisposable
 
             int status;
             int pid;
-            while ((pid = waitpid(-1, &status, Wnohang)) > 0)
+            while ((pid = ChildCalls.waitpid(-1, &status, Wnohang)) > 0)
             {
                 if (pid == command)
                 {
                     _shared[1] = status;
                     _shared[0] = 1;
-                    _exit(0);
+                    ChildCalls._exit(0);
                 }
             }
         }
@@ -407,8 +410,8 @@ internal sealed unsafe class CommandLauncher : IDisposable
         int* report = stackalloc int[2];
         report[0] = (int)step;
         report[1] = errno;
-        _ = write(pipe, report, 2 * sizeof(int));
-        _exit(127);
+        _ = ChildCalls.write(pipe, report, 2 * sizeof(int));
+        ChildCalls._exit(127);
     }
 
     private static string Resolve(string command, IReadOnlyList<string> env)

@@ -3,9 +3,9 @@ using System.Runtime.InteropServices;
 namespace Ci.Isolation.Init;
 
 /// <summary>
-/// The libc calls of runner-init, bound once. Signatures are blittable so that calls made
-/// between fork and execve (<see cref="CommandLauncher"/>) marshal and allocate nothing; those
-/// read errno through <see cref="Errno"/> instead of SetLastError.
+/// The libc calls of runner-init, bound once. Signatures are blittable, and errno is read through <see cref="Errno"/>
+/// where a call is also made from code that must not marshal; the calls made between clone and execve are
+/// <see cref="ChildCalls"/>, without the GC transition.
 /// </summary>
 internal static unsafe partial class Native
 {
@@ -102,20 +102,7 @@ internal static unsafe partial class Native
     [LibraryImport(Libc)]
     public static partial int munmap(void* address, nuint length);
 
-    // Used between clone and execve: no SetLastError, no marshalling.
     public const ulong TiocSctty = 0x540E;
-
-    [LibraryImport(Libc, EntryPoint = "ioctl")]
-    public static partial int rawioctl(int fd, ulong request, nint argument);
-
-    [LibraryImport(Libc, EntryPoint = "syscall")]
-    public static partial long rawsyscall(long number, long a, long b, long c, long d, long e);
-
-    [LibraryImport(Libc)]
-    public static partial int mount(byte* source, byte* target, byte* fstype, ulong flags, byte* data);
-
-    [LibraryImport(Libc)]
-    public static partial int sigwaitinfo(ulong* set, void* info);
 
     [LibraryImport(Libc)]
     public static partial int* __errno_location();
@@ -130,25 +117,7 @@ internal static unsafe partial class Native
     public static partial int close(int fd);
 
     [LibraryImport(Libc)]
-    public static partial int open(byte* path, int flags);
-
-    [LibraryImport(Libc)]
-    public static partial int dup2(int oldFd, int newFd);
-
-    [LibraryImport(Libc)]
-    public static partial int execve(byte* path, byte** argv, byte** envp);
-
-    [LibraryImport(Libc)]
     public static partial void _exit(int status);
-
-    [LibraryImport(Libc)]
-    public static partial int setsid();
-
-    [LibraryImport(Libc)]
-    public static partial int prctl(int option, ulong arg2, ulong arg3, ulong arg4, ulong arg5);
-
-    [LibraryImport(Libc)]
-    public static partial int chdir(byte* path);
 
     [LibraryImport(Libc)]
     public static partial int waitpid(int pid, int* status, int options);
@@ -160,12 +129,6 @@ internal static unsafe partial class Native
 
     [LibraryImport(Libc)]
     public static partial int waitid(int idType, int id, void* info, int options);
-
-    [LibraryImport(Libc)]
-    public static partial nint signal(int signum, nint handler);
-
-    [LibraryImport(Libc)]
-    public static partial int sigprocmask(int how, ulong* set, ulong* oldSet);
 
     public static int Errno => *__errno_location();
 

@@ -29,42 +29,42 @@ internal sealed unsafe class ProcFilesystem
     /// <summary>Mounts and masks; returns 0, or the errno of the first mount that failed for a reason other than a missing path.</summary>
     public int Mount()
     {
-        if (mount(_procType, _proc, _procType, MsNosuid | MsNodev | MsNoexec, null) != 0)
+        if (ChildCalls.mount(_procType, _proc, _procType, MsNosuid | MsNodev | MsNoexec, null) != 0)
         {
-            return Errno;
+            return ChildCalls.Errno;
         }
 
         foreach (var file in _maskedFiles)
         {
-            if (mount(_devNull, (byte*)file, null, MsBind, null) != 0 && Errno != Enoent)
+            if (ChildCalls.mount(_devNull, (byte*)file, null, MsBind, null) != 0 && ChildCalls.Errno != Enoent)
             {
-                return Errno;
+                return ChildCalls.Errno;
             }
         }
 
         foreach (var dir in _maskedDirs)
         {
-            if (mount(_tmpfs, (byte*)dir, _tmpfs, MsRdonly, _emptyTmpfs) != 0 && Errno != Enoent)
+            if (ChildCalls.mount(_tmpfs, (byte*)dir, _tmpfs, MsRdonly, _emptyTmpfs) != 0 && ChildCalls.Errno != Enoent)
             {
-                return Errno;
+                return ChildCalls.Errno;
             }
         }
 
         foreach (var path in _readOnly)
         {
-            if (mount((byte*)path, (byte*)path, null, MsBind | MsRec, null) != 0)
+            if (ChildCalls.mount((byte*)path, (byte*)path, null, MsBind | MsRec, null) != 0)
             {
-                if (Errno == Enoent)
+                if (ChildCalls.Errno == Enoent)
                 {
                     continue;
                 }
 
-                return Errno;
+                return ChildCalls.Errno;
             }
 
-            if (mount(null, (byte*)path, null, MsBind | MsRemount | MsRdonly | MsNosuid | MsNodev | MsNoexec, null) != 0)
+            if (ChildCalls.mount(null, (byte*)path, null, MsBind | MsRemount | MsRdonly | MsNosuid | MsNodev | MsNoexec, null) != 0)
             {
-                return Errno;
+                return ChildCalls.Errno;
             }
         }
 
