@@ -32,14 +32,14 @@ public sealed class LauncherTests : ContainerFixture
     {
         await Host.RunAsync(Host.Spec("true"), ct);
         var launcher = Host.Runtime.LauncherPid ?? throw new InvalidOperationException("no launcher");
-        var (fds, threads, rss) = Usage(launcher);
+        var (fds, threads, rss) = await SettledAsync(launcher, ct);
 
         for (var i = 0; i < 60; i++)
         {
             await Host.RunAsync(Host.Spec("/bin/sh", "-c", "echo x") with { Init = i % 2 == 0 }, ct);
         }
 
-        var after = Usage(launcher);
+        var after = await SettledAsync(launcher, ct);
         Assert.That(Host.Runtime.LauncherPid, Is.EqualTo(launcher), "the same launcher made them all");
         Assert.That(after.Fds, Is.EqualTo(fds), "descriptors");
         Assert.That(after.Threads, Is.EqualTo(threads), "threads: each container's ends with it");
@@ -66,6 +66,25 @@ public sealed class LauncherTests : ContainerFixture
         Assert.That((next.Result.ExitCode, next.Stdout), Is.EqualTo(((int?)0, "again")));
         Assert.That(Host.Runtime.LauncherPid, Is.Not.EqualTo(launcher), "a new launcher");
         Assert.That(Host.Leftovers(), Is.Empty);
+    }
+
+    /// <summary>The launcher's usage once a container's thread, which answers before it exits, is gone.</summary>
+    private static async Task<(int Fds, int Threads, long Rss)> SettledAsync(int pid, CancellationToken ct)
+    {
+        var last = Usage(pid);
+        for (var i = 0; i < 40; i++)
+        {
+            await Task.Delay(50, ct);
+            var now = Usage(pid);
+            if (now.Fds == last.Fds && now.Threads == last.Threads)
+            {
+                return now;
+            }
+
+            last = now;
+        }
+
+        return last;
     }
 
     private static (int Fds, int Threads, long Rss) Usage(int pid)
