@@ -21,7 +21,7 @@ public sealed partial class RootedDirectory
 
     /// <summary>
     /// <see cref="CreateFile"/> with the bytes of <paramref name="content"/> and then <paramref name="metadata"/> (as
-    /// <see cref="SetMetadata"/> gives it), all through the one descriptor that created the file: an unpacking's file costs
+    /// <see cref="SetMetadata(string, EntryMetadata)"/> gives it), all through the one descriptor that created the file: an unpacking's file costs
     /// its creation, its writes, three calls for its metadata and its close.
     /// </summary>
     public void WriteFile(string relative, Stream? content, EntryMetadata metadata, bool replace = false)

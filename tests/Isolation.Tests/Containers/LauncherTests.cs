@@ -1,5 +1,3 @@
-using Ci.Isolation.Containers;
-
 namespace Ci.Isolation.Tests.Containers;
 
 /// <summary>
