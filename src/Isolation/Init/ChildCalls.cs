@@ -5,11 +5,10 @@ namespace Ci.Isolation.Init;
 
 /// <summary>
 /// The libc calls made between clone and execve (<see cref="CommandLauncher"/>, <see cref="ProcFilesystem"/>), and the clone
-/// itself, without the runtime's GC transition. The child of a clone is a copy of this process's memory at that instant; a
-/// P/Invoke's return checks whether a garbage collection is suspending threads and, if the copy says so (a launcher's other
-/// containers' threads allocate, so a collection may be under way), waits for a collector the child does not have. Without the
-/// transition nothing in the child ever waits for the runtime. Blocking calls here are made only by the child; in the parent
-/// only the clone, which returns at once.
+/// itself, without the runtime's GC transition: the child, a copy of this process's memory, makes no switch between managed
+/// and native modes, which is runtime bookkeeping it has no use for. Whether a collection is under way is still looked at
+/// (a GC poll may follow such a call), and would be found so in the copy had one been: hence the clone is made under
+/// <see cref="AllocationGate"/>, when none can be. Blocking calls here are made only by the child; in the parent only the clone.
 /// </summary>
 internal static unsafe partial class ChildCalls
 {

@@ -140,7 +140,10 @@ internal sealed unsafe class CommandLauncher : IDisposable
         return new CommandLauncher(spec, Resolve(spec.Args[0], spec.Env), terminal, cgroups ?? [], stdout, stderr);
     }
 
-    /// <summary>Clones PID 1 of the new namespace; returns its (host) pid once the command's execve has succeeded, or throws with the failed step.</summary>
+    /// <summary>
+    /// Clones PID 1 of the new namespace; returns its (host) pid once the command's execve has succeeded, or throws with the failed
+    /// step. Called with <see cref="AllocationGate"/> held, which the clone needs.
+    /// </summary>
     public int Start()
     {
         int* fds = stackalloc int[2];
@@ -154,7 +157,17 @@ internal sealed unsafe class CommandLauncher : IDisposable
         InitException.Check(pid, "clone(CLONE_NEWPID)");
         _ = close(fds[1]);
         int* report = stackalloc int[2];
-        var n = read(fds[0], report, 2 * sizeof(int));
+        nint n;
+        AllocationGate.Lock.Exit(); // PID 1 is cloned: wait for its exec without the gate, so other containers' set-ups go on
+        try
+        {
+            n = read(fds[0], report, 2 * sizeof(int));
+        }
+        finally
+        {
+            AllocationGate.Lock.Enter();
+        }
+
         _ = close(fds[0]);
         if (n == 2 * sizeof(int))
         {
@@ -182,7 +195,7 @@ internal sealed unsafe class CommandLauncher : IDisposable
         return pid;
     }
 
-    /// <summary>clone(CLONE_NEWPID), without the runtime's GC transition, which the child would return through (<see cref="ChildCalls"/>).</summary>
+    /// <summary>clone(CLONE_NEWPID), with <see cref="AllocationGate"/> held (no collection under way), without the runtime's GC transition (<see cref="ChildCalls"/>).</summary>
     private static int Clone() => (int)ChildCalls.rawsyscall(SysClone, CloneNewPid | SigChld, 0, 0, 0, 0);
 
     /// <summary>How the command ended, given the wait status of PID 1.</summary>

@@ -19,6 +19,20 @@ internal static class ContainerRun
     /// <param name="slot">The launcher's handle of this container (its signals), or null: this process is the container's monitor.</param>
     public static int Execute(string specPath, Launcher.Slot? slot)
     {
+        AllocationGate.Lock.Enter();
+        try
+        {
+            return SetUpAndRun(specPath, slot);
+        }
+        finally
+        {
+            AllocationGate.Lock.Exit();
+        }
+    }
+
+    /// <summary>With <see cref="AllocationGate"/> held; released only to wait (for PID 1's end, and, in CommandLauncher.Start, for its exec).</summary>
+    private static int SetUpAndRun(string specPath, Launcher.Slot? slot)
+    {
         InitSpec spec;
         SafeFileHandle resultFile;
         try
@@ -116,7 +130,17 @@ internal static class ContainerRun
             return SetupFailure(resultFile, ex, stderr);
         }
 
-        var status = Reaper.Wait(pid1, slot is null ? null : slot.Ended);
+        int status;
+        AllocationGate.Lock.Exit();
+        try
+        {
+            status = Reaper.Wait(pid1, slot is null ? null : slot.Ended);
+        }
+        finally
+        {
+            AllocationGate.Lock.Enter();
+        }
+
         terminal?.Dispose();
         Report(resultFile, launcher.Result(status) with { ExecutedAt = executed });
         launcher.Dispose();

@@ -24,21 +24,22 @@ internal static class Launcher
         // A container's PID 1 under --init is a clone of this process: it shows this command line, which must name no host path.
         ProcessTitle.Set("init");
 
-        using var requests = new StreamReader(Console.OpenStandardInput(), Encoding.UTF8);
-        while (requests.ReadLine() is { } line)
+        // Requests are read into a buffer allocated once, so that waiting for them allocates nothing; each is handled under the
+        // AllocationGate.
+        var buffer = new byte[64 << 10];
+        var length = 0;
+        while (ReadMore(buffer, ref length))
         {
-            var parts = line.Split(' ', 3);
-            switch (parts)
+            int end;
+            while ((end = Array.IndexOf(buffer, (byte)'\n', 0, length)) >= 0)
             {
-                case ["run", var id, var spec]:
-                    Run(id, spec);
-                    break;
-                case ["signal", var id, var number] when int.TryParse(number, out var signal):
-                    Find(id)?.Signal(signal);
-                    break;
-                default:
-                    Console.Error.WriteLine($"runner-init: unknown request '{line}'");
-                    break;
+                lock (AllocationGate.Lock)
+                {
+                    Handle(Encoding.UTF8.GetString(buffer, 0, end));
+                }
+
+                Buffer.BlockCopy(buffer, end + 1, buffer, 0, length - end - 1);
+                length -= end + 1;
             }
         }
 
@@ -52,6 +53,49 @@ internal static class Launcher
 
         _exit(137);
         return 137;
+    }
+
+    private static void Handle(string line)
+    {
+        switch (line.Split(' ', 3))
+        {
+            case ["run", var id, var spec]:
+                Run(id, spec);
+                break;
+            case ["signal", var id, var number] when int.TryParse(number, out var signal):
+                Find(id)?.Signal(signal);
+                break;
+            default:
+                Console.Error.WriteLine($"runner-init: unknown request '{line}'");
+                break;
+        }
+    }
+
+    /// <summary>Reads what stdin has into the buffer's free end; false at end of file (or a line longer than the buffer).</summary>
+    private static unsafe bool ReadMore(byte[] buffer, ref int length)
+    {
+        if (length == buffer.Length)
+        {
+            return false;
+        }
+
+        fixed (byte* p = buffer)
+        {
+            while (true)
+            {
+                var n = read(0, p + length, buffer.Length - length);
+                if (n > 0)
+                {
+                    length += (int)n;
+                    return true;
+                }
+
+                if (n == 0 || Errno != Eintr)
+                {
+                    return false;
+                }
+            }
+        }
     }
 
     private static void Run(string id, string specPath)
@@ -70,16 +114,22 @@ internal static class Launcher
             }
             catch (Exception ex)
             {
-                Console.Error.WriteLine($"runner-init: container {id}: {ex}");
+                lock (AllocationGate.Lock)
+                {
+                    Console.Error.WriteLine($"runner-init: container {id}: {ex}");
+                }
             }
             finally
             {
-                lock (s_running)
+                lock (AllocationGate.Lock)
                 {
-                    s_running.Remove(id);
-                }
+                    lock (s_running)
+                    {
+                        s_running.Remove(id);
+                    }
 
-                Answer($"done {id}");
+                    Answer($"done {id}");
+                }
             }
         })
         {
