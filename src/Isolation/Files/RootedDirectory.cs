@@ -133,27 +133,31 @@ public sealed partial class RootedDirectory : IDisposable
             return Walk(_root, names, 0, relative, create, replace) is { } walked ? DirectoryLease.Own(walked) : null;
         }
 
-        // From the deepest directory on the way that is kept open (usually the directory itself, or its parent).
-        var keys = new string[names.Length];
-        var start = 0;
+        // The directory itself when it is kept (an unpacking's usual case: one key, no other string made); otherwise from the
+        // deepest directory on the way that is.
+        var key = string.Join('/', names);
+        var start = names.Length;
         DirectoryLease from;
         lock (_directories)
         {
-            for (var i = 0; i < names.Length; i++)
+            if (_directories.TryGetValue(key, out var kept))
             {
-                keys[i] = i == 0 ? names[0] : $"{keys[i - 1]}/{names[i]}";
+                return DirectoryLease.Borrow(kept);
             }
 
-            for (start = names.Length; start > 0 && !_directories.ContainsKey(keys[start - 1]); start--)
+            var at = _root;
+            var prefix = key;
+            while (--start > 0)
             {
+                prefix = prefix[..prefix.LastIndexOf('/')];
+                if (_directories.TryGetValue(prefix, out var ancestor))
+                {
+                    at = ancestor;
+                    break;
+                }
             }
 
-            if (start == names.Length)
-            {
-                return DirectoryLease.Borrow(_directories[keys[^1]]);
-            }
-
-            from = DirectoryLease.Borrow(start == 0 ? _root : _directories[keys[start - 1]]);
+            from = DirectoryLease.Borrow(at);
         }
 
         SafeFileHandle? opened;
@@ -174,7 +178,7 @@ public sealed partial class RootedDirectory : IDisposable
                 ForgetDirectories();
             }
 
-            if (_directories.TryAdd(keys[^1], opened))
+            if (_directories.TryAdd(key, opened))
             {
                 return DirectoryLease.Borrow(opened);
             }
