@@ -160,6 +160,7 @@ public sealed partial class ContainerRuntime
     private InitSpec Prepare(ContainerSpec spec, string dir, ContainerCgroup cgroup)
     {
         var launched = _options.UseLauncher && !spec.Interactive;
+        var output = LaunchedContainer.OutputPaths(dir);
         var upper = spec.UpperDirectory ?? Path.Combine(dir, "u");
         var work = spec.UpperDirectory is null ? Path.Combine(dir, "w") : spec.UpperDirectory.TrimEnd('/') + ".work";
         var root = Path.Combine(dir, "r");
@@ -191,8 +192,8 @@ public sealed partial class ContainerRuntime
             AdditionalGids = spec.AdditionalGids,
             Capabilities = DefaultCapabilities.Podman,
             DieWithRunner = !spec.Interactive, // the lifeline is runner-init's stdin, which an interactive command needs
-            StdoutPath = launched ? LaunchedContainer.OutputPaths(dir).Stdout : null,
-            StderrPath = launched ? LaunchedContainer.OutputPaths(dir).Stderr : null,
+            StdoutPath = launched ? output.Stdout : null,
+            StderrPath = launched ? output.Stderr : null,
             Interactive = spec.Interactive,
             NoNewPrivileges = true,
             Init = spec.Init,

@@ -31,7 +31,18 @@ internal sealed class LaunchedContainer : IContainerMonitor
     {
         var (stdoutPath, stderrPath) = OutputPaths(dir);
         var stdout = OpenFifo(stdoutPath);
-        var stderr = OpenFifo(stderrPath);
+        (Stream Read, SafeFileHandle Held) stderr;
+        try
+        {
+            stderr = OpenFifo(stderrPath);
+        }
+        catch
+        {
+            stdout.Read.Dispose();
+            stdout.Held.Dispose();
+            throw;
+        }
+
         var container = new LaunchedContainer(launcher, id);
         container.Ended = container.RunAsync(specPath, stdout, stderr, output);
         return container;
@@ -43,7 +54,10 @@ internal sealed class LaunchedContainer : IContainerMonitor
 
     public void KillAfter(TimeSpan delay) => _forceful.CancelAfter(delay);
 
-    public void Release() => _forceful.Dispose();
+    /// <summary>Nothing to let go: a SIGKILL still timed (<see cref="KillAfter"/>) names an ended container, which the launcher ignores.</summary>
+    public void Release()
+    {
+    }
 
     private async Task RunAsync(string specPath, (Stream Read, SafeFileHandle Held) stdout, (Stream Read, SafeFileHandle Held) stderr,
         Action<OutputLine>? output)
