@@ -7,8 +7,7 @@ namespace Ci.Isolation.Init;
 /// <summary>
 /// One container, made and monitored by the calling thread: new mount, UTS and IPC namespaces (and network, for network:
 /// none) for this thread alone, the root file system pivoted into, then PID 1 cloned into a new PID namespace, waited for and
-/// reported in the spec's result file. Runs as runner-init's whole life (its own process), or on a thread of the launcher
-/// (<paramref name="slot"/> given): namespaces, the root, the working directory and the umask belong to the thread that
+/// reported in the spec's result file. Runs as runner-init's whole life (its own process), or on a thread of the launcher: namespaces, the root, the working directory and the umask belong to the thread that
 /// unshared them, so the launcher's other threads, and other containers' threads, are not in them.
 /// </summary>
 internal static class ContainerRun
@@ -16,13 +15,14 @@ internal static class ContainerRun
     private const int SetupFailed = 125;
 
     /// <summary>0 once the command's end is reported; 125 when set-up failed (reported too, when the result file could be opened).</summary>
-    /// <param name="slot">The launcher's handle of this container (its signals), or null: this process is the container's monitor.</param>
-    public static int Execute(string specPath, Launcher.Slot? slot)
+    /// <param name="signals">Where signals for the container's PID 1 go (the launcher's requests, or this process's own signals).</param>
+    /// <param name="ownProcess">This process is the container's alone: its stdin is the lifeline, its signals are PID 1's, it shows the spec's name.</param>
+    public static int Execute(string specPath, Pid1Signals signals, bool ownProcess)
     {
         AllocationGate.Lock.Enter();
         try
         {
-            return SetUpAndRun(specPath, slot);
+            return SetUpAndRun(specPath, signals, ownProcess);
         }
         finally
         {
@@ -31,7 +31,7 @@ internal static class ContainerRun
     }
 
     /// <summary>With <see cref="AllocationGate"/> held; released only to wait (for PID 1's end, and, in CommandLauncher.Start, for its exec).</summary>
-    private static int SetUpAndRun(string specPath, Launcher.Slot? slot)
+    private static int SetUpAndRun(string specPath, Pid1Signals signals, bool ownProcess)
     {
         InitSpec spec;
         SafeFileHandle resultFile;
@@ -52,7 +52,7 @@ internal static class ContainerRun
         int[] cgroups = [];
         try
         {
-            if (slot is not null && (spec.Interactive || spec.StdoutPath is null || spec.StderrPath is null))
+            if (!ownProcess && (spec.Interactive || spec.StdoutPath is null || spec.StderrPath is null))
             {
                 throw new InvalidOperationException("the launcher runs only containers whose output goes to FIFOs it is given (not interactive ones)");
             }
@@ -82,11 +82,11 @@ internal static class ContainerRun
                 Network.AllowUnprivilegedPing();
             }
 
-            if (slot is null)
+            if (ownProcess)
             {
                 if (spec.DieWithRunner)
                 {
-                    WatchRunner();
+                    WatchRunner(signals);
                 }
 
                 ProcessTitle.Set("init", Path.GetFileName(specPath)); // reads /proc, so before the new root
@@ -94,7 +94,7 @@ internal static class ContainerRun
 
             RootFilesystem.Assemble(spec);
             SetHostname(spec.Hostname);
-            terminal = slot is null ? Terminal.OpenFor(spec) : null;
+            terminal = ownProcess ? Terminal.OpenFor(spec) : null;
         }
         catch (Exception ex)
         {
@@ -105,21 +105,14 @@ internal static class ContainerRun
         CommandLauncher? launcher = null;
         int pid1;
         long executed;
-        var forwarding = slot is null ? Reaper.ForwardSignals() : null;
+        var forwarding = ownProcess ? Reaper.ForwardSignals(signals) : null;
         try
         {
             launcher = CommandLauncher.Prepare(spec, terminal?.Far ?? -1, cgroups, stdout, stderr);
             pid1 = launcher.Start();
             executed = (DateTime.UtcNow - DateTime.UnixEpoch).Ticks / 10; // Start returns once the command's execve succeeded
             CloseAll(cgroups, stdout, stderr);
-            if (slot is null)
-            {
-                Reaper.Started(pid1);
-            }
-            else
-            {
-                slot.Started(pid1);
-            }
+            signals.Started(pid1);
 
             terminal?.Start();
         }
@@ -134,7 +127,7 @@ internal static class ContainerRun
         AllocationGate.Lock.Exit();
         try
         {
-            status = Reaper.Wait(pid1, slot is null ? null : slot.Ended);
+            status = Reaper.Wait(pid1, signals.Ended);
         }
         finally
         {
@@ -221,7 +214,7 @@ internal static class ContainerRun
     /// When the runner dies (killed, crashed), the write end of our stdin closes: kill the
     /// container's PID 1 at once, which takes its whole PID namespace with it.
     /// </summary>
-    private static unsafe void WatchRunner()
+    private static unsafe void WatchRunner(Pid1Signals signals)
     {
         var thread = new Thread(() =>
         {
@@ -231,10 +224,7 @@ internal static class ContainerRun
                 var n = read(0, buffer, 64);
                 if (n == 0 || (n < 0 && Errno != Eintr))
                 {
-                    if (Reaper.Pid1 > 0)
-                    {
-                        _ = kill(Reaper.Pid1, SigKill);
-                    }
+                    signals.Signal(SigKill);
 
                     _exit(137);
                 }

@@ -14,7 +14,7 @@ namespace Ci.Isolation.Init;
 /// </summary>
 internal static class Launcher
 {
-    private static readonly Dictionary<string, Slot> s_running = new(StringComparer.Ordinal);
+    private static readonly Dictionary<string, Pid1Signals> s_running = new(StringComparer.Ordinal);
     private static readonly Lock s_answer = new();
 
     public static int Serve()
@@ -45,9 +45,9 @@ internal static class Launcher
 
         lock (s_running)
         {
-            foreach (var slot in s_running.Values)
+            foreach (var signals in s_running.Values)
             {
-                slot.Signal(SigKill);
+                signals.Signal(SigKill);
             }
         }
 
@@ -100,17 +100,17 @@ internal static class Launcher
 
     private static void Run(string id, string specPath)
     {
-        var slot = new Slot();
+        var signals = new Pid1Signals();
         lock (s_running)
         {
-            s_running[id] = slot;
+            s_running[id] = signals;
         }
 
         var thread = new Thread(() =>
         {
             try
             {
-                ContainerRun.Execute(specPath, slot);
+                ContainerRun.Execute(specPath, signals, ownProcess: false);
             }
             catch (Exception ex)
             {
@@ -138,7 +138,7 @@ internal static class Launcher
         thread.Start();
     }
 
-    private static Slot? Find(string id)
+    private static Pid1Signals? Find(string id)
     {
         lock (s_running)
         {
@@ -154,56 +154,6 @@ internal static class Launcher
             fixed (byte* p = bytes)
             {
                 _ = write(1, p, bytes.Length); // one write of less than PIPE_BUF: whole
-            }
-        }
-    }
-
-    /// <summary>A container's PID 1 as the launcher knows it, for signals: one that comes before PID 1 exists is held and delivered at its start.</summary>
-    internal sealed class Slot
-    {
-        private readonly Lock _lock = new();
-        private int _pid1;
-        private int _pending;
-        private bool _ended;
-
-        public void Signal(int number)
-        {
-            lock (_lock)
-            {
-                if (_ended)
-                {
-                    return;
-                }
-
-                if (_pid1 > 0)
-                {
-                    _ = kill(_pid1, number);
-                }
-                else if (_pending != SigKill)
-                {
-                    _pending = number;
-                }
-            }
-        }
-
-        public void Started(int pid1)
-        {
-            lock (_lock)
-            {
-                _pid1 = pid1;
-                if (_pending > 0)
-                {
-                    _ = kill(pid1, _pending);
-                }
-            }
-        }
-
-        /// <summary>PID 1 is reaped: its number may be another process's from here on, so nothing is sent to it any more.</summary>
-        public void Ended()
-        {
-            lock (_lock)
-            {
-                _ended = true;
             }
         }
     }

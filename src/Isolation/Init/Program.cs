@@ -25,7 +25,7 @@ public static class Program
 
         // Descriptors inherited from the runner must not reach the command (CVE-2024-21626).
         InitException.Check(syscall(SysCloseRange, 3, uint.MaxValue, CloseRangeCloexec), "close_range(3.., CLOEXEC)");
-        var code = ContainerRun.Execute(args[0], slot: null);
+        var code = ContainerRun.Execute(args[0], new Pid1Signals(), ownProcess: true);
         if (code == 0)
         {
             // Reported, and nothing of ours is left to flush: leave without the runtime's shut-down (about a millisecond of

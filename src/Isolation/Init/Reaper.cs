@@ -13,51 +13,25 @@ internal static unsafe class Reaper
     private static readonly PosixSignal[] Forwarded =
         [PosixSignal.SIGTERM, PosixSignal.SIGINT, PosixSignal.SIGQUIT, PosixSignal.SIGHUP, (PosixSignal)10, (PosixSignal)12];
 
-    private static volatile int s_pid1;
-    private static volatile int s_pending;
-
-    /// <summary>The container's PID 1 as the host sees it, once started; 0 before.</summary>
-    public static int Pid1 => s_pid1;
-
-    /// <summary>Registered before PID 1 exists, so that a stop requested during set-up is not lost: it is delivered on <see cref="Started"/>.</summary>
-    public static IReadOnlyList<PosixSignalRegistration> ForwardSignals() =>
+    /// <summary>Forwards this process's signals to the container's PID 1 (held until it exists); registered before it is cloned.</summary>
+    public static IReadOnlyList<PosixSignalRegistration> ForwardSignals(Pid1Signals pid1) =>
         Forwarded.Select(sig => PosixSignalRegistration.Create(sig, ctx =>
         {
             ctx.Cancel = true;
-            var number = RawNumber(ctx.Signal);
-            if (s_pid1 > 0)
-            {
-                _ = kill(s_pid1, number);
-            }
-            else
-            {
-                s_pending = number;
-            }
+            pid1.Signal(RawNumber(ctx.Signal));
         })).ToList();
-
-    public static void Started(int pid1)
-    {
-        s_pid1 = pid1;
-        if (s_pending is var pending and > 0)
-        {
-            _ = kill(pid1, pending);
-        }
-    }
 
     /// <summary>Waits for PID 1; returns its raw wait status. <paramref name="beforeReap"/> runs once it has ended and before it
     /// is reaped: until then its number is still its own, so a signal sent before <paramref name="beforeReap"/> returns reaches
     /// no other process.</summary>
-    public static int Wait(int pid1, Action? beforeReap = null)
+    public static int Wait(int pid1, Action beforeReap)
     {
-        if (beforeReap is not null)
+        var info = stackalloc byte[128]; // siginfo_t
+        while (waitid(PPid, pid1, info, WExited | WNowait) != 0 && Errno == Eintr)
         {
-            var info = stackalloc byte[128]; // siginfo_t
-            while (waitid(PPid, pid1, info, WExited | WNowait) != 0 && Errno == Eintr)
-            {
-            }
-
-            beforeReap();
         }
+
+        beforeReap();
 
         while (true)
         {
