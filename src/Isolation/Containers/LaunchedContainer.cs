@@ -65,7 +65,13 @@ internal sealed class LaunchedContainer : IContainerMonitor
         var reading = Task.WhenAll(ReadLinesAsync(stdout.Read, OutputStream.Stdout, output), ReadLinesAsync(stderr.Read, OutputStream.Stderr, output));
         try
         {
-            await _launcher.RunAsync(_id, specPath); // false: the launcher died, and PID 1 with it (its parent-death signal)
+            if (!await _launcher.RunAsync(_id, specPath))
+            {
+                // PID 1 died with it (its parent-death signal): without this line the user would read only "killed (signal 9)".
+                output?.Invoke(new OutputLine(OutputStream.Stderr,
+                    "runner: runner-init, which made this container, ended before it did, and the container was killed with it " +
+                    "(the runner's log has what runner-init said)", DateTimeOffset.UtcNow));
+            }
         }
         finally
         {

@@ -60,6 +60,7 @@ public sealed class LauncherTests : ContainerFixture
         var next = await Host.RunAsync(Host.Spec("/bin/sh", "-c", "echo again"), ct);
 
         Assert.That(killed.Result.Signal, Is.EqualTo(9), "its PID 1 died with the launcher (parent-death signal): " + killed);
+        Assert.That(killed.Stderr, Does.Contain("runner-init, which made this container, ended before it did"), "the user is told why");
         Assert.That(ContainerHost.HostProcesses("sleep 7171"), Is.Empty, "nothing of it is left running");
         Assert.That((next.Result.ExitCode, next.Stdout), Is.EqualTo(((int?)0, "again")));
         Assert.That(Host.Runtime.LauncherPid, Is.Not.EqualTo(launcher), "a new launcher");
