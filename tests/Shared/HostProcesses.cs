@@ -28,7 +28,7 @@ internal static class HostProcesses
     /// <summary>
     /// runner-init processes (the monitor, and PID 1 under --init) that hold a file under
     /// <paramref name="directory"/> open, as a container's result file is. Found by name and open
-    /// files, not by command line, which runner-init rewrites to "init spec.json".
+    /// files, not by command line, which runner-init rewrites ("init spec.json", or "init" for the launcher).
     /// </summary>
     public static IEnumerable<string> InitsUnder(string directory)
     {

@@ -5,24 +5,24 @@ namespace Ci.Isolation.Containers;
 public sealed partial class ContainerRuntime
 {
     /// <summary>
-    /// Starts runner-init, which makes the container's namespaces, and waits for it, streaming
-    /// output line by line. runner-init starts the container's PID 1 in a new PID namespace and
-    /// monitors it from outside. On timeout or cancellation: SIGTERM to runner-init (which
-    /// forwards it to PID 1), then, after the grace period, SIGKILL to runner-init, whose death
-    /// kills PID 1 (parent-death signal) and with it the namespace; the cgroup is killed after.
+    /// Has the container made by its monitor (<see cref="Monitor"/>: the runtime's launcher, or a runner-init process of its
+    /// own), which makes its namespaces, starts its PID 1 in a new PID namespace and watches it from outside, and waits for
+    /// it, streaming output line by line. On timeout or cancellation: SIGTERM to PID 1, then, after the grace period, SIGKILL,
+    /// which takes the namespace with it; the cgroup is killed after.
     /// </summary>
     /// <returns>Whether the timeout stopped it, and the writable-layer limit when that did; the command's own status is in runner-init's result file.</returns>
-    private async Task<(bool TimedOut, long? WritableLimitExceeded)> ExecuteAsync(ContainerSpec spec, string dir, Action<OutputLine>? output,
+    private async Task<(bool TimedOut, long? WritableLimitExceeded)> ExecuteAsync(ContainerSpec spec, string id, string dir, Action<OutputLine>? output,
         CancellationToken cancellationToken, CancellationToken killNow)
     {
-        // runner-init rewrites its command line to "init spec.json", so that PID 1 (its clone, under --init) shows no host path.
+        // runner-init's own process rewrites its command line to "init spec.json" (the launcher's is "init"), so that PID 1 (its
+        // clone, under --init) shows no host path.
         string[] args = [Path.Combine(dir, "spec.json")];
         if (spec.Interactive)
         {
             return (await ExecuteInteractiveAsync(spec, dir, args, cancellationToken, killNow), null);
         }
 
-        var init = Monitor(Path.GetFileName(dir), dir, args[0], output);
+        var init = Monitor(id, dir, args[0], output);
         var timedOut = false;
         long? exceeded = null;
         using var timeout = spec.Timeout is { } t ? new CancellationTokenSource(t) : new CancellationTokenSource();

@@ -118,7 +118,7 @@ public sealed partial class ContainerRuntime
             File.WriteAllText(Path.Combine(dir, OwnerFile), ProcessIdentity.Current.Token);
             var init = Prepare(spec, dir, cgroup);
             cgroup.Create(spec.Limits);
-            var (timedOut, tooBig) = await ExecuteAsync(spec, dir, output, cancellationToken, killNow);
+            var (timedOut, tooBig) = await ExecuteAsync(spec, id, dir, output, cancellationToken, killNow);
             var stats = cgroup.ReadStats();
             var result = ReadResult(init.ResultFile);
             if (result.Error is { } error)
