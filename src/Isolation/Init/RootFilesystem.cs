@@ -168,7 +168,7 @@ internal static class RootFilesystem
     {
         InitException.Check(chdir(root), $"chdir({root})");
         // pivot_root(".", ".") stacks the old root on top of the new one; detaching "." then removes it (runc's trick).
-        InitException.Check(syscall(SysPivotRoot, Utf8("."), Utf8("."), 0), "pivot_root(.)");
+        InitException.Check(syscall(SysPivotRoot, s_dot, s_dot, 0), "pivot_root(.)");
         InitException.Check(mount(null, ".", null, MsSlave | MsRec, null), "mount(., rslave)");
         InitException.Check(umount2(".", MntDetach), "umount2(old root)");
         InitException.Check(chdir("/"), "chdir(/)");
@@ -185,12 +185,6 @@ internal static class RootFilesystem
         }
     }
 
-    private static unsafe long Utf8(string s)
-    {
-        // Leaked on purpose: a handful of bytes for a process that execs or exits moments later.
-        var bytes = System.Text.Encoding.UTF8.GetBytes(s + "\0");
-        var p = (byte*)System.Runtime.InteropServices.NativeMemory.Alloc((nuint)bytes.Length);
-        bytes.CopyTo(new Span<byte>(p, bytes.Length));
-        return (long)p;
-    }
+    /// <summary>"." as a C string, made once: the launcher pivots every container's root with it (made per call, it leaked per container).</summary>
+    private static readonly unsafe long s_dot = (long)ProcFilesystem.Utf8(".");
 }
