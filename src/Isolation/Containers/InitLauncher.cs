@@ -13,7 +13,7 @@ namespace Ci.Isolation.Containers;
 /// </summary>
 internal sealed class InitLauncher
 {
-    private readonly LifelineStream _requests = new();
+    private readonly Lifeline _requests = new();
     private readonly ConcurrentDictionary<string, TaskCompletionSource<bool>> _waiting = new(StringComparer.Ordinal);
     private readonly CommandTask<CommandResult> _process;
     private volatile bool _exited;
@@ -23,7 +23,7 @@ internal sealed class InitLauncher
         _process = Cli.Wrap(initPath)
             .WithArguments(["--serve"])
             .WithWorkingDirectory("/")
-            .WithStandardInputPipe(PipeSource.FromStream(_requests))
+            .WithStandardInputPipe(_requests.Source)
             .WithValidation(CommandResultValidation.None)
             .WithStandardOutputPipe(PipeTarget.ToDelegate(Answered))
             .WithStandardErrorPipe(PipeTarget.ToDelegate(line => log.Warning("runner-init: {Line}", line)))

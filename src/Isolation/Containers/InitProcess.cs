@@ -9,7 +9,7 @@ namespace Ci.Isolation.Containers;
 /// </summary>
 internal sealed class InitProcess : IContainerMonitor
 {
-    private readonly LifelineStream _lifeline = new();
+    private readonly Lifeline _lifeline = new();
     private readonly CancellationTokenSource _forceful = new();
     private readonly CommandTask<CommandResult> _task;
 
@@ -18,7 +18,7 @@ internal sealed class InitProcess : IContainerMonitor
         _task = Cli.Wrap(initPath)
             .WithArguments([specPath])
             .WithWorkingDirectory("/")
-            .WithStandardInputPipe(PipeSource.FromStream(_lifeline))
+            .WithStandardInputPipe(_lifeline.Source)
             .WithValidation(CommandResultValidation.None)
             .WithStandardOutputPipe(PipeTarget.ToDelegate(line => output?.Invoke(new OutputLine(OutputStream.Stdout, line, DateTimeOffset.UtcNow))))
             .WithStandardErrorPipe(PipeTarget.ToDelegate(line => output?.Invoke(new OutputLine(OutputStream.Stderr, line, DateTimeOffset.UtcNow))))
