@@ -76,7 +76,12 @@ public sealed partial class ContainerRuntime
             return InitProcess.Start(_initPath, specPath, output);
         }
 
-        InitLauncher launcher;
+        return LaunchedContainer.Start(Launcher(), id, dir, specPath, output);
+    }
+
+    /// <summary>The runtime's launcher: started with the runtime (so that its start overlaps the caller's preparation), and again if it died.</summary>
+    private InitLauncher Launcher()
+    {
         lock (_launcherLock)
         {
             if (_launcher is not { IsAlive: true })
@@ -85,10 +90,8 @@ public sealed partial class ContainerRuntime
                 _launcher = InitLauncher.Start(_initPath, _log);
             }
 
-            launcher = _launcher;
+            return _launcher;
         }
-
-        return LaunchedContainer.Start(launcher, id, dir, specPath, output);
     }
 
     /// <summary>As <see cref="ExecuteAsync"/>, with the runner's own stdin, stdout and stderr inherited (CliWrap always pipes them).</summary>
