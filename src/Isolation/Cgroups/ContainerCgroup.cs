@@ -36,27 +36,14 @@ public abstract class ContainerCgroup
 
     protected static void Write(string file, string value)
     {
-        try
+        // Created when missing, as File.WriteAllText did: cgroupfs refuses that, and the tests' hierarchies are plain files.
+        if (Native.Libc.WriteSmallFile(file, value, create: true) is not 0 and var errno)
         {
-            File.WriteAllText(file, value);
-        }
-        catch (IOException ex)
-        {
-            throw new IsolationException($"write '{value}' to {file}: {ex.Message}", ex);
+            throw new IsolationException($"write '{value}' to {file}: {Native.Libc.Describe(errno)}", new IOException(Native.Libc.Describe(errno), errno));
         }
     }
 
-    protected static string? ReadOrNull(string file)
-    {
-        try
-        {
-            return File.ReadAllText(file);
-        }
-        catch (IOException)
-        {
-            return null;
-        }
-    }
+    protected static string? ReadOrNull(string file) => Native.Libc.ReadSmallFile(file, out _);
 
     /// <summary>A file holding one number, or 0 when it is missing or unreadable (an older kernel).</summary>
     protected static long Number(string file) => long.TryParse(ReadOrNull(file)?.Trim(), out var v) ? v : 0;

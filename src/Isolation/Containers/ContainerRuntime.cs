@@ -1,3 +1,4 @@
+using System.Text;
 using System.Text.Json;
 using Ci.Isolation.Cgroups;
 using Ci.Isolation.Init;
@@ -122,7 +123,7 @@ public sealed partial class ContainerRuntime
         Directory.CreateDirectory(dir, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
         try
         {
-            File.WriteAllText(Path.Combine(dir, OwnerFile), ProcessIdentity.Current.Token);
+            WriteFile(Path.Combine(dir, OwnerFile), Encoding.UTF8.GetBytes(ProcessIdentity.Current.Token));
             var init = Prepare(spec, dir, cgroup);
             cgroup.Create(spec.Limits);
             var (timedOut, tooBig) = await ExecuteAsync(spec, id, dir, output, cancellationToken, killNow);
@@ -206,11 +207,20 @@ public sealed partial class ContainerRuntime
             Init = spec.Init,
             ResultFile = Path.Combine(dir, "result.json"),
         };
-        File.WriteAllText(Path.Combine(dir, "spec.json"), JsonSerializer.Serialize(init, InitJson.Default.InitSpec));
+        WriteFile(Path.Combine(dir, "spec.json"), JsonSerializer.SerializeToUtf8Bytes(init, InitJson.Default.InitSpec));
         // Room for the result, written now: runner-init writes over it, so a step that fills the disk still gets its own
         // status reported (JSON allows the trailing spaces).
-        File.WriteAllBytes(init.ResultFile, ResultRoom);
+        WriteFile(init.ResultFile, ResultRoom);
         return init;
+    }
+
+    /// <summary>One of the container's own files (0600, in its 0700 directory), in three system calls.</summary>
+    private static void WriteFile(string path, byte[] bytes)
+    {
+        if (Native.Libc.WriteSmallFile(path, bytes, create: true) is not 0 and var errno)
+        {
+            throw new IOException($"cannot write {path}: {Native.Libc.Describe(errno)}", errno); // as .NET's: the errno is the HResult (a full disk is told as such)
+        }
     }
 
     private static readonly byte[] ResultRoom = Enumerable.Repeat((byte)' ', 4096).ToArray();
@@ -219,7 +229,7 @@ public sealed partial class ContainerRuntime
     {
         try
         {
-            return JsonSerializer.Deserialize(File.ReadAllText(file), InitJson.Default.InitResult)
+            return JsonSerializer.Deserialize(Native.Libc.ReadSmallFile(file, out _) ?? throw new IOException($"cannot read {file}"), InitJson.Default.InitResult)
                 ?? new InitResult(null, null, "runner-init wrote an empty result");
         }
         catch (Exception ex) when (ex is IOException or JsonException)

@@ -12,7 +12,7 @@ internal static partial class Libc
 {
     public const int AtFdcwd = -100;
 
-    public const int ORdonly = 0, OWronly = 1, OCreat = 0x40, OExcl = 0x80, ONoctty = 0x100, ONonblock = 0x800,
+    public const int ORdonly = 0, OWronly = 1, OCreat = 0x40, OExcl = 0x80, OTrunc = 0x200, ONoctty = 0x100, ONonblock = 0x800,
         ODirectory = 0x10000, ONofollow = 0x20000, OCloexec = 0x80000, OPath = 0x200000;
 
     public const int AtSymlinkNofollow = 0x100, AtRemovedir = 0x200, AtEmptyPath = 0x1000;
