@@ -1,5 +1,3 @@
-using System.Text.Json.Serialization;
-
 namespace Ci.Isolation.Init;
 
 // The contract between the runtime (which writes it) and runner-init (which reads it). This file
@@ -125,8 +123,3 @@ public static class InitStage
     /// <summary>The host failed to make the container (a namespace, a mount, a cgroup).</summary>
     public const string Setup = "setup";
 }
-
-[JsonSerializable(typeof(InitSpec))]
-[JsonSerializable(typeof(InitResult))]
-[JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase)]
-public sealed partial class InitJson : JsonSerializerContext;

@@ -58,9 +58,42 @@ public sealed class InitWireTests
         Assert.That(JsonSerializer.Serialize(read, InitJson.Default.InitSpec), Is.EqualTo(JsonSerializer.Serialize(Full, InitJson.Default.InitSpec)));
     }
 
+    [Test]
+    public void Strings_that_need_escaping_read_back_as_they_were_written()
+    {
+        string[] hostile = ["quote \" backslash \\ slash /", "tab\tnewline\ncarriage\rbell\u0007nul-less\u001f",
+            "<script>&'</script>", "ünïcödé 日本 😀", "\u2028\u2029", ""];
+        var spec = Full with { Args = hostile, Env = [.. hostile.Select(h => "V=" + h)], Hostname = "😀<&>" };
+
+        var read = InitWire.ReadSpec(JsonSerializer.SerializeToUtf8Bytes(spec, InitJson.Default.InitSpec));
+
+        Assert.That(read.Args, Is.EqualTo(hostile));
+        Assert.That(read.Env, Is.EqualTo(spec.Env));
+        Assert.That(read.Hostname, Is.EqualTo("😀<&>"));
+    }
+
+    [TestCase("{\"rootDirectory\":\"/r\",\"resultFile\":\"/f\",\"args\":[\"a\",]}", "byte 52: expected a value")]
+    [TestCase("{\"rootDirectory\":\"/r\",\"rootDirectory\":\"/s\"}", "'rootDirectory' twice")]
+    [TestCase("{\"rootDirectory\":\"/r\",\"resultFile\":\"/f\",\"uid\":1.5}", "not an integer")]
+    [TestCase("{\"rootDirectory\":\"/r\",\"resultFile\":\"/f\",\"uid\":-1}", "uid is not an integer from 0 to 4294967295")]
+    [TestCase("{\"rootDirectory\":\"/r\",\"resultFile\":\"/f\",\"args\":\"sh\"}", "args is not a list")]
+    [TestCase("{\"rootDirectory\":\"/r\",\"resultFile\":\"/f\",\"init\":\"yes\"}", "init is not true or false")]
+    [TestCase("{\"rootDirectory\":\"/r\",\"resultFile\":\"/f\",\"hostname\":\"a\\qb\"}", "an unknown escape")]
+    [TestCase("{\"rootDirectory\":\"/r\"", "unexpected end")]
+    [TestCase("{\"resultFile\":\"/f\"}", "the spec has no rootDirectory")]
+    [TestCase("[]", "the spec is not a JSON object")]
+    [TestCase("{} {}", "text after the document")]
+    public void A_spec_that_is_not_what_the_runtime_writes_is_refused_with_where(string json, string expected)
+    {
+        var ex = Assert.Throws<InvalidDataException>(() => InitWire.ReadSpec(System.Text.Encoding.UTF8.GetBytes(json)));
+
+        Assert.That(ex!.Message, Does.Contain(expected));
+    }
+
     [TestCase(0, null, null)]
     [TestCase(null, 9, null)]
     [TestCase(null, null, "exec /nope: No such file or directory \"x\"")]
+    [TestCase(null, null, "mount(overlay → /x\\y): tab\there, bell\u0007, newline\n, 😀 <&>")]
     public void A_result_written_by_runner_init_reads_back_in_the_runtime(int? exitCode, int? signal, string? error)
     {
         var result = new InitResult(exitCode, signal, error) with
