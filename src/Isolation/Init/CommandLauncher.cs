@@ -434,8 +434,16 @@ internal sealed unsafe class CommandLauncher : IDisposable
             return command;
         }
 
-        var path = env.FirstOrDefault(e => e.StartsWith("PATH=", StringComparison.Ordinal))?[5..]
-            ?? "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+        var path = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+        foreach (var e in env)
+        {
+            if (e.StartsWith("PATH=", StringComparison.Ordinal))
+            {
+                path = e[5..];
+                break;
+            }
+        }
+
         foreach (var dir in path.Split(':', StringSplitOptions.RemoveEmptyEntries))
         {
             var candidate = $"{dir}/{command}";

@@ -37,13 +37,13 @@ internal static class ContainerRun
         SafeFileHandle resultFile;
         try
         {
-            spec = InitWire.ReadSpec(File.ReadAllBytes(specPath));
+            spec = InitWire.ReadSpec(SmallFiles.ReadAll(specPath));
             // The runner made it with room for the result: writing over it needs no new block on a full disk.
             resultFile = File.OpenHandle(spec.ResultFile, FileMode.OpenOrCreate, FileAccess.Write);
         }
         catch (Exception ex)
         {
-            Console.Error.WriteLine($"runner-init: cannot read {specPath}: {ex.Message}");
+            Stderr.WriteLine($"runner-init: cannot read {specPath}: {ex.Message}");
             return SetupFailed;
         }
 
@@ -64,12 +64,13 @@ internal static class ContainerRun
             // The container's cgroups are PID 1's to join, not ours: runner-init is the monitor and stays outside them, as conmon
             // and the shims do, so its threads and memory do not count against the container's limits. Opened here, while the
             // host's cgroup file systems are still in view; PID 1 writes itself into them before anything else.
-            cgroups = spec.CgroupProcs.Select(procs =>
+            cgroups = new int[spec.CgroupProcs.Count];
+            Array.Fill(cgroups, -1);
+            for (var i = 0; i < cgroups.Length; i++)
             {
-                var fd = open(procs, OWronly | OCloexec, 0);
-                InitException.Check(fd, $"open({procs})");
-                return fd;
-            }).ToArray();
+                cgroups[i] = open(spec.CgroupProcs[i], OWronly | OCloexec, 0);
+                InitException.Check(cgroups[i], $"open({spec.CgroupProcs[i]})");
+            }
 
             if (spec.NetworkNamespace is { } netns)
             {
@@ -167,9 +168,12 @@ internal static class ContainerRun
 
     private static void CloseAll(int[] fds, int stdout, int stderr)
     {
-        foreach (var fd in fds.Append(stdout).Append(stderr).Where(fd => fd >= 0))
+        foreach (var fd in (ReadOnlySpan<int>)[.. fds, stdout, stderr])
         {
-            _ = close(fd);
+            if (fd >= 0)
+            {
+                _ = close(fd);
+            }
         }
     }
 
@@ -189,7 +193,7 @@ internal static class ContainerRun
         });
         if (stage == InitStage.Setup)
         {
-            WriteLine(stderr, $"runner-init: {(ex is InitException ? ex.Message : ex.ToString())}");
+            Stderr.WriteLine($"runner-init: {(ex is InitException ? ex.Message : ex.ToString())}", stderr);
         }
 
         if (stderr >= 0)
@@ -198,16 +202,6 @@ internal static class ContainerRun
         }
 
         return SetupFailed;
-    }
-
-    /// <summary>A line to the container's stderr (<paramref name="fd"/>), or to runner-init's own when it has none of its own.</summary>
-    private static unsafe void WriteLine(int fd, string line)
-    {
-        var bytes = Encoding.UTF8.GetBytes(line + "\n");
-        fixed (byte* p = bytes)
-        {
-            _ = write(fd >= 0 ? fd : 2, p, bytes.Length);
-        }
     }
 
     /// <summary>
@@ -253,7 +247,7 @@ internal static class ContainerRun
         catch (IOException ex)
         {
             // Past the room the runner left (a very long error) on a full disk: the runner reads "no result".
-            Console.Error.WriteLine($"runner-init: cannot write the container's result: {ex.Message}");
+            Stderr.WriteLine($"runner-init: cannot write the container's result: {ex.Message}");
         }
         finally
         {

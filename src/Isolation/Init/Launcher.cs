@@ -66,7 +66,7 @@ internal static class Launcher
                 Find(id)?.Signal(signal);
                 break;
             default:
-                Console.Error.WriteLine($"runner-init: unknown request '{line}'");
+                Stderr.WriteLine($"runner-init: unknown request '{line}'");
                 break;
         }
     }
@@ -116,7 +116,7 @@ internal static class Launcher
             {
                 lock (AllocationGate.Lock)
                 {
-                    Console.Error.WriteLine($"runner-init: container {id}: {ex}");
+                    Stderr.WriteLine($"runner-init: container {id}: {ex}");
                 }
             }
             finally

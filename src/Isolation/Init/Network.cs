@@ -48,5 +48,5 @@ internal static unsafe class Network
     /// the host's /proc, before pivot_root, is the right place.
     /// </summary>
     public static void AllowUnprivilegedPing() =>
-        File.WriteAllText("/proc/sys/net/ipv4/ping_group_range", "0 2147483647");
+        SmallFiles.WriteText("/proc/sys/net/ipv4/ping_group_range", "0 2147483647");
 }

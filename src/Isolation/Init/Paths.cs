@@ -40,7 +40,7 @@ internal static class Paths
         else if (!File.Exists(target))
         {
             Directory.CreateDirectory(Path.GetDirectoryName(target)!);
-            File.WriteAllBytes(target, []);
+            SmallFiles.WriteText(target, "");
         }
     }
 }

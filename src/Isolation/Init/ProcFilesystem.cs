@@ -22,9 +22,9 @@ internal sealed unsafe class ProcFilesystem
     private readonly byte* _devNull = Utf8("/dev/null");
     private readonly byte* _emptyTmpfs = Utf8("nr_blocks=1,nr_inodes=1");
     // Reading these managed arrays after clone allocates nothing.
-    private readonly nint[] _maskedFiles = MaskedFiles.Select(p => (nint)Utf8(p)).ToArray();
-    private readonly nint[] _maskedDirs = MaskedDirs.Select(p => (nint)Utf8(p)).ToArray();
-    private readonly nint[] _readOnly = ReadOnlyPaths.Select(p => (nint)Utf8(p)).ToArray();
+    private readonly nint[] _maskedFiles = Utf8All(MaskedFiles);
+    private readonly nint[] _maskedDirs = Utf8All(MaskedDirs);
+    private readonly nint[] _readOnly = Utf8All(ReadOnlyPaths);
 
     /// <summary>Mounts and masks; returns 0, or the errno of the first mount that failed for a reason other than a missing path.</summary>
     public int Mount()
@@ -69,6 +69,17 @@ internal sealed unsafe class ProcFilesystem
         }
 
         return 0;
+    }
+
+    private static nint[] Utf8All(string[] paths)
+    {
+        var all = new nint[paths.Length];
+        for (var i = 0; i < paths.Length; i++)
+        {
+            all[i] = (nint)Utf8(paths[i]);
+        }
+
+        return all;
     }
 
     internal static byte* Utf8(string s)

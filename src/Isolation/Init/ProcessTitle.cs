@@ -17,7 +17,7 @@ internal static class ProcessTitle
     public static unsafe void Set(params string[] args)
     {
         // /proc/self/stat, after the command name's closing parenthesis: field 3 onwards; arg_start and arg_end are fields 48 and 49.
-        var stat = File.ReadAllText("/proc/self/stat");
+        var stat = SmallFiles.ReadText("/proc/self/stat");
         var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
         if (fields.Length < 47
             || !ulong.TryParse(fields[45], NumberStyles.None, CultureInfo.InvariantCulture, out var start)

@@ -19,7 +19,7 @@ public static class Program
 
         if (args.Length != 1 || args[0].StartsWith('-'))
         {
-            Console.Error.WriteLine("usage: runner-init SPEC.json | --serve (started by the runner)");
+            Stderr.WriteLine("usage: runner-init SPEC.json | --serve (started by the runner)");
             return 2;
         }
 

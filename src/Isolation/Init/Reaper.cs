@@ -14,12 +14,20 @@ internal static unsafe class Reaper
         [PosixSignal.SIGTERM, PosixSignal.SIGINT, PosixSignal.SIGQUIT, PosixSignal.SIGHUP, (PosixSignal)10, (PosixSignal)12];
 
     /// <summary>Forwards this process's signals to the container's PID 1 (held until it exists); registered before it is cloned.</summary>
-    public static IReadOnlyList<PosixSignalRegistration> ForwardSignals(Pid1Signals pid1) =>
-        Forwarded.Select(sig => PosixSignalRegistration.Create(sig, ctx =>
+    public static IReadOnlyList<PosixSignalRegistration> ForwardSignals(Pid1Signals pid1)
+    {
+        var registrations = new List<PosixSignalRegistration>(Forwarded.Length);
+        foreach (var sig in Forwarded)
         {
-            ctx.Cancel = true;
-            pid1.Signal(RawNumber(ctx.Signal));
-        })).ToList();
+            registrations.Add(PosixSignalRegistration.Create(sig, ctx =>
+            {
+                ctx.Cancel = true;
+                pid1.Signal(RawNumber(ctx.Signal));
+            }));
+        }
+
+        return registrations;
+    }
 
     /// <summary>Waits for PID 1; returns its raw wait status. <paramref name="beforeReap"/> runs once it has ended and before it
     /// is reaped: until then its number is still its own, so a signal sent before <paramref name="beforeReap"/> returns reaches

@@ -72,14 +72,26 @@ internal static class RootFilesystem
         const int PageBudget = 4000;
         var lowers = spec.LowerDirs;
         var tail = $",upperdir={spec.UpperDir},workdir={spec.WorkDir}";
-        if ("lowerdir=".Length + lowers.Sum(l => l.Length + 1) + tail.Length > PageBudget)
+        var length = "lowerdir=".Length + tail.Length;
+        foreach (var l in lowers)
+        {
+            length += l.Length + 1;
+        }
+
+        if (length > PageBudget)
         {
             // The image's layers share the store's directory; the container's own init layer does not and stays absolute.
             var parent = Path.GetDirectoryName(lowers[^1]);
             if (parent is not null)
             {
                 InitException.Check(chdir(parent), $"chdir({parent})");
-                lowers = lowers.Select(l => Path.GetDirectoryName(l) == parent ? Path.GetFileName(l) : l).ToList();
+                var relative = new List<string>(lowers.Count);
+                foreach (var l in lowers)
+                {
+                    relative.Add(Path.GetDirectoryName(l) == parent ? Path.GetFileName(l) : l);
+                }
+
+                lowers = relative;
             }
         }
 
@@ -152,7 +164,7 @@ internal static class RootFilesystem
     private static List<string> MountPointsUnder(string directory)
     {
         var found = new List<string>();
-        foreach (var line in File.ReadLines("/proc/self/mountinfo"))
+        foreach (var line in SmallFiles.ReadText("/proc/self/mountinfo").Split('\n', StringSplitOptions.RemoveEmptyEntries))
         {
             var point = line.Split(' ')[4].Replace("\\040", " ", StringComparison.Ordinal);
             if (point == directory || point.StartsWith(directory + "/", StringComparison.Ordinal))

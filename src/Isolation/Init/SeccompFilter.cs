@@ -96,7 +96,14 @@ internal static unsafe class SeccompFilter
     private static List<(uint Low, uint High)> Ranges(IEnumerable<int> numbers)
     {
         var ranges = new List<(uint Low, uint High)>();
-        foreach (var n in numbers.Select(n => (uint)n).Order())
+        var sorted = new List<uint>();
+        foreach (var n in numbers)
+        {
+            sorted.Add((uint)n);
+        }
+
+        sorted.Sort();
+        foreach (var n in sorted)
         {
             if (ranges.Count > 0 && ranges[^1].High + 1 >= n)
             {
@@ -116,7 +123,7 @@ internal static unsafe class SeccompFilter
     /// otherwise ends the program with ENOSYS (above the table) or EPERM. Far jumps go through JA,
     /// whose offset is 32 bits; conditional ones only skip one instruction.
     /// </summary>
-    private static List<SockFilter> Search(IReadOnlyList<(uint Low, uint High)> ranges)
+    private static List<SockFilter> Search(List<(uint Low, uint High)> ranges)
     {
         if (ranges.Count == 1)
         {
@@ -133,8 +140,8 @@ internal static unsafe class SeccompFilter
         }
 
         var middle = ranges.Count / 2;
-        var below = Search(ranges.Take(middle).ToList());
-        var above = Search(ranges.Skip(middle).ToList());
+        var below = Search(ranges.GetRange(0, middle));
+        var above = Search(ranges.GetRange(middle, ranges.Count - middle));
         return [Jump(JgeK, ranges[middle].Low, 1, 0), Stmt(Ja, (uint)above.Count), .. above, .. below];
     }
 
