@@ -301,7 +301,7 @@ internal sealed unsafe class CommandLauncher : IDisposable
         ulong* emptyMask = stackalloc ulong[16];
         _ = ChildCalls.sigprocmask(2, emptyMask, null);
 
-        for (var cap = 0; cap < 64; cap++)
+        for (var cap = 0; cap <= KernelCapabilities.Last; cap++)
         {
             if ((_capMask & (1UL << cap)) == 0)
             {
@@ -378,7 +378,7 @@ internal sealed unsafe class CommandLauncher : IDisposable
         }
 
         _ = ChildCalls.close(errorPipe);
-        for (var cap = 0; cap < 64; cap++)
+        for (var cap = 0; cap <= KernelCapabilities.Last; cap++)
         {
             if (cap != CapKill)
             {

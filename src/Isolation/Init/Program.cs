@@ -12,6 +12,7 @@ public static class Program
 {
     public static int Main(string[] args)
     {
+        KernelCapabilities.Read();
         if (args is ["--serve"])
         {
             return Launcher.Serve();
