@@ -133,6 +133,11 @@ public sealed class ValidateAndPlanTests
 
         Assert.That(version.ExitCode, Is.EqualTo(0), version.StandardError);
         Assert.That(version.StandardOutput.Trim(), Does.Match(@"^\d+\.\d+\.\d+\+[0-9a-f]{40}$"), "version+commit, one line");
+        using (var repository = new LibGit2Sharp.Repository(RunnerCli.RepositoryRoot))
+        {
+            Assert.That(version.StandardOutput.Trim(), Does.EndWith("+" + repository.Head.Tip.Sha), "the commit it was built from, not an older one");
+        }
+
         Assert.That(misplaced.ExitCode, Is.Not.EqualTo(0), "only the bare flag takes the short way; the rest is System.CommandLine's");
     }
 
