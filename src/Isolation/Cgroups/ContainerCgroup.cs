@@ -43,7 +43,7 @@ public abstract class ContainerCgroup
         }
     }
 
-    protected static string? ReadOrNull(string file) => Native.Libc.ReadSmallFile(file, out _);
+    protected static string? ReadOrNull(string file) => Native.Libc.ReadSmallFile(file);
 
     /// <summary>A file holding one number, or 0 when it is missing or unreadable (an older kernel).</summary>
     protected static long Number(string file) => long.TryParse(ReadOrNull(file)?.Trim(), out var v) ? v : 0;

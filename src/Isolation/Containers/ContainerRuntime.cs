@@ -227,15 +227,21 @@ public sealed partial class ContainerRuntime
 
     private static InitResult ReadResult(string file)
     {
+        // Gone, or still the room the runtime left: runner-init was killed before it could report (timeout, SIGKILL), and the
+        // command died with it.
+        var killed = new InitResult(null, Native.Libc.SigKill, null);
+        if (Native.Libc.ReadSmallFile(file) is not { } json)
+        {
+            return killed;
+        }
+
         try
         {
-            return JsonSerializer.Deserialize(Native.Libc.ReadSmallFile(file, out _) ?? throw new IOException($"cannot read {file}"), InitJson.Default.InitResult)
-                ?? new InitResult(null, null, "runner-init wrote an empty result");
+            return JsonSerializer.Deserialize(json, InitJson.Default.InitResult) ?? new InitResult(null, null, "runner-init wrote an empty result");
         }
-        catch (Exception ex) when (ex is IOException or JsonException)
+        catch (JsonException)
         {
-            // runner-init was killed before it could report (timeout, SIGKILL): the command died with it.
-            return new InitResult(null, Native.Libc.SigKill, null);
+            return killed;
         }
     }
 }

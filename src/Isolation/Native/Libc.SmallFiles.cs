@@ -27,13 +27,12 @@ internal static partial class Libc
         return errno;
     }
 
-    /// <summary>The whole of <paramref name="path"/> as UTF-8 text; null, with <paramref name="errno"/>, when it cannot be read.</summary>
-    public static unsafe string? ReadSmallFile(string path, out int errno)
+    /// <summary>The whole of <paramref name="path"/> as UTF-8 text; null when it cannot be read (every caller treats that as "not there").</summary>
+    public static unsafe string? ReadSmallFile(string path)
     {
         var fd = openat(AtFdcwd, path, ORdonly | OCloexec, 0);
         if (fd < 0)
         {
-            errno = LastError;
             return null;
         }
 
@@ -61,13 +60,11 @@ internal static partial class Libc
 
                 if (n < 0)
                 {
-                    errno = LastError;
                     return null;
                 }
 
                 if (n == 0)
                 {
-                    errno = 0;
                     return Encoding.UTF8.GetString(buffer, 0, length);
                 }
 
