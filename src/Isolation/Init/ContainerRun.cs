@@ -7,8 +7,9 @@ namespace Ci.Isolation.Init;
 /// <summary>
 /// One container, made and monitored by the calling thread: new mount, UTS and IPC namespaces (and network, for network:
 /// none) for this thread alone, the root file system pivoted into, then PID 1 cloned into a new PID namespace, waited for and
-/// reported in the spec's result file. Runs as runner-init's whole life (its own process), or on a thread of the launcher: namespaces, the root, the working directory and the umask belong to the thread that
-/// unshared them, so the launcher's other threads, and other containers' threads, are not in them.
+/// reported in the spec's result file. Runs as runner-init's whole life (its own process), or on a thread of the launcher:
+/// namespaces, the root, the working directory and the umask belong to the thread that unshared them, so the launcher's other
+/// threads, and other containers' threads, are not in them.
 /// </summary>
 internal static class ContainerRun
 {

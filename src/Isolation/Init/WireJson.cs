@@ -14,12 +14,7 @@ internal static class WireJson
     private const string Hex = "0123456789abcdef";
 
     /// <summary>The document's value; throws <see cref="InvalidDataException"/> naming the byte where it is not JSON.</summary>
-    public static object? Parse(ReadOnlySpan<byte> json)
-    {
-        var reader = new Reader(json);
-        var value = reader.Document();
-        return value;
-    }
+    public static object? Parse(ReadOnlySpan<byte> json) => new Reader(json).Document();
 
     /// <summary>Appends <paramref name="value"/> as a JSON string (or null): quotes, backslashes and control characters escaped.</summary>
     public static void AppendString(StringBuilder json, string? value)
